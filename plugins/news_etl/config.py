@@ -1,0 +1,65 @@
+"""Settings and their defaults, in one place.
+
+Every setting has a default that runs the embedded sample posts, and an
+environment variable that overrides it. The DAG reads the source and the
+warehouse from Airflow (a Variable and a connection, see ``dags/``) and
+passes them in; the CLI takes flags. Nothing here imports anything heavy:
+the DAG file imports this module at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+#: The project's root folder (``plugins/news_etl/config.py`` → three levels up).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+#: The site's timezone: naive dates in posts are local times here, and
+#: ``published_date`` and the DAG's daily intervals are days here.
+SITE_TIMEZONE = "Asia/Shanghai"
+
+#: Airflow names, shared by the DAG, the Makefile and the compose file.
+DAG_ID = "news_etl_daily"
+WRITER_POOL = "duckdb_writer"
+WAREHOUSE_CONN_ID = "news_warehouse"
+SOURCE_VARIABLE = "news_etl_source"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where posts come from and where everything goes.
+
+    ``source`` is a source spec: a folder path (``dir``), ``git+<url or path>``
+    or ``feed+<url>``; see :func:`news_etl.sources.open_source`.
+    """
+
+    source: str = field(default_factory=lambda: os.environ.get(
+        "NEWS_ETL_SOURCE", str(PROJECT_ROOT / "data" / "sample_posts")))
+    warehouse: Path = field(default_factory=lambda: _env_path(
+        "NEWS_ETL_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb"))
+    published: Path = field(default_factory=lambda: _env_path(
+        "NEWS_ETL_PUBLISHED", PROJECT_ROOT / "data" / "published" / "warehouse.duckdb"))
+    staging: Path = field(default_factory=lambda: _env_path(
+        "NEWS_ETL_STAGING", PROJECT_ROOT / "data" / "staging"))
+    #: Posts per staged batch: the unit of work of one transform task.
+    batch_size: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_BATCH_SIZE", "2000")))
+    #: Worker processes for the transform in the CLI (the DAG maps tasks instead).
+    workers: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_WORKERS", "0")) or (os.cpu_count() or 1))
+    #: Seconds the load waits for another process to release the writer's file.
+    lock_timeout: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_LOCK_TIMEOUT", "60")))
+    #: Keep staging files after a successful run (for debugging).
+    keep_staging: bool = field(default_factory=lambda: os.environ.get("NEWS_ETL_KEEP_STAGING", "") == "1")
+
+    def with_(self, **changes) -> "Settings":
+        """A copy with some settings changed (paths are resolved)."""
+        for key in ("warehouse", "published", "staging"):
+            if changes.get(key) is not None:
+                changes[key] = Path(changes[key]).expanduser().resolve()
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
