@@ -10,6 +10,7 @@ JSON-able manifest (file names and counts), fit for XCom.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +23,9 @@ from .sources import Deleted, open_source
 from . import staging
 
 log = logging.getLogger(__name__)
+
+#: The fetch manifest, beside the run's staged batches.
+MANIFEST = "manifest.json"
 
 
 class QualityError(Exception):
@@ -51,6 +55,7 @@ def fetch(settings: Settings, run: dict) -> dict:
     t0 = time.monotonic()
     folder = staging.run_folder(settings.staging, run["run_id"])
     staging.remove_run(folder)  # a retried fetch starts clean
+    folder.mkdir(parents=True, exist_ok=True)
     source = open_source(settings.source)
     known, previous_revision = read_state(settings.published, source.name)
 
@@ -90,9 +95,19 @@ def fetch(settings: Settings, run: dict) -> dict:
         "warnings": list(getattr(source, "warnings", [])),
         "started_at": started_at.isoformat(), "seconds": round(time.monotonic() - t0, 3),
     }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     log.info("fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
              source.name, source.seen, changed, len(deleted), len(batches), manifest["seconds"])
     return manifest
+
+
+def read_manifest(settings: Settings, run: dict) -> dict:
+    """The manifest the run's fetch wrote (for tasks that run after it)."""
+    path = staging.run_folder(settings.staging, run["run_id"]) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first (or the staging folder is not shared)") from None
 
 
 # --- 2. transform ------------------------------------------------------------------------------

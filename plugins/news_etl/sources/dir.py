@@ -16,6 +16,8 @@ from ..model import RawPost
 from . import Deleted, Known, SourceError
 
 POST_SUFFIXES = (".md", ".markdown")
+#: Files in a posts folder that are not posts.
+NOT_POSTS = frozenset({"readme.md", "readme.markdown", "index.md"})
 
 
 class DirSource:
@@ -33,7 +35,7 @@ class DirSource:
             folder = stack.pop()
             with os.scandir(folder) as entries:
                 for entry in entries:
-                    if entry.name.startswith("."):
+                    if entry.name.startswith(".") or entry.name.lower() in NOT_POSTS:
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(Path(entry.path))

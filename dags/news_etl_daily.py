@@ -1,0 +1,102 @@
+"""The daily news warehouse DAG: wiring only, cheap to parse.
+
+The work lives in ``plugins/news_etl`` (``pipeline.py``); every task below is
+a call to one of its five steps.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+
+from news_etl.config import DAG_ID, SITE_TIMEZONE, WRITER_POOL
+
+WAREHOUSE = Asset(name="news_warehouse", uri="duckdb://news_warehouse/warehouse.duckdb")
+SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/published/warehouse.duckdb")
+
+
+@dag(
+    dag_id=DAG_ID,
+    schedule=CronDataIntervalTimetable("30 0 * * *", timezone=SITE_TIMEZONE),
+    start_date=pendulum.datetime(2026, 11, 1, tz=SITE_TIMEZONE),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=6),
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
+    tags=["news", "duckdb"],
+)
+def news_etl_daily():
+    """
+    ### News warehouse, daily
+
+    Reads the new and changed posts of the finews Jekyll site, cleans them and
+    loads them into the DuckDB warehouse that analysts query.
+
+    **fetch** → **transform** (one task per batch) → **validate** → **load** → **publish**
+
+    | step | what it does |
+    |---|---|
+    | fetch | asks the source what changed since the last load (the watermark lives in the warehouse) and stages those posts as Parquet batches |
+    | transform | parses the front matter, cleans the HTML (BeautifulSoup, lxml), computes metrics; a broken post becomes a reject row |
+    | validate | runs the Great Expectations suite on each batch; a hard failure stops the run before anything is written |
+    | load | one DuckDB transaction: articles (with versions), metrics, daily metrics, rejects, quality results, the audit row, the watermark; runs in the one-slot `duckdb_writer` pool |
+    | publish | writes the analysts' read-only snapshot (`data/published/warehouse.duckdb`) aside and renames it into place |
+
+    **Schedule**: daily at 00:30 Asia/Shanghai, for the day that just ended
+    (interval-keyed). Re-running a day changes nothing; a backfill ends in the
+    same warehouse as the days run one by one.
+
+    **Configure**: the source is the Variable `news_etl_source` (a folder of posts;
+    unset: the embedded sample posts); the warehouse is the DuckDB connection
+    `news_warehouse` (host = the file). Counts of each run are in the task logs
+    and in the warehouse table `etl_runs`.
+    """
+
+    @task(retries=3, retry_delay=timedelta(seconds=30), retry_exponential_backoff=True)
+    def fetch() -> list[str]:
+        """Find new, changed and deleted posts since the last load; stage them as Parquet
+        batches. Returns the batch names (the full manifest is staged beside them)."""
+        from news_etl import deployment, pipeline
+
+        return pipeline.fetch(deployment.settings(), deployment.run_identity())["batches"]
+
+    @task(max_active_tis_per_dagrun=4)
+    def transform(batch: str) -> dict:
+        """Clean one staged batch: articles with metrics, and rejects with their reasons."""
+        from news_etl import deployment, pipeline
+
+        fetched = pipeline.read_manifest(deployment.settings(), deployment.run_identity())
+        return pipeline.transform(fetched["staging"], batch)
+
+    @task(trigger_rule="none_failed")
+    def validate(transformed: list[dict]) -> dict:
+        """Run the Great Expectations suite on every batch; a hard failure stops the run here."""
+        from news_etl import deployment, pipeline
+
+        fetched = pipeline.read_manifest(deployment.settings(), deployment.run_identity())
+        return pipeline.validate(fetched["staging"], list(transformed or []))
+
+    @task(pool=WRITER_POOL, outlets=[WAREHOUSE])
+    def load(transformed: list[dict], validated: dict) -> dict:
+        """Write the run into the warehouse in one transaction (the single writer)."""
+        from news_etl import deployment, pipeline
+
+        settings, run = deployment.settings(), deployment.run_identity()
+        fetched = pipeline.read_manifest(settings, run)
+        return pipeline.load(deployment.connect, settings, run, fetched, list(transformed or []), validated)
+
+    @task(pool=WRITER_POOL, outlets=[SNAPSHOT])
+    def publish(loaded: dict) -> dict:
+        """Publish the analysts' read-only snapshot; clean the run's staging folder."""
+        from news_etl import deployment, pipeline
+
+        settings, run = deployment.settings(), deployment.run_identity()
+        return pipeline.publish(deployment.connect, settings, run, pipeline.read_manifest(settings, run))
+
+    transformed = transform.expand(batch=fetch())
+    publish(load(transformed, validate(transformed)))
+
+
+news_etl_daily()
