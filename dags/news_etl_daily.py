@@ -75,10 +75,12 @@ def news_etl_daily():
         """Run the Great Expectations suite on every batch; a hard failure stops the run here."""
         from news_etl import deployment, pipeline
 
-        fetched = pipeline.read_manifest(deployment.settings(), deployment.run_identity())
-        return pipeline.validate(fetched["staging"], list(transformed or []))
+        settings, run = deployment.settings(), deployment.run_identity()
+        fetched = pipeline.read_manifest(settings, run)
+        return pipeline.validate(fetched["staging"], list(transformed or []),
+                                 connect=deployment.connect, settings=settings, run=run)
 
-    @task(pool=WRITER_POOL, outlets=[WAREHOUSE])
+    @task(pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed")
     def load(transformed: list[dict], validated: dict) -> dict:
         """Write the run into the warehouse in one transaction (the single writer)."""
         from news_etl import deployment, pipeline

@@ -43,7 +43,8 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _CREDIT_LINE = re.compile(r"^[（(]\s*(?:文章)?来源\s*[：:]\s*(.+?)\s*[）)]$")
 _TRAILING_CREDIT = re.compile(r"^(.*[。！？!?”』」…])\s*[（(]([^（）()\d][^（）()]{0,24})[）)]$", re.S)
 _NOT_CREDIT = {"完", "全文完", "待续", "续", "注"}
-_BYLINE = re.compile(r"^[■●▲◆□★\s]*(?:本报|本刊)?(?:实习|见习|特约)?(?:记者|通讯员)[\s：:]*\S")
+_BYLINE = re.compile(r"^[■●▲◆□★\s]*[^，。！？；,.!?;\s]{0,4}?(?:本报|本刊)?(?:实习|见习|特约)?(?:记者|通讯员)[\s：:]*\S")
+_SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]")
 
 
 @dataclass
@@ -101,8 +102,8 @@ def clean_body(body: str) -> Body:
         doc = f'<blockquote class="{_DIGEST_CLASS}">' + "\n".join(digest_lines) + "</blockquote>" + doc
     result = _walk(doc) if doc else Body(paragraphs=[])
     result.source_url = next((u for u in source_urls if u), None)
-    _take_byline(result)
     _take_credit(result)
+    _take_byline(result)
     return result
 
 
@@ -236,10 +237,11 @@ def _take_credit(body: Body) -> None:
 
 
 def _take_byline(body: Body) -> None:
-    """Move an opening reporter line (``本报记者 张三``) into ``byline``."""
-    if not body.paragraphs:
+    """Move an opening reporter line (``本报记者 张三``) into ``byline``: short, no
+    sentence punctuation, and not the only paragraph."""
+    if len(body.paragraphs) < 2:
         return
     first = body.paragraphs[0]
-    if len(first) <= 40 and _BYLINE.match(first) and not first.endswith(("。", "！", "？")):
+    if len(first) <= 40 and _BYLINE.match(first) and not _SENTENCE_PUNCT.search(first):
         body.byline = first.lstrip("■●▲◆□★ ").strip()
         body.paragraphs.pop(0)

@@ -29,6 +29,10 @@ FALLBACK_ENCODINGS = ("gb18030", "big5")
 _FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 _OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})$")
 _SimpleLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The only explicit YAML tags a front matter may use (no Python objects, no binary).
+_PLAIN_TAGS = frozenset({"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                         "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
+                         "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
 
 
 @dataclass
@@ -137,7 +141,7 @@ def _load_yaml_checked(fm: str, first_line: int) -> dict:
             if isinstance(event, yaml.AliasEvent):
                 raise Reject("bad YAML: aliases are not allowed", f"alias *{event.anchor} at line {event.start_mark.line + first_line}")
             tag = getattr(event, "tag", None)
-            if tag and not tag.startswith("tag:yaml.org,2002:") and tag != "!":
+            if tag and tag not in _PLAIN_TAGS:
                 raise Reject("bad YAML: tags are not allowed", f"tag {tag} at line {event.start_mark.line + first_line}")
         data = yaml.load(fm, Loader=_SimpleLoader)
     except yaml.YAMLError as exc:

@@ -143,11 +143,14 @@ def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
 
 # --- 3. validate -------------------------------------------------------------------------------
 
-def validate(staging_folder: str, transformed: list[dict], today: date | None = None) -> dict:
+def validate(staging_folder: str, transformed: list[dict], today: date | None = None,
+             connect=None, settings: Settings | None = None, run: dict | None = None) -> dict:
     """Run the GX suite over each staged batch; stop the run on a hard failure.
 
-    Every result is written to ``quality.parquet`` for the load; on a hard
-    failure the results are kept there and :class:`QualityError` is raised.
+    Every result is written to ``quality.parquet`` for the load. On a hard
+    failure, with ``connect`` given, the results and a ``failed validation``
+    audit row are stored in the warehouse (nothing else), then
+    :class:`QualityError` is raised.
     """
     import pyarrow as pa
 
@@ -178,7 +181,14 @@ def validate(staging_folder: str, transformed: list[dict], today: date | None = 
         log.warning("soft expectation failed: %s on %s in %s: %s", r["expectation"], r["column_name"], r["batch"], r["observed"])
     if hard:
         details = "; ".join(f"{r['expectation']}({r['column_name']}) in {r['batch']}: {r['observed']}" for r in hard[:5])
-        raise QualityError(f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}")
+        message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
+        if connect is not None and settings is not None and run is not None:
+            from .warehouse import record_failed_validation, writer
+
+            with writer(connect, settings.lock_timeout) as con:
+                record_failed_validation(con, run=run, fetch=read_manifest(settings, run),
+                                         quality_file=str(folder / "quality.parquet"), message=message)
+        raise QualityError(message)
     return result
 
 
@@ -234,7 +244,7 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
     t0 = time.monotonic()
     fetched = fetch(settings, run)
     transformed = transform_all(fetched, settings.workers)
-    validated = validate(fetched["staging"], transformed)
+    validated = validate(fetched["staging"], transformed, connect=connect, settings=settings, run=run)
     loaded = load(connect, settings, run, fetched, transformed, validated)
     published = publish(connect, settings, run, fetched)
     return {"run": run, "fetch": fetched, "transform": transformed, "validate": validated,

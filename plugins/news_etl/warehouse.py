@@ -356,6 +356,35 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     return counts
 
 
+def record_failed_validation(con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, quality_file: str,
+                             message: str) -> None:
+    """A run stopped by a hard expectation: store its GX results and an audit row, nothing else.
+
+    The data tables and the watermark are not touched, so the next run sees
+    the same changes again.
+    """
+    now = datetime.now(timezone.utc)
+    migrate(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM quality_results WHERE run_id = ?", [run["run_id"]])
+        con.execute("""INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity,
+                       success, observed, ? FROM read_parquet(?)""", [run["run_id"], now, quality_file])
+        failed = con.execute("SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success",
+                             [run["run_id"]]).fetchone()[0]
+        con.execute("DELETE FROM etl_runs WHERE run_id = ?", [run["run_id"]])
+        con.execute("""
+            INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'failed validation', ?, ?, ?,
+                                         0, 0, 0, 0, 0, 0, ?, ?, NULL, NULL, NULL, ?)""",
+            [run["run_id"], run.get("dag_run_id"), run.get("logical_date"), run.get("interval_start"),
+             run.get("interval_end"), fetch["source"], fetch.get("revision"), fetch["started_at"], now,
+             fetch["seen"], fetch["changed"], fetch["deleted"], failed, fetch["seconds"], message[:2000]])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 # --- publish -----------------------------------------------------------------------------------
 
 def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, run_id: str | None) -> dict:
