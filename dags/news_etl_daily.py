@@ -24,7 +24,8 @@ SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/pu
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2)},
+    # a task stuck on a hung source read or a held file is killed and retried, never left hanging
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=2), "execution_timeout": timedelta(hours=1)},
     tags=["news", "duckdb"],
 )
 def news_etl_daily():

@@ -99,3 +99,7 @@ def airflow_env(airflow_home, tmp_path, monkeypatch):
     monkeypatch.setenv("NEWS_ETL_PUBLISHED", str(paths["published"]))
     monkeypatch.setenv("NEWS_ETL_STAGING", str(paths["staging"]))
     return paths
+
+
+# Real Airflow servers shared by the local-mode and browser tests (tests/airflow_servers.py).
+from airflow_servers import local_airflow, local_airflow_run  # noqa: E402,F401

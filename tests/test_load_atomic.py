@@ -48,13 +48,26 @@ def test_failure_mid_transaction_rolls_everything_back(tmp_path):
 
 
 def test_a_hard_expectation_failure_stops_before_the_load(tmp_path):
+    import pyarrow as pa
+    from datetime import date
+
     source = tmp_path / "posts"
     source.mkdir()
-    # a post dated in 1990 passes the cleaner but not the suite's date range
-    (source / "1990-01-01-1.md").write_text('---\ntitle: "旧闻"\ndate: 1990-01-01 10:00:00\n---\n旧闻一篇。', encoding="utf-8")
+    (source / "2026-01-01-1.md").write_text('---\ntitle: "旧闻"\ndate: 2026-01-01 10:00:00\n---\n旧闻一篇。', encoding="utf-8")
     settings = settings_for(tmp_path, source)
+    # the transform rejects a post dated out of range itself (one bad post must not stop a run), so a
+    # batch that breaks the suite's date range is what a bug would stage: write one in its place
+    run = pipeline.new_run()
+    fetched = pipeline.fetch(settings, run)
+    transformed = pipeline.transform_all(fetched)
+    clean = tmp_path / "staging" / run["run_id"] / transformed[0]["clean"]
+    table = pq.read_table(clean)
+    table = table.set_column(table.schema.get_field_index("published_date"), "published_date",
+                             pa.array([date(1990, 1, 1)] * table.num_rows, type=pa.date32()))
+    pq.write_table(table, clean)
     with pytest.raises(pipeline.QualityError, match="expect_column_values_to_be_between"):
-        pipeline.run_all(settings)
+        pipeline.validate(fetched["staging"], transformed, connect=file_connect(settings.warehouse),
+                          settings=settings, run=run)
     # no data, no watermark; the results and the run's audit row are kept for the operator
     from warehouse_checks import rows
     assert rows(settings.warehouse, "SELECT count(*) FROM articles") == [(0,)]

@@ -33,16 +33,24 @@ BLOCK = frozenset({
 _DIGEST_CLASS = "news-etl-digest"
 
 _AUTOLINK = re.compile(r"<((?:https?|ftp)://[^\s<>]*)?>")
+#: Where a tag (or comment) starts: ``<p>``, ``</p>``, ``<img src=…/>``, ``<!--``, ``<!DOCTYPE``.
+_TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|!)")
+#: A ``<`` in a text line that starts no tag (``占比<1%``, ``<b 1%``): text, as Markdown reads it.
+_LONE_LT = re.compile(r"<(?!/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|!--)")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
 _MD_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _NAV_SEPARATORS = " \t｜|·/•-"
 _NEWLINE = re.compile(r"[ \t\u3000\xa0]*\n[ \t\u3000\xa0\n]*")
 _SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000\u2002\u2003\u2009\u200a\u202f\u205f]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _CREDIT_LINE = re.compile(r"^[（(]\s*(?:文章)?来源\s*[：:]\s*(.+?)\s*[）)]$")
 _TRAILING_CREDIT = re.compile(r"^(.*[。！？!?”』」…])\s*[（(]([^（）()\d][^（）()]{0,24})[）)]$", re.S)
-_NOT_CREDIT = {"完", "全文完", "待续", "续", "注"}
+_NOT_CREDIT = {"完", "全文完", "待续", "续", "注", "下同", "同上", "节选", "摘要", "全文", "图", "组图", "视频"}
+#: A bracketed tail that starts like this points at something (``（附名单）``, ``（详见附件）``,
+#: ``（图）``), it does not name a source.
+_NOT_CREDIT_PREFIXES = ("附", "详见", "见", "注", "图", "含", "点击", "更新", "编者按", "上接", "下转", "接上", "转下")
 _BYLINE = re.compile(r"^[■●▲◆□★\s]*[^，。！？；,.!?;\s]{0,4}?(?:本报|本刊)?(?:实习|见习|特约)?(?:记者|通讯员)[\s：:]*\S")
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]")
 
@@ -91,7 +99,7 @@ def clean_body(body: str) -> Body:
             source_urls.append(_AUTOLINK.fullmatch(s).group(1))
         elif "](" in s and _is_nav_line(s):
             end_text_paragraph()
-        elif s[0] == "<" and not text_lines:
+        elif s[0] == "<" and not text_lines and _TAG.match(s):
             chunks.append(line)  # an HTML block
         else:
             text_lines.append(s)
@@ -108,7 +116,9 @@ def clean_body(body: str) -> Body:
 
 
 def _markdown_inline(text: str) -> str:
-    """The little Markdown a text line uses: links and bold."""
+    """The little Markdown a text line uses: links and bold; a ``<`` that starts no tag is text."""
+    if "<" in text:
+        text = _LONE_LT.sub("&lt;", text)
     if "](" in text:
         text = _MD_LINK.sub(lambda m: m[1] if m[0][0] == "!" else f'<a href="{html.escape(m[2])}">{m[1]}</a>', text)
     if "**" in text or "__" in text:
@@ -214,7 +224,8 @@ def normalize_text(text: str) -> str:
     """Plain text of one paragraph: invisible characters gone, a line break
     between two Chinese characters joined without a space, every other run of
     whitespace (``&nbsp;``, full-width U+3000, tabs) one space, ends stripped."""
-    text = text.translate(_INVISIBLE)
+    if _HAS_INVISIBLE.search(text):
+        text = text.translate(_INVISIBLE)
     if "\n" in text:
         text = _NEWLINE.sub(_join_lines, text)
     return _SPACES.sub(" ", text).strip()
@@ -231,9 +242,16 @@ def _take_credit(body: Body) -> None:
         body.paragraphs.pop()
         return
     m = _TRAILING_CREDIT.match(last)
-    if m and m[2].strip() not in _NOT_CREDIT and _CJK.search(m[2]):
+    if m and _names_a_source(m[2].strip()):
         body.credit = m[2].strip()
         body.paragraphs[-1] = m[1].rstrip()
+
+
+def _names_a_source(text: str) -> bool:
+    """Whether a trailing ``（…）`` names where the story comes from (``澎湃新闻``, ``央视新闻客户端``)
+    rather than pointing at something (``附名单``) or closing the text (``完``)."""
+    return (bool(_CJK.search(text)) and text not in _NOT_CREDIT and not text.startswith(_NOT_CREDIT_PREFIXES)
+            and not _SENTENCE_PUNCT.search(text) and "、" not in text)
 
 
 def _take_byline(body: Body) -> None:

@@ -56,10 +56,22 @@ class Settings:
     lock_timeout: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_LOCK_TIMEOUT", "60")))
     #: Keep staging files after a successful run (for debugging).
     keep_staging: bool = field(default_factory=lambda: os.environ.get("NEWS_ETL_KEEP_STAGING", "") == "1")
+    #: Hours the source may go without a new post before the DAG's freshness check fails
+    #: (measured from the newest article to the end of the run's interval); 0 turns it off.
+    max_source_silence_hours: float = field(default_factory=lambda: float(
+        os.environ.get("NEWS_ETL_MAX_SOURCE_SILENCE_HOURS", "0")))
+    #: Where the git source keeps its clones (one per repository, reused by every run).
+    cache: Path = field(default_factory=lambda: _env_path("NEWS_ETL_CACHE", PROJECT_ROOT / "data" / "cache"))
+    #: Seconds a network source (git, feed) may wait for the remote before the attempt fails.
+    source_timeout: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_SOURCE_TIMEOUT", "30")))
+    #: Attempts at reaching a git remote or a feed before fetch fails (the task then retries too).
+    source_retries: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_SOURCE_RETRIES", "3")))
+    #: Seconds before the second attempt; doubled for each further one.
+    source_backoff: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_SOURCE_BACKOFF", "2")))
 
     def with_(self, **changes) -> "Settings":
         """A copy with some settings changed (paths are resolved)."""
-        for key in ("warehouse", "published", "staging"):
+        for key in ("warehouse", "published", "staging", "cache"):
             if changes.get(key) is not None:
                 changes[key] = Path(changes[key]).expanduser().resolve()
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -53,3 +53,41 @@ def run_identity() -> dict:
 
     return new_run(dag_run.run_id, dag_run_id=dag_run.run_id, logical_date=iso(ctx.get("logical_date")),
                    interval_start=iso(ctx.get("data_interval_start")), interval_end=iso(ctx.get("data_interval_end")))
+
+
+#: The Airflow Variable (or env ``AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER``) that names a notifier for
+#: failures: JSON ``{"class": "<import path of a BaseNotifier>", "kwargs": {...}}``, e.g.
+#: ``{"class": "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com"}}``.
+ALERT_NOTIFIER_VARIABLE = "news_etl_alert_notifier"
+
+
+def alert_on_failure(context) -> None:
+    """The DAG's failure callback: one clear ``NEWS ETL ALERT`` line in the log, then the
+    notifier the operator configured in the Variable ``news_etl_alert_notifier`` (if any)."""
+    import importlib
+    import json
+    import logging
+
+    from airflow.sdk import Variable
+
+    log = logging.getLogger("news_etl.alert")
+    ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    task = getattr(ti, "task_id", "?")
+    map_index = getattr(ti, "map_index", -1)
+    if map_index is not None and map_index >= 0:
+        task = f"{task}[{map_index}]"
+    log.error("NEWS ETL ALERT: task %s of run %s failed on try %s: %s",
+              task, getattr(dag_run, "run_id", "?"), getattr(ti, "try_number", "?"),
+              context.get("exception") or context.get("reason") or "see the task log")
+    spec = Variable.get(ALERT_NOTIFIER_VARIABLE, default=None)
+    if not spec:
+        return
+    try:
+        spec = json.loads(spec)
+        module, _, name = spec["class"].rpartition(".")
+        notifier = getattr(importlib.import_module(module), name)(**spec.get("kwargs", {}))
+        notifier(context)
+        log.error("NEWS ETL ALERT sent through %s", spec["class"])
+    except Exception:  # noqa: BLE001 - a broken notifier must not hide the alert above
+        log.exception("NEWS ETL ALERT: the notifier in Variable %s failed", ALERT_NOTIFIER_VARIABLE)

@@ -9,11 +9,21 @@ import re
 
 from .clean import Body
 
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NOT_CJK = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_SENTENCE_END = re.compile(r"[。！？!?]+[”’」』）)\"']*\s*")
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+[”’」』）)\"']*|[^。！？!?]+$")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_MONEY = re.compile(r"\d+(?:[.,]\d+)*\s*(?:万亿|千亿|百亿|亿|千万|百万|万|千)?(?:元|美元|港元|港币|欧元|日元|英镑)")
-_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[零一二三四五六七八九十百点\d.]+")
+#: A number: ``12``, ``3.54``, ``6,768,389`` (a comma only between groups of three: ``2.0,2.0`` is two).
+_NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
+_NUMBER = re.compile(_NUM)
+#: Every figure counts, also when figures share one unit in a list or a range: ``27.3及56.2港元`` and
+#: ``100-200亿元`` are two amounts each (like ``1.66亿元-1.82亿元``), ``26%和50%`` two percentages.
+_AND = r"\s*(?:及|和|与|、|或|/|至|到|-|~|～|—|－)\s*"
+_SCALE = r"(?:万亿|千亿|百亿|亿|千万|百万|万|千)?"
+#: Money: a number, a scale and a currency: ``2000元``, ``1191.7亿元``, ``5.42亿美元``, ``17.74港元``
+#: (not ``1日元旦``: New Year's Day, nor ``15日元宵节``).
+_MONEY = re.compile(rf"(?:{_NUM}\s*{_SCALE}{_AND})*{_NUM}\s*{_SCALE}(?:元|美元|港元|港币|欧元|日元|英镑)(?![旦宵])")
+#: A percentage: ``93.1%``, ``-3％``, ``百分之三十``; not ``2.6个百分点`` (points are not a percentage).
+_PERCENT = re.compile(rf"(?:{_NUM}\s*[%％]?{_AND})*{_NUM}\s*[%％]|百分之[零一二三四五六七八九十百点\d.]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
 
 CJK_PER_MINUTE = 400
@@ -29,20 +39,41 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def money_mentions(text: str) -> int:
+    """Amounts of money in a text (元, 万元, 亿元, 美元, 港元 …); each figure of a list or range counts."""
+    return sum(len(_NUMBER.findall(m)) for m in _MONEY.findall(text))
+
+
+def percent_mentions(text: str) -> int:
+    """Percentages in a text (``%``, ``％``, ``百分之…``); each figure of a list or range counts."""
+    return sum(max(1, len(_NUMBER.findall(m))) for m in _PERCENT.findall(text))
+
+
+def _count_sentences(paragraphs: list[str]) -> int:
+    """``len(sentences(text))``, without building the sentences."""
+    n = 0
+    for p in paragraphs:
+        ends = _SENTENCE_END.findall(p)
+        n += len(ends)
+        if not ends or not p.endswith(ends[-1]):
+            n += 1  # text after the last sentence end
+    return n
+
+
 def article_metrics(body: Body) -> dict[str, int]:
     """The numbers stored in ``article_metrics`` for one cleaned body."""
     text = body.text
-    cjk = len(_CJK_CHAR.findall(text))
+    cjk = len(_NOT_CJK.sub("", text))
     latin_words = len(_LATIN_WORD.findall(text))
     minutes = cjk / CJK_PER_MINUTE + latin_words / WORDS_PER_MINUTE
     return {
         "cjk_chars": cjk,
         "chars": len(text) - text.count("\n"),
         "paragraph_count": len(body.paragraphs),
-        "sentences": len(sentences(text)),
+        "sentences": _count_sentences(body.paragraphs),
         "numbers": len(_NUMBER.findall(text)),
-        "money_mentions": len(_MONEY.findall(text)),
-        "percent_mentions": len(_PERCENT.findall(text)),
+        "money_mentions": money_mentions(text) if ("元" in text or "港币" in text) else 0,
+        "percent_mentions": percent_mentions(text) if ("%" in text or "％" in text or "百分之" in text) else 0,
         "links": body.links,
         "images": body.images,
         "kline_images": body.kline_images,

@@ -57,6 +57,7 @@ class Article:
     warnings: list[str]
     content_hash: str
     metrics: dict = field(default_factory=dict)
+    keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
 
 
 RAW_SCHEMA = pa.schema([
@@ -88,6 +89,9 @@ METRIC_FIELDS = [
     ("reading_seconds", pa.int32()),
 ]
 
+#: An article's keywords: word, occurrences, share of the counted words (0..1).
+KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
+
 ARTICLE_SCHEMA = pa.schema([
     ("post_id", pa.string()),
     ("source", pa.string()),
@@ -109,6 +113,8 @@ ARTICLE_SCHEMA = pa.schema([
     ("warnings", pa.list_(pa.string())),
     ("content_hash", pa.string()),
     *METRIC_FIELDS,
+    # top keywords of the clean text, best first (news_etl/keywords.py)
+    ("keywords", KEYWORDS_TYPE),
 ])
 
 REJECT_SCHEMA = pa.schema([

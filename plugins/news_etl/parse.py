@@ -128,6 +128,8 @@ def load_yaml(fm: str, first_line: int) -> dict:
         data = yaml.load(fm, Loader=_SimpleLoader)
     except yaml.YAMLError as exc:
         raise _bad_yaml(exc, first_line) from None
+    except (ValueError, OverflowError) as exc:  # a scalar YAML cannot construct: 2026-13-45, a 5000-digit int
+        raise Reject("bad YAML: a value cannot be read", f"{type(exc).__name__}: {exc}"[:500]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -146,6 +148,8 @@ def _load_yaml_checked(fm: str, first_line: int) -> dict:
         data = yaml.load(fm, Loader=_SimpleLoader)
     except yaml.YAMLError as exc:
         raise _bad_yaml(exc, first_line) from None
+    except (ValueError, OverflowError) as exc:  # a scalar YAML cannot construct: 2026-13-45, a 5000-digit int
+        raise Reject("bad YAML: a value cannot be read", f"{type(exc).__name__}: {exc}"[:500]) from None
     if not isinstance(data, dict):
         raise Reject("bad YAML: front matter is not a mapping", f"got {type(data).__name__}")
     return data

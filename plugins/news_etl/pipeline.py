@@ -42,10 +42,11 @@ def new_run(run_id: str | None = None, **airflow) -> dict:
 
 # --- 1. fetch ----------------------------------------------------------------------------------
 
-def fetch(settings: Settings, run: dict) -> dict:
+def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     """Ask the source what changed since the last load; stage it in raw batches.
 
-    Streams: at most one batch of posts is in memory at a time.
+    Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
+    name)`` is called as each batch is staged (the CLI starts its transform then).
     """
     import pyarrow as pa
 
@@ -56,7 +57,7 @@ def fetch(settings: Settings, run: dict) -> dict:
     folder = staging.run_folder(settings.staging, run["run_id"])
     staging.remove_run(folder)  # a retried fetch starts clean
     folder.mkdir(parents=True, exist_ok=True)
-    source = open_source(settings.source)
+    source = open_source(settings.source, settings, as_of=run.get("interval_end"))
     known, previous_revision = read_state(settings.published, source.name)
 
     batches: list[str] = []
@@ -69,9 +70,11 @@ def fetch(settings: Settings, run: dict) -> dict:
             return
         name = f"raw/batch-{len(batches):05d}.parquet"
         table = pa.Table.from_pylist([vars(p) for p in pending], schema=RAW_SCHEMA)
-        staging.write_table(table, folder / name)
+        staging.write_table(table, folder / name, compression="lz4")
         batches.append(name)
         pending.clear()
+        if on_batch is not None:
+            on_batch(str(folder), name)
 
     for item in source.changes(known, previous_revision):
         if isinstance(item, Deleted):
@@ -119,7 +122,8 @@ def transform(staging_folder: str, batch: str) -> dict:
     t0 = time.monotonic()
     folder = Path(staging_folder)
     raw = staging.read_table(folder / batch)
-    articles, rejects = transform_table(raw)
+    # the GX suite's hard date range ends a year after today: later dates become rejects, not a stopped run
+    articles, rejects = transform_table(raw, latest=date(date.today().year + 1, 12, 31))
     stem = Path(batch).name
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)
@@ -130,6 +134,12 @@ def transform(staging_folder: str, batch: str) -> dict:
     log.info("transform %s: %d posts → %d articles, %d rejects, %.2fs",
              batch, raw.num_rows, articles.num_rows, rejects.num_rows, result["seconds"])
     return result
+
+
+def transform_and_check(staging_folder: str, batch: str) -> tuple[dict, list[dict]]:
+    """Transform one batch and run the GX suite on it, in one process (the CLI's unit of work)."""
+    result = transform(staging_folder, batch)
+    return result, validate_batch(staging_folder, result)
 
 
 def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
@@ -143,29 +153,42 @@ def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
 
 # --- 3. validate -------------------------------------------------------------------------------
 
+_VALIDATORS: dict = {}
+
+
+def validate_batch(staging_folder: str, item: dict, today: date | None = None) -> list[dict]:
+    """The GX results of one transformed batch (one GX context per process, reused)."""
+    from .validate import COLUMNS, Validator
+
+    table = staging.read_table(Path(staging_folder) / item["clean"], columns=COLUMNS)
+    if table.num_rows == 0:
+        return []
+    today = today or date.today()
+    if today not in _VALIDATORS:
+        _VALIDATORS.clear()
+        _VALIDATORS[today] = Validator(today)
+    return _VALIDATORS[today].validate(table, item["batch"])
+
+
 def validate(staging_folder: str, transformed: list[dict], today: date | None = None,
-             connect=None, settings: Settings | None = None, run: dict | None = None) -> dict:
+             connect=None, settings: Settings | None = None, run: dict | None = None,
+             precomputed: dict[str, list[dict]] | None = None) -> dict:
     """Run the GX suite over each staged batch; stop the run on a hard failure.
 
-    Every result is written to ``quality.parquet`` for the load. On a hard
+    Every result is written to ``quality.parquet`` for the load (``precomputed``
+    holds results the CLI's workers already computed per batch). On a hard
     failure, with ``connect`` given, the results and a ``failed validation``
     audit row are stored in the warehouse (nothing else), then
     :class:`QualityError` is raised.
     """
     import pyarrow as pa
 
-    from .validate import COLUMNS, Validator
-
     t0 = time.monotonic()
     folder = Path(staging_folder)
     rows: list[dict] = []
-    validator = None
     for item in transformed:
-        table = staging.read_table(folder / item["clean"], columns=COLUMNS)
-        if table.num_rows == 0:
-            continue
-        validator = validator or Validator(today or date.today())
-        rows.extend(validator.validate(table, item["batch"]))
+        checked = (precomputed or {}).get(item["batch"])
+        rows.extend(checked if checked is not None else validate_batch(staging_folder, item, today))
     quality = pa.Table.from_pylist(rows, schema=pa.schema([
         ("suite", pa.string()), ("batch", pa.string()), ("expectation", pa.string()),
         ("column_name", pa.string()), ("severity", pa.string()), ("success", pa.bool_()),
@@ -204,7 +227,8 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
         "reject_files": [str(folder / t["rejects_file"]) for t in transformed],
         "raw_files": [str(folder / b) for b in fetched["batches"]],
     }
-    for path in (p for group in files.values() for p in group):
+    extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
+    for path in [*(p for group in files.values() for p in group), *extra]:
         staging.check_file(Path(path))
     with writer(connect, settings.lock_timeout) as con:
         counts = load_warehouse(
@@ -233,6 +257,41 @@ def publish(connect, settings: Settings, run: dict, fetched: dict | None = None)
     return result
 
 
+# --- freshness (a check after publish) ---------------------------------------------------------
+
+class StaleSourceError(Exception):
+    """The source has produced no new post for longer than the configured time."""
+
+
+def check_freshness(settings: Settings, run: dict, now: datetime | None = None) -> dict:
+    """Fail loudly when the newest article in the published snapshot is older than
+    ``settings.max_source_silence_hours`` at the end of the run's interval (or now)."""
+    import duckdb
+
+    limit = settings.max_source_silence_hours
+    end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(timezone.utc))
+    con = duckdb.connect(str(settings.published), read_only=True)
+    try:
+        newest = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchone()[0]
+    finally:
+        con.close()
+    hours = None if newest is None else round((end - newest).total_seconds() / 3600, 1)
+    result = {"newest_post_at": newest.isoformat() if newest else None, "checked_at": end.isoformat(),
+              "hours_without_new_post": hours, "limit_hours": limit, "stale": False}
+    if not limit:
+        log.info("freshness: newest post %s, %s h before %s (check off: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS=0)",
+                 result["newest_post_at"], hours, result["checked_at"])
+        return result
+    result["stale"] = hours is None or hours > limit
+    if result["stale"]:
+        raise StaleSourceError(
+            f"STALE SOURCE: no new post for {hours} h at {result['checked_at']} (newest post "
+            f"{result['newest_post_at']}; limit {limit} h). Is the site's scraper still committing?")
+    log.info("freshness: newest post %s, %s h before %s (limit %s h): fresh",
+             result["newest_post_at"], hours, result["checked_at"], limit)
+    return result
+
+
 # --- all five, for the CLI ---------------------------------------------------------------------
 
 def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
@@ -242,9 +301,21 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
     run = run or new_run()
     connect = connect or file_connect(settings.warehouse)
     t0 = time.monotonic()
-    fetched = fetch(settings, run)
-    transformed = transform_all(fetched, settings.workers)
-    validated = validate(fetched["staging"], transformed, connect=connect, settings=settings, run=run)
+    # transform and check each batch in a worker process as soon as fetch has staged it
+    pool = ProcessPoolExecutor(max_workers=settings.workers) if settings.workers > 1 else None
+    futures: list = []
+    try:
+        def start(folder: str, batch: str) -> None:
+            futures.append(pool.submit(transform_and_check, folder, batch) if pool else (folder, batch))
+
+        fetched = fetch(settings, run, on_batch=start)
+        done = [f.result() if pool else transform_and_check(*f) for f in futures]
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    transformed = [t for t, _ in done]
+    validated = validate(fetched["staging"], transformed, connect=connect, settings=settings, run=run,
+                         precomputed={t["batch"]: rows for t, rows in done})
     loaded = load(connect, settings, run, fetched, transformed, validated)
     published = publish(connect, settings, run, fetched)
     return {"run": run, "fetch": fetched, "transform": transformed, "validate": validated,

@@ -39,11 +39,11 @@ def run_folder(staging_root: Path, run_id: str) -> Path:
     return folder
 
 
-def write_table(table: pa.Table, path: Path) -> Path:
+def write_table(table: pa.Table, path: Path, compression: str = "zstd") -> Path:
     """Write a Parquet file atomically (aside, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression=compression)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -10,23 +10,33 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import date
 
 import pyarrow as pa
 
 from .clean import clean_body
+from .keywords import keywords
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 from .outlets import outlet_for
 from .parse import parse_post
+from .validate import EARLIEST_DATE  # the suite's hard date range starts here (validate imports GX lazily)
 
 log = logging.getLogger(__name__)
 
 #: A post larger than this is rejected before it is parsed.
 MAX_POST_BYTES = 20 * 1024 * 1024
+#: A title longer than this is not a title (the GX suite's hard limit).
+MAX_TITLE_CHARS = 500
 
 
-def transform_post(post: RawPost) -> Article:
-    """One post file → one clean article, or raise :class:`Reject`."""
+def transform_post(post: RawPost, latest: date | None = None) -> Article:
+    """One post file → one clean article, or raise :class:`Reject`.
+
+    A post that would fail a per-row *hard* expectation of the GX suite (no
+    text, a title over 500 characters, a date outside the site's range up to
+    ``latest``) is rejected here, so one bad post cannot stop a whole run.
+    """
     if len(post.raw) > MAX_POST_BYTES:
         raise Reject("file too large", f"{len(post.raw)} bytes, limit {MAX_POST_BYTES}")
     fm = parse_post(post.path, post.raw)
@@ -34,6 +44,14 @@ def transform_post(post: RawPost) -> Article:
     if not body.paragraphs and not body.digest:
         raise Reject("no body", "no visible text after cleaning")
     title = html.unescape(fm.title) if "&" in fm.title else fm.title
+    if len(title) > MAX_TITLE_CHARS:
+        raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
+    if fm.published_date < EARLIEST_DATE or (latest is not None and fm.published_date > latest):
+        raise Reject("date out of range", f"{fm.published_date.isoformat()} is not between "
+                     f"{EARLIEST_DATE.isoformat()} and {latest.isoformat() if latest else '…'}")
+    metrics = article_metrics(body)
+    if metrics.get("chars", 1) < 1:
+        raise Reject("no body", "only a digest, no text after cleaning")
     return Article(
         post_id=fm.post_id,
         source=post.source,
@@ -54,17 +72,18 @@ def transform_post(post: RawPost) -> Article:
         paragraphs=body.paragraphs,
         warnings=fm.warnings + body.warnings,
         content_hash=post.content_hash,
-        metrics=article_metrics(body),
+        metrics=metrics,
+        keywords=keywords(title, body.text),
     )
 
 
-def transform_rows(posts) -> tuple[list[dict], list[dict]]:
+def transform_rows(posts, latest: date | None = None) -> tuple[list[dict], list[dict]]:
     """Articles and rejects, as rows, for an iterable of :class:`RawPost`."""
     articles: list[dict] = []
     rejects: list[dict] = []
     for post in posts:
         try:
-            article = transform_post(post)
+            article = transform_post(post, latest)
         except Reject as exc:
             rejects.append(_reject_row(post, exc.reason, exc.detail))
         except RecursionError:
@@ -87,11 +106,11 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
             "raw": post.raw, "content_hash": post.content_hash}
 
 
-def transform_table(raw: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """A staged raw batch → (articles table, rejects table)."""
+def transform_table(raw: pa.Table, latest: date | None = None) -> tuple[pa.Table, pa.Table]:
+    """A staged raw batch → (articles table, rejects table); ``latest``: the last plausible date."""
     cols = raw.to_pydict()
     posts = (RawPost(source=s, path=p, raw=r, content_hash=h)
              for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"]))
-    articles, rejects = transform_rows(posts)
+    articles, rejects = transform_rows(posts, latest)
     return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA),
             pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

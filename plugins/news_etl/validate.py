@@ -57,6 +57,8 @@ class Validator:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
         import great_expectations as gx
 
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
         self.context = gx.get_context(mode="ephemeral")
         try:
             self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}

@@ -94,6 +94,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)""")
     con.execute("COMMENT ON TABLE schema_migrations IS 'Schema migrations applied to this warehouse (sql/migrations).'")
+    for column, text in (("version", "The number of the migration (the prefix of its file name)."),
+                         ("name", "The migration file without .sql."), ("applied_at", "When it was applied.")):
+        con.execute(f"COMMENT ON COLUMN schema_migrations.{column} IS '{text}'")  # fixed texts of this module
     done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
     for version, name, sql in migrations():
@@ -208,6 +211,7 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
                            ("numbers", "INT"), ("money_mentions", "INT"), ("percent_mentions", "INT"), ("links", "INT"),
                            ("images", "INT"), ("kline_images", "INT"), ("tables", "INT"), ("reading_seconds", "INT")):
             x(f"ALTER TABLE staged_all ADD COLUMN {name} {kind}")
+        x("ALTER TABLE staged_all ADD COLUMN keywords STRUCT(keyword VARCHAR, count INT, weight DOUBLE)[]")
     x("CREATE OR REPLACE TEMP TABLE staged_rejects AS SELECT * FROM "
       + (_list_sql(reject_files) if reject_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"),
       [reject_files] if reject_files else [])
@@ -215,16 +219,21 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
       + ("read_parquet(?)" if deleted_file else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path) WHERE false"),
       [deleted_file] if deleted_file else [])
 
-    # -- two files, one post id: the first path wins, the others are rejects
+    # -- two files, one post id: the file that holds the live article wins, else the first path;
+    #    the others are rejects. Only files of the same source compete: a new source of the same
+    #    site (say git after dir) takes the article over.
     x("""
         CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT s.* FROM (
-            SELECT *, row_number() OVER (PARTITION BY post_id ORDER BY path) AS rn FROM staged_all) s
+        SELECT s.* EXCLUDE (rn) FROM (
+            SELECT t.*, row_number() OVER (
+                PARTITION BY t.post_id ORDER BY (h.post_id IS NOT NULL) DESC, t.path) AS rn
+            FROM staged_all t LEFT JOIN articles h ON h.post_id = t.post_id AND h.deleted_at IS NULL
+                 AND h.source = t.source AND h.path = t.path) s
         WHERE rn = 1
-          AND NOT EXISTS (  -- a live article with this id in another file that still exists
+          AND NOT EXISTS (  -- a live article with this id in another file of this source that still exists
               SELECT 1 FROM articles a JOIN source_files f ON f.source = a.source AND f.path = a.path
               WHERE a.post_id = s.post_id AND a.deleted_at IS NULL AND NOT f.deleted
-                AND (a.source <> s.source OR a.path <> s.path)
+                AND a.source = s.source AND a.path <> s.path
                 AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path))""")
     x("""
         INSERT INTO staged_rejects
@@ -251,7 +260,8 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
                     WHEN a.path <> s.path OR a.source <> s.source THEN 'moved'
                     ELSE 'unchanged' END AS change,
                CASE WHEN a.post_id IS NULL THEN 1
-                    WHEN a.content_hash <> s.content_hash THEN a.version + 1
+                    -- a revival is a version of its own, so every deletion and revival keeps its row
+                    WHEN a.deleted_at IS NOT NULL OR a.content_hash <> s.content_hash THEN a.version + 1
                     ELSE a.version END AS new_version
         FROM staged s LEFT JOIN articles a ON a.post_id = s.post_id""")
     counts = dict(x("SELECT change, count(*) FROM classified GROUP BY change").fetchall())
@@ -314,9 +324,15 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
         FROM staged_raw r LEFT JOIN staged c ON c.source = r.source AND c.path = r.path""", [run_id])
 
     # -- rejects and quality results of the run
-    x("INSERT INTO rejects SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM staged_rejects",
+    # a file version already rejected for the same reason (staged again by a concurrent run or a
+    # stale snapshot) is not recorded twice: running twice at once equals running in turn
+    x("""CREATE OR REPLACE TEMP TABLE new_rejects AS SELECT * FROM staged_rejects r WHERE NOT EXISTS (
+           SELECT 1 FROM rejects o WHERE o.source = r.source AND o.path = r.path AND o.reason = r.reason
+             AND o.content_hash IS NOT DISTINCT FROM r.content_hash)""")
+    x("INSERT INTO rejects SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects",
       [run_id, now])
-    counts["rejects"] = x("SELECT count(*) FROM staged_rejects").fetchone()[0]
+    counts["rejects"] = x("SELECT count(*) FROM new_rejects").fetchone()[0]
+    x("DROP TABLE new_rejects")
     counts["expectations_failed"] = 0
     if quality_file:
         x("DELETE FROM quality_results WHERE run_id = ?", [run_id])
@@ -348,12 +364,40 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
         WHERE a.published_date IN (SELECT day FROM touched_days)
         GROUP BY ALL""", [run_id])
 
+    _load_keywords(x, run_id)
+
     for name in ("new", "updated", "unchanged", "moved", "revived", "deleted"):
         counts.setdefault(name, 0)
     counts["unchanged"] += counts.pop("moved")
     for t in ("staged_raw", "staged_all", "staged", "staged_rejects", "staged_deleted", "classified", "gone", "touched_days"):
         x(f"DROP TABLE IF EXISTS {t}")
     return counts
+
+
+def _load_keywords(x, run_id: str) -> None:
+    """Keywords (issue 5), inside the load's transaction, after daily_metrics.
+
+    ``article_keywords``: replaced for the articles this run wrote (new,
+    updated, revived); a deleted article keeps its rows, and ``keyword_daily``
+    counts live articles only. ``keyword_daily`` is rebuilt for
+    ``touched_days``, the days daily_metrics was rebuilt for.
+    """
+    x("""
+        DELETE FROM article_keywords
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
+    x("""
+        INSERT INTO article_keywords
+        SELECT c.post_id, c.new_version, r.i, c.keywords[r.i].keyword, c.keywords[r.i].count,
+               c.keywords[r.i].weight, ?
+        FROM classified c, range(1, coalesce(len(c.keywords), 0) + 1) AS r(i)
+        WHERE c.change IN ('new', 'updated', 'revived')""", [run_id])
+    x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
+    x("""
+        INSERT INTO keyword_daily
+        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')), sum(k.weight), ?
+        FROM article_keywords k JOIN articles a USING (post_id)
+        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
+        GROUP BY ALL""", [run_id])
 
 
 def record_failed_validation(con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, quality_file: str,

@@ -44,11 +44,57 @@ class Source(Protocol):
         ...
 
 
-def open_source(spec: str) -> Source:
-    """A source from its spec: a folder path (or ``dir+PATH``)."""
-    kind, _, location = spec.partition("+") if spec.split("+", 1)[0] in ("dir", "git", "feed") else ("dir", "", spec)
+def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
+    """A source from its spec.
+
+    - a folder path, or ``dir+PATH``: a folder of post files;
+    - ``git+URL`` or ``git+PATH`` (optionally ``#branch``): a Jekyll site's git repository,
+      cloned once into the cache folder (``settings.cache``) and fetched each run;
+    - ``feed+URL``: the site's Atom feed (jekyll-feed).
+
+    ``settings`` (a :class:`~news_etl.config.Settings`) gives the cache folder,
+    timeout and retries of the network sources; the defaults apply without it.
+    ``as_of`` (ISO 8601, a run's data interval end) makes the git source read
+    the site as it was then, so a backfill replays the days one by one; the
+    dir and feed sources can only read the present.
+    """
+    spec = spec.strip()
+    head, plus, rest = spec.partition("+")
+    kind, location = (head, rest) if plus and head in ("dir", "git", "feed") else ("dir", spec)
+    if not location:
+        raise SourceError(f"source spec {spec!r} names no location: use a folder, git+<url or path> or feed+<url>")
     if kind == "dir":
         from .dir import DirSource
 
         return DirSource(location)
-    raise SourceError(f"unknown source kind {kind!r} in {spec!r}; use a folder path")
+    if settings is None:
+        from ..config import Settings
+
+        settings = Settings()
+    if kind == "git":
+        from .git import GitSource
+
+        source = GitSource(location, cache=settings.cache, timeout=settings.source_timeout,
+                           retries=settings.source_retries, backoff=settings.source_backoff)
+        source.as_of = as_of
+        return source
+    from .feed import FeedSource
+
+    return FeedSource(location, timeout=settings.source_timeout, retries=settings.source_retries,
+                      backoff=settings.source_backoff)
+
+
+def sharing_post_id(known: dict[str, Known], deleted: set[str], staged: set[str]) -> list[str]:
+    """Known files, still there and not staged, that share a post id with a deleted file.
+
+    Two files may claim one post id for a while (a post copied to ``old_post/``
+    before ``_posts/`` loses it): the second one was a ``duplicate post id``
+    reject. When the file that holds the article goes, the other one must be
+    read again so the article moves to it instead of being marked deleted.
+    """
+    if not deleted:
+        return []
+    from ..parse import post_id_from_path
+
+    gone_ids = {post_id_from_path(p) for p in deleted}
+    return sorted(p for p in known if p not in deleted and p not in staged and post_id_from_path(p) in gone_ids)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -18,6 +19,20 @@ from . import Deleted, Known, SourceError
 POST_SUFFIXES = (".md", ".markdown")
 #: Files in a posts folder that are not posts.
 NOT_POSTS = frozenset({"readme.md", "readme.markdown", "index.md"})
+
+
+def _has_surrogates(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(name: str) -> str:
+    """``\\xff`` for each byte that is not UTF-8, ``\\n`` etc. for control characters."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class DirSource:
@@ -41,7 +56,14 @@ class DirSource:
                         stack.append(Path(entry.path))
                     elif entry.name.endswith(POST_SUFFIXES) and entry.is_file(follow_symlinks=False):
                         rel = Path(entry.path).relative_to(self.root).as_posix()
-                        yield rel, entry.stat(follow_symlinks=False), entry.path
+                        if not rel.isprintable() or _has_surrogates(rel):
+                            # a name that is not valid UTF-8 (or holds control characters) gets
+                            # a stable, printable spelling; the file is still read by its real name
+                            rel = _printable(rel)
+                        st = entry.stat(follow_symlinks=False)
+                        if not stat.S_ISREG(st.st_mode):
+                            continue  # a FIFO or device mounted over a post's name: reading it would block
+                        yield rel, st, entry.path
 
     def changes(self, known: dict[str, Known], previous_revision: str | None = None) -> Iterator[RawPost | Deleted]:
         digest = hashlib.sha256()

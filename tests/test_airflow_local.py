@@ -1,0 +1,83 @@
+"""Local Airflow for real: the scheduler (not a test helper) runs the daily DAG, triggered through /api/v2.
+
+Shares one running Airflow (api-server, scheduler, dag-processor; LocalExecutor, SQLite) with the
+browser test: see tests/airflow_servers.py.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from warehouse_checks import rows, scalar
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+EXPECTED = yaml.safe_load((ROOT / "tests" / "data" / "sample_expected.yaml").read_text(encoding="utf-8"))
+
+
+def test_the_scheduler_runs_a_run_triggered_through_the_rest_api(local_airflow_run):
+    af, run_id, run = local_airflow_run
+    assert run["state"] == "success"
+    assert run["run_type"] == "manual"
+    tis = af.task_instances(run_id)
+    assert {ti["task_id"] for ti in tis} >= {"fetch", "transform", "validate", "load", "publish"}
+    assert all(ti["state"] == "success" for ti in tis), [(ti["task_id"], ti["state"]) for ti in tis]
+    # the writer's tasks ran in the one-slot pool
+    assert {ti["pool"] for ti in tis if ti["task_id"] in ("load", "publish")} == {"duckdb_writer"}
+
+
+def test_the_warehouse_holds_the_run(local_airflow_run):
+    af, run_id, _ = local_airflow_run
+    snapshot = af.paths["published"]
+    assert scalar(snapshot, "SELECT count(*) FROM articles") == EXPECTED["articles"]
+    assert scalar(snapshot, "SELECT count(*) FROM rejects") == len(EXPECTED["rejects"])
+    assert rows(snapshot, "SELECT dag_run_id, status, posts_seen, articles_new FROM etl_runs") == [
+        (run_id, "published", 48, EXPECTED["articles"])]
+    # the writer's file and the snapshot agree
+    assert scalar(af.paths["warehouse"], "SELECT count(*) FROM articles") == EXPECTED["articles"]
+
+
+def test_task_logs_say_what_each_step_did_in_numbers(local_airflow_run):
+    af, run_id, _ = local_airflow_run
+    fetch = af.task_log(run_id, "fetch")
+    assert re.search(r"fetch: .* holds 48 posts; 48 new or changed, 0 deleted, in 1 batch\(es\), [\d.]+s", fetch), fetch[-2000:]
+    transform = af.task_log(run_id, "transform", map_index=0)
+    assert re.search(r"48 posts → 43 articles, 5 rejects, [\d.]+s", transform), transform[-2000:]
+    validate = af.task_log(run_id, "validate")
+    assert re.search(r"validate: \d+ expectation results, 0 hard failures", validate), validate[-2000:]
+    load = af.task_log(run_id, "load")
+    assert re.search(r"load: 43 new, 0 updated, 0 unchanged, 0 deleted, 0 revived, 5 rejects, [\d.]+s", load), load[-2000:]
+    assert "publish: snapshot" in af.task_log(run_id, "publish")
+
+
+def test_the_dag_carries_its_docs(local_airflow):
+    details = local_airflow.api("GET", "/api/v2/dags/news_etl_daily/details")
+    assert "News warehouse, daily" in (details.get("doc_md") or "")
+    assert details["is_paused"] is False
+    pools = {p["name"]: p["slots"] for p in local_airflow.api("GET", "/api/v2/pools")["pools"]}
+    assert pools["duckdb_writer"] == 1
+    conn = local_airflow.api("GET", "/api/v2/connections/news_warehouse")
+    assert (conn["conn_type"], conn["host"]) == ("duckdb", str(local_airflow.paths["warehouse"]))
+
+
+def test_the_warehouse_page_is_behind_airflow_login(local_airflow_run):
+    af, _, _ = local_airflow_run
+    for path in ("/news-warehouse/", "/news-warehouse/summary.json"):
+        with pytest.raises(urllib.error.HTTPError) as anonymous:
+            urllib.request.urlopen(af.url + path, timeout=30)
+        assert anonymous.value.code in (401, 403), path
+        req = urllib.request.Request(af.url + path, headers={"Authorization": "Bearer not-a-token"})
+        with pytest.raises(urllib.error.HTTPError) as forged:
+            urllib.request.urlopen(req, timeout=30)
+        assert forged.value.code in (401, 403), path
+    summary = af.api("GET", "/news-warehouse/summary.json")
+    assert summary["snapshot"] == str(af.paths["published"])  # the snapshot, never the writer's file
+    assert summary["totals"] == {"articles": EXPECTED["articles"], "rejects": len(EXPECTED["rejects"]), "runs": 1}
+    page = af.api("GET", "/news-warehouse/", raw=True).decode()
+    assert "News warehouse" in page and "<script" not in page

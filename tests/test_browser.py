@@ -1,0 +1,139 @@
+"""A real browser: Debian's headless Chromium, driven by Playwright, against the real Airflow UI.
+
+Logs in with the simple auth manager's form, finds the daily DAG and its successful run (run by
+the scheduler, triggered through /api/v2: tests/airflow_servers.py), opens the "News warehouse"
+page from the navigation and checks its numbers against the published snapshot. Screenshots go
+to test-artifacts/.
+
+Chromium comes from Debian (`apt-get install chromium`); the set-up below installs it when it is
+missing and the tests run as root. Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, require
+from warehouse_checks import rows, scalar
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.services]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def install_chromium() -> None:
+    """Debian's chromium (and a CJK font for the posts' titles), when missing and we are root."""
+    if CHROMIUM.exists() or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True, timeout=600)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"], check=True, env=env,
+                   capture_output=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    install_chromium()
+    require("Chromium", CHROMIUM.exists(), "apt-get install chromium (as root), then run the tests again")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - pinned in requirements.lock
+        require("playwright", False, "pip install -r requirements.lock")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+def login(pg, af) -> None:
+    pg.goto(af.url + "/")
+    pg.wait_for_url("**/auth/login**")
+    pg.get_by_label("Username").fill(af.user)
+    pg.get_by_label("Password").fill(af.password)
+    pg.screenshot(path=str(ARTIFACTS / "01-login.png"))
+    pg.get_by_role("button", name="Sign in").click()
+    pg.wait_for_url(lambda url: "/auth/login" not in url)
+
+
+def test_a_wrong_password_does_not_get_in(page, local_airflow):
+    page.goto(local_airflow.url + "/")
+    page.get_by_label("Username").fill(local_airflow.user)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_timeout(1500)
+    assert "/auth/login" in page.url
+    page.goto(local_airflow.url + "/news-warehouse/")
+    assert "News warehouse" not in page.content()
+
+
+def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_airflow_run):
+    af, run_id, _ = local_airflow_run
+    snapshot = af.paths["published"]
+    login(page, af)
+
+    # the DAG list has the daily DAG; its page shows the run as a success
+    page.goto(af.url + "/dags")
+    page.get_by_role("link", name="news_etl_daily").first.click()
+    page.wait_for_url("**/dags/news_etl_daily**")
+    page.get_by_text("fetch", exact=True).first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / "02-dag.png"))
+    page.goto(af.url + "/dags/news_etl_daily/runs")
+    row = page.locator("tr", has_text=run_id)
+    row.first.wait_for()
+    assert "Success" in row.first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "03-dag-runs.png"))
+
+    # the navigation entry opens the warehouse page (an iframe of the plugin's app)
+    page.get_by_role("link", name="News warehouse").click()
+    page.wait_for_url("**/plugin/news-warehouse**")
+    frame = page.frame_locator("iframe").first
+    frame.get_by_test_id("total-articles").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / "04-warehouse-page.png"))
+
+    # its numbers are the snapshot's
+    live = scalar(snapshot, "SELECT count(*) FROM articles WHERE deleted_at IS NULL")
+    assert frame.get_by_test_id("total-articles").inner_text() == str(live) == "43"
+    assert frame.get_by_test_id("total-rejects").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM rejects"))
+    assert frame.get_by_test_id("total-runs").inner_text() == "1"
+    assert "fresh" in frame.get_by_test_id("freshness").inner_text().lower()
+
+    run_cells = frame.get_by_test_id("runs").locator("tbody tr").first.locator("td")
+    shown = {cell.get_attribute("data-col"): cell.inner_text() for cell in run_cells.all()}
+    (seen, changed, new, rejects), = rows(snapshot, "SELECT posts_seen, posts_changed, articles_new, rejects FROM etl_runs")
+    assert (shown["run_id"], shown["status"]) == (run_id, "published")
+    assert (shown["posts_seen"], shown["posts_changed"], shown["articles_new"], shown["rejects"]) == (
+        str(seen), str(changed), str(new), str(rejects))
+
+    reasons = {}
+    for tr in frame.get_by_test_id("rejects").locator("tbody tr").all():
+        reasons[tr.locator('td[data-col="reason"]').inner_text()] = int(tr.locator('td[data-col="posts"]').inner_text())
+    assert reasons == dict(rows(snapshot, "SELECT reason, count(*) FROM rejects GROUP BY reason"))
+
+    bars = {t.get_attribute("data-day"): int(t.get_attribute("data-total"))
+            for t in frame.locator("svg[data-testid=chart] text[data-total]").all()}
+    assert bars == {str(d): n for d, n in rows(
+        snapshot, "SELECT published_date, count(*) FROM articles WHERE deleted_at IS NULL GROUP BY 1")}
+    # a post's title in Chinese would reach the page only as text: no script runs on it
+    assert frame.locator("script").count() == 0
