@@ -58,3 +58,15 @@ def test_raw_less_than_in_text():
 
 def test_empty_autolink_gives_no_source_url():
     assert clean_body("正文。\n\n<>").source_url is None
+
+
+def test_a_digest_only_post_is_an_article_with_the_digest_as_its_text():
+    from conftest import raw_post  # noqa: F401  (keeps the import style of the suite)
+    from news_etl.model import RawPost
+    from news_etl.transform import transform_post
+
+    raw = ('---\ntitle: "只有摘要"\ndate: 2026-11-24 10:00:00\ncategories: emnews\n---\n'
+           "> 摘要一句。（财联社）\n\n<http://finance.eastmoney.com/a/1.html>").encode()
+    article = transform_post(RawPost("t", "2026-11-24-1.md", raw, "0" * 64))
+    assert article.digest == "摘要一句。（财联社）"
+    assert article.paragraphs == ["摘要一句。（财联社）"] and article.metrics["chars"] > 0

@@ -24,6 +24,7 @@ letter or a Chinese character.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,19 +60,25 @@ def _segmenter():
     return rjieba.tag
 
 
-def _candidates(text: str) -> list[str]:
-    stop = stopwords()
-    out = []
-    for word, pos in _segmenter()(text):
-        word = word.strip()
-        if pos not in KEEP_POS or word in stop or not _HAS_LETTER.search(word):
-            continue
-        if len(word) < 2 or (not _CJK.search(word) and pos != "eng"):
-            continue
-        if pos == "eng" and word.isascii() and len(word) < 2:
-            continue
-        out.append(word)
-    return out
+def _keep(word: str, pos: str) -> bool:
+    if pos not in KEEP_POS or len(word) < 2 or word in stopwords() or not _HAS_LETTER.search(word):
+        return False
+    return bool(_CJK.search(word)) or pos == "eng"
+
+
+#: (token, part of speech) → the word kept, or None. Tokens repeat a lot across
+#: articles: each is decided once per process.
+_DECISIONS: dict[tuple[str, str], str | None] = {}
+
+
+def _decide(token: tuple[str, str]) -> str | None:
+    word = _DECISIONS.get(token, False)
+    if word is False:
+        if len(_DECISIONS) > 500_000:
+            _DECISIONS.clear()
+        stripped = token[0].strip()
+        word = _DECISIONS[token] = stripped if _keep(stripped, token[1]) else None
+    return word
 
 
 def keywords(title: str | None, text: str | None, top_n: int = TOP_N) -> list[dict]:
@@ -79,16 +86,25 @@ def keywords(title: str | None, text: str | None, top_n: int = TOP_N) -> list[di
 
     ``count`` is the word's occurrences in the title and text; ``weight`` its
     share of all counted words, titles counted :data:`TITLE_WEIGHT` times.
+    Ties go to the word that appears first (title, then text), then by the word.
     """
-    title_words = _candidates(title or "")
-    body_words = _candidates(text or "")
-    score: dict[str, int] = {}
-    count: dict[str, int] = {}
+    tag = _segmenter()
+    score: Counter[str] = Counter()
+    count: Counter[str] = Counter()
     first: dict[str, int] = {}
-    for i, word in enumerate(title_words + body_words):
-        first.setdefault(word, i)
-        count[word] = count.get(word, 0) + 1
-        score[word] = score.get(word, 0) + (TITLE_WEIGHT if i < len(title_words) else 1)
+    for part, weight in ((title, TITLE_WEIGHT), (text, 1)):
+        if not part:
+            continue
+        tokens = tag(part)
+        for token, n in Counter(tokens).items():  # counted in C; decided once per distinct token
+            word = _decide(token)
+            if word is not None:
+                count[word] += n
+                score[word] += n * weight
+        for token in dict.fromkeys(tokens):  # distinct tokens in order of first appearance
+            word = _DECISIONS.get(token)
+            if word is not None and word not in first:
+                first[word] = len(first)
     total = sum(score.values())
     if not total:
         return []
