@@ -95,6 +95,12 @@ def cmd_sql(args) -> int:
     return sql_shell(args.warehouse or _settings(args).published)
 
 
+def cmd_selftest(args) -> int:
+    from .selftest import run_reliability
+
+    return run_reliability()
+
+
 def cmd_corpus_report(args) -> int:
     from .corpus_report import build_report, format_report, read_folder
 
@@ -144,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dag", action="store_true", help="also time the DAG with airflow dags test on 1,000 posts")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("selftest", help="run the reliability suites (faults, hostile input) and print what was tried")
+    p.add_argument("--reliability", action="store_true", required=True,
+                   help="the fault and hostile-input suites (pytest marker 'reliability')")
+    p.set_defaults(func=cmd_selftest)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -26,6 +26,7 @@ MAX_FRONT_MATTER = 64 * 1024
 #: Encodings a Chinese site's files come in, tried in order after UTF-8.
 FALLBACK_ENCODINGS = ("gb18030", "big5")
 
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 _OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})$")
 _SimpleLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -53,15 +54,18 @@ def decode(raw: bytes, warnings: list[str]) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        decoded = []
         for encoding in FALLBACK_ENCODINGS:
             try:
-                text = raw.decode(encoding)
+                decoded.append((encoding, raw.decode(encoding)))
             except UnicodeDecodeError:
                 continue
-            warnings.append(f"decoded as {encoding}, not UTF-8")
-            break
-        else:
+        if not decoded:
             raise Reject("not UTF-8", f"invalid byte at offset {exc.start}; also not {', '.join(FALLBACK_ENCODINGS)}") from None
+        # GB18030 decodes almost any bytes, Big5 ones too, into private-use characters: take the
+        # encoding whose reading has the fewest of them (the first on a tie)
+        encoding, text = min(decoded, key=lambda d: len(_PRIVATE_USE.findall(d[1])))
+        warnings.append(f"decoded as {encoding}, not UTF-8")
     if "\x00" in text:
         warnings.append("NUL bytes removed")
         text = text.replace("\x00", "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -31,6 +32,9 @@ SQL_DIR = PROJECT_ROOT / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 
 Connect = Callable[[], duckdb.DuckDBPyConnection]
+
+
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
 
 
 class WarehouseBusy(Exception):
@@ -72,6 +76,11 @@ def writer(connect: Connect, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyC
             delay = min(delay * 2, 5.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        # bounded memory: a big load spills to disk instead of growing with the run
+        limit = os.environ.get("NEWS_ETL_DUCKDB_MEMORY", "1GB").strip()
+        if not _MEMORY.fullmatch(limit):
+            raise ValueError(f"NEWS_ETL_DUCKDB_MEMORY must look like 512MB or 2GB, not {limit!r}")
+        con.execute(f"SET memory_limit = '{limit}'")
         yield con
     finally:
         con.close()
@@ -223,8 +232,8 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     #    the others are rejects. Only files of the same source compete: a new source of the same
     #    site (say git after dir) takes the article over.
     x("""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT s.* EXCLUDE (rn) FROM (
+        CREATE OR REPLACE TEMP TABLE staged AS  -- the keys of the files that win (narrow: no bodies copied)
+        SELECT s.source, s.path, s.post_id FROM (
             SELECT t.*, row_number() OVER (
                 PARTITION BY t.post_id ORDER BY (h.post_id IS NOT NULL) DESC, t.path) AS rn
             FROM staged_all t LEFT JOIN articles h ON h.post_id = t.post_id AND h.deleted_at IS NULL
@@ -263,7 +272,8 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
                     -- a revival is a version of its own, so every deletion and revival keeps its row
                     WHEN a.deleted_at IS NOT NULL OR a.content_hash <> s.content_hash THEN a.version + 1
                     ELSE a.version END AS new_version
-        FROM staged s LEFT JOIN articles a ON a.post_id = s.post_id""")
+        FROM staged_all s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
+        LEFT JOIN articles a ON a.post_id = s.post_id""")
     counts = dict(x("SELECT change, count(*) FROM classified GROUP BY change").fetchall())
 
     # -- articles: insert new, update changed (one MERGE)
