@@ -193,7 +193,9 @@ def _run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
     import psutil
 
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # output goes to files: a pipe nobody reads while we poll would fill up and block the child
+    out_file, err_file = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, text=True, env=env)
     parent = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
@@ -203,8 +205,10 @@ def _run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
         except psutil.Error:
             pass
         time.sleep(0.05)
-    out, err = proc.communicate()
     wall = time.perf_counter() - t0
+    out_file.seek(0)
+    err_file.seek(0)
+    out, err = out_file.read(), err_file.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} failed: {err.strip()[-500:]}")
     return wall, peak, out
