@@ -24,7 +24,7 @@ export NO_ALBUMENTATIONS_UPDATE              := 1
 # The day the one-off run covers (the DAG's interval ends at 00:30 the next day).
 DAY ?= $(shell date -u -d yesterday +%Y-%m-%d)
 
-.PHONY: help run test bench airflow-init venv lock clean report sql airflow airflow-stop
+.PHONY: help run test bench bench-dlt-venv airflow-init venv lock clean report sql airflow airflow-stop
 help:
 	@echo "make run    run the daily DAG once on the sample posts into data/warehouse.duckdb, then print a report"
 	@echo "make test   run the whole test suite"
@@ -68,7 +68,15 @@ airflow-stop:
 
 POSTS ?= 10000
 BIG   ?= 100000
-bench: airflow-init
+# dlt does not share Airflow's pins: it gets a virtualenv of its own, for the load comparison only.
+.venv-dlt/.installed:
+	$(PYTHON) -m venv .venv-dlt
+	.venv-dlt/bin/pip install --quiet "dlt[duckdb]==1.31.0" "pyarrow==26.0.1"
+	@touch $@
+
+bench-dlt-venv: .venv-dlt/.installed
+
+bench: airflow-init bench-dlt-venv
 	$(PY) -m news_etl bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
 
 lock:

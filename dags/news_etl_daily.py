@@ -12,6 +12,7 @@ import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
 from news_etl.config import DAG_ID, SITE_TIMEZONE, WRITER_POOL
+from news_etl.deployment import alert_on_failure
 
 WAREHOUSE = Asset(name="news_warehouse", uri="duckdb://news_warehouse/warehouse.duckdb")
 SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/published/warehouse.duckdb")
@@ -25,7 +26,9 @@ SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/pu
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
     # a task stuck on a hung source read or a held file is killed and retried, never left hanging
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2), "execution_timeout": timedelta(hours=1)},
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=2), "execution_timeout": timedelta(hours=1),
+                  # a clear NEWS ETL ALERT line, then the notifier in the Variable news_etl_alert_notifier
+                  "on_failure_callback": alert_on_failure},
     tags=["news", "duckdb"],
 )
 def news_etl_daily():
@@ -35,7 +38,7 @@ def news_etl_daily():
     Reads the new and changed posts of the finews Jekyll site, cleans them and
     loads them into the DuckDB warehouse that analysts query.
 
-    **fetch** → **transform** (one task per batch) → **validate** → **load** → **publish**
+    **fetch** → **transform** (one task per batch) → **validate** → **load** → **publish** → **check_freshness**
 
     | step | what it does |
     |---|---|
@@ -44,13 +47,23 @@ def news_etl_daily():
     | validate | runs the Great Expectations suite on each batch; a hard failure stops the run before anything is written |
     | load | one DuckDB transaction: articles (with versions), metrics, daily metrics, rejects, quality results, the audit row, the watermark; runs in the one-slot `duckdb_writer` pool |
     | publish | writes the analysts' read-only snapshot (`data/published/warehouse.duckdb`) aside and renames it into place |
+    | check_freshness | fails loudly (`STALE SOURCE`) when the newest post is older than `NEWS_ETL_MAX_SOURCE_SILENCE_HOURS` at the end of the interval (0: off) |
+
+    **When a task fails** its log says `NEWS ETL ALERT: …`, and the notifier named in the
+    Variable `news_etl_alert_notifier` (JSON `{"class": …, "kwargs": …}`, e.g. the SMTP
+    provider's `SmtpNotifier`) is called. The warehouse page (menu **News warehouse**) shows
+    the last runs, rejects, failed expectations, articles per day and outlet, and freshness.
 
     **Schedule**: daily at 00:30 Asia/Shanghai, for the day that just ended
     (interval-keyed). Re-running a day changes nothing; a backfill ends in the
     same warehouse as the days run one by one.
 
-    **Configure**: the source is the Variable `news_etl_source` (a folder of posts;
-    unset: the embedded sample posts); the warehouse is the DuckDB connection
+    **Configure**: the source is the Variable `news_etl_source` (env override
+    `AIRFLOW_VAR_NEWS_ETL_SOURCE`): a folder of posts, `git+<url or path>[#branch]`
+    (the site's repository; each run reads the last commit before its interval end,
+    so a backfill replays the days) or `feed+<url>` (the Atom feed); unset: the
+    embedded sample posts. Backfill: `airflow backfill create --dag-id news_etl_daily
+    --from-date 2026-11-01 --to-date 2026-11-07` (oldest day first); the warehouse is the DuckDB connection
     `news_warehouse` (host = the file). Counts of each run are in the task logs
     and in the warehouse table `etl_runs`.
     """
@@ -98,8 +111,16 @@ def news_etl_daily():
         settings, run = deployment.settings(), deployment.run_identity()
         return pipeline.publish(deployment.connect, settings, run, pipeline.read_manifest(settings, run))
 
+    @task(retries=0)
+    def check_freshness(published: dict) -> dict:
+        """Fail loudly when the source has produced no new post for longer than
+        NEWS_ETL_MAX_SOURCE_SILENCE_HOURS (the data is loaded and published either way)."""
+        from news_etl import deployment, pipeline
+
+        return pipeline.check_freshness(deployment.settings(), deployment.run_identity())
+
     transformed = transform.expand(batch=fetch())
-    publish(load(transformed, validate(transformed)))
+    check_freshness(publish(load(transformed, validate(transformed))))
 
 
 news_etl_daily()

@@ -28,8 +28,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from airflow.plugins_manager import AirflowPlugin
 
 URL_PREFIX = "/news-warehouse"
-#: The page flags the warehouse as stale when its newest post is older than this (hours).
-STALE_AFTER_HOURS_ENV = "NEWS_ETL_MAX_SOURCE_SILENCE_HOURS"
+#: The page flags the warehouse as stale when its newest post is older than
+#: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS (Settings), or this many hours when that check is off.
+DEFAULT_STALE_HOURS = 48.0
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
        "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
@@ -51,7 +52,7 @@ def read_summary(path=None, runs: int = 10) -> dict:
     from news_etl.config import Settings
 
     path = path or Settings().published
-    stale_hours = float(os.environ.get(STALE_AFTER_HOURS_ENV, "48"))
+    stale_hours = Settings().max_source_silence_hours or DEFAULT_STALE_HOURS
     out = {"snapshot": str(path), "available": os.path.exists(path), "runs": [], "rejects": [],
            "failed_expectations": [], "articles_per_day_outlet": [], "freshness": {}, "totals": {}}
     if not out["available"]:

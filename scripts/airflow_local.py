@@ -149,11 +149,11 @@ class LocalAirflow:
     # --- processes -------------------------------------------------------------------------
 
     def start(self, components=("api-server", "scheduler", "dag-processor", "triggerer"), extra=()) -> None:
-        """Start each part in its own process group; ``extra`` is more (name, argv) pairs."""
-        commands = [(name, [name]) for name in components] + list(extra)
-        for name, argv in commands:
+        """Start each part in its own process group; ``extra`` is more (name, argv[, env]) entries."""
+        commands = [(name, [name], {}) for name in components] + [(*e, {})[:3] for e in extra]
+        for name, argv, env in commands:
             log = open(self.logs / f"{name}.log", "ab")
-            self.procs[name] = subprocess.Popen([airflow_bin(), *argv], env=self.env, stdout=log,
+            self.procs[name] = subprocess.Popen([airflow_bin(), *argv], env={**self.env, **env}, stdout=log,
                                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                                 start_new_session=True, cwd=str(self.home))
             log.close()
@@ -243,7 +243,9 @@ class LocalAirflow:
             if run["state"] in ("success", "failed"):
                 return run
             if time.monotonic() > deadline:
-                raise TimeoutError(f"run {run_id} still {run['state']} after {timeout}s")
+                states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in self.task_instances(run_id)}
+                raise TimeoutError(f"run {run_id} still {run['state']} after {timeout}s: {states}\n"
+                                   f"{self.tail('scheduler')}")
             time.sleep(2)
 
     def task_instances(self, run_id: str) -> list[dict]:

@@ -11,8 +11,10 @@ scheduler to success; the local-mode and browser tests read the same run.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,21 +35,29 @@ def airflow_paths(base: Path) -> dict:
     return paths
 
 
+def private_tmp(prefix: str) -> Path:
+    """A folder of our own for a running server (pytest's basetemp is pruned by parallel sessions)."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
 @pytest.fixture(scope="session")
-def local_airflow(tmp_path_factory):
-    paths = airflow_paths(tmp_path_factory.mktemp("local-airflow"))
+def local_airflow():
+    base = private_tmp("news-etl-local-airflow-")
+    paths = airflow_paths(base)
     af = LocalAirflow(paths["home"], source=paths["source"], warehouse=paths["warehouse"],
                       published=paths["published"], staging=paths["staging"],
                       overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"})
     af.paths = paths
-    af.prepare()
     try:
+        af.prepare()
         af.start(components=("api-server", "scheduler", "dag-processor"))
         af.wait_ready()
         af.unpause()
         yield af
     finally:
         af.stop()
+        if os.environ.get("NEWS_ETL_KEEP_TEST_AIRFLOW") != "1":
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -81,3 +81,19 @@ def test_the_warehouse_page_is_behind_airflow_login(local_airflow_run):
     assert summary["totals"] == {"articles": EXPECTED["articles"], "rejects": len(EXPECTED["rejects"]), "runs": 1}
     page = af.api("GET", "/news-warehouse/", raw=True).decode()
     assert "News warehouse" in page and "<script" not in page
+
+
+def test_a_silent_source_fails_the_freshness_check_loudly(local_airflow_run):
+    """A run whose freshness limit (run conf) is one hour, on posts whose newest is hours older than
+    the end of the run's interval: loaded and published, then check_freshness fails and the failure
+    callback writes the alert line."""
+    af, _, _ = local_airflow_run
+    run_id = af.trigger("2026-11-25T20:00:00+00:00", run_id="test_stale_source",
+                        conf={"max_source_silence_hours": 1})
+    run = af.wait_run(run_id, timeout=300)
+    assert run["state"] == "failed"
+    states = {ti["task_id"]: ti["state"] for ti in af.task_instances(run_id)}
+    assert states["publish"] == "success" and states["check_freshness"] == "failed", states
+    log = af.task_log(run_id, "check_freshness")
+    assert re.search(r"STALE SOURCE: no new post for [\d.]+ h .* limit 1.0 h", log), log[-3000:]
+    assert "NEWS ETL ALERT: task check_freshness of run test_stale_source failed" in log, log[-3000:]

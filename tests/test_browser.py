@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     pg = context.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(60_000)
     yield pg
     context.close()
 
@@ -99,16 +100,16 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(ARTIFACTS / "02-dag.png"))
     page.goto(af.url + "/dags/news_etl_daily/runs")
-    row = page.locator("tr", has_text=run_id)
-    row.first.wait_for()
-    assert "Success" in row.first.inner_text()
+    from playwright.sync_api import expect
+
+    expect(page.locator("tr", has_text=run_id).first).to_contain_text("Success", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "03-dag-runs.png"))
 
     # the navigation entry opens the warehouse page (an iframe of the plugin's app)
     page.get_by_role("link", name="News warehouse").click()
     page.wait_for_url("**/plugin/news-warehouse**")
     frame = page.frame_locator("iframe").first
-    frame.get_by_test_id("total-articles").wait_for()
+    frame.get_by_test_id("total-articles").wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(ARTIFACTS / "04-warehouse-page.png"))
 
@@ -116,12 +117,15 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     live = scalar(snapshot, "SELECT count(*) FROM articles WHERE deleted_at IS NULL")
     assert frame.get_by_test_id("total-articles").inner_text() == str(live) == "43"
     assert frame.get_by_test_id("total-rejects").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM rejects"))
-    assert frame.get_by_test_id("total-runs").inner_text() == "1"
-    assert "fresh" in frame.get_by_test_id("freshness").inner_text().lower()
+    assert frame.get_by_test_id("total-runs").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM etl_runs"))
+    newest = scalar(snapshot, "SELECT max(published_at) FROM articles WHERE deleted_at IS NULL")
+    stale = (datetime.now(timezone.utc) - newest).total_seconds() / 3600 > 48
+    assert ("STALE" in frame.get_by_test_id("freshness").inner_text()) == stale
 
-    run_cells = frame.get_by_test_id("runs").locator("tbody tr").first.locator("td")
+    run_cells = frame.get_by_test_id("runs").locator("tbody tr", has_text=run_id).first.locator("td")
     shown = {cell.get_attribute("data-col"): cell.inner_text() for cell in run_cells.all()}
-    (seen, changed, new, rejects), = rows(snapshot, "SELECT posts_seen, posts_changed, articles_new, rejects FROM etl_runs")
+    (seen, changed, new, rejects), = rows(snapshot, "SELECT posts_seen, posts_changed, articles_new, rejects "
+                                                    "FROM etl_runs WHERE run_id = ?", [run_id])
     assert (shown["run_id"], shown["status"]) == (run_id, "published")
     assert (shown["posts_seen"], shown["posts_changed"], shown["articles_new"], shown["rejects"]) == (
         str(seen), str(changed), str(new), str(rejects))

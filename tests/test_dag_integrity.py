@@ -32,14 +32,15 @@ def test_dag_folder_imports_without_errors(dagbag):
 
 
 def test_tasks_and_order(dag):
-    assert set(dag.task_ids) == {"fetch", "transform", "validate", "load", "publish"}
+    assert set(dag.task_ids) == {"fetch", "transform", "validate", "load", "publish", "check_freshness"}
     down = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert down == {
         "fetch": ["transform"],
         "transform": ["load", "validate"],
         "validate": ["load"],
         "load": ["publish"],
-        "publish": [],
+        "publish": ["check_freshness"],
+        "check_freshness": [],
     }
 
 

@@ -31,7 +31,19 @@ def settings() -> Settings:
     base = Settings()
     source = Variable.get(SOURCE_VARIABLE, default=None) or base.source
     database = warehouse_hook().get_database()
+    silence = _run_conf().get("max_source_silence_hours")  # a run may set its own freshness limit
+    if silence is not None:
+        base = base.with_(max_source_silence_hours=float(silence))
     return base.with_(source=source, warehouse=None if database.startswith(("md:", ":memory:")) else database)
+
+
+def _run_conf() -> dict:
+    from airflow.sdk import get_current_context
+
+    try:
+        return dict(get_current_context()["dag_run"].conf or {})
+    except Exception:  # noqa: BLE001 - outside a task there is no run
+        return {}
 
 
 def connect():
@@ -91,3 +103,12 @@ def alert_on_failure(context) -> None:
         log.error("NEWS ETL ALERT sent through %s", spec["class"])
     except Exception:  # noqa: BLE001 - a broken notifier must not hide the alert above
         log.exception("NEWS ETL ALERT: the notifier in Variable %s failed", ALERT_NOTIFIER_VARIABLE)
+
+
+def worker_hostname() -> str:
+    """Airflow's ``[core] hostname_callable`` for several workers on one host: the name in
+    ``NEWS_ETL_WORKER_HOSTNAME`` (one per worker), else the machine's name as Airflow gives it."""
+    import os
+    import socket
+
+    return os.environ.get("NEWS_ETL_WORKER_HOSTNAME") or socket.getfqdn()

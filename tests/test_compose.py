@@ -1,0 +1,116 @@
+"""The compose deployment's shape, proven without docker (docker cannot run here).
+
+docker-compose.yml is parsed and checked: every service of Airflow 3's official shape, the image
+built from ./Dockerfile with the pinned requirements, the shared settings file deploy/airflow.env
+(the same file the native Celery test runs Airflow with), every secret a `${VAR:?…}` that makes
+compose refuse to start without it, and .env kept out of git.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+SERVICES = COMPOSE["services"]
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                    "airflow-worker-1", "airflow-worker-2", "airflow-init"}
+SECRETS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY",
+           "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD"}
+VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:\?|:-)?(?P<arg>[^}]*)\}")
+
+
+def interpolate(text: str, env: dict) -> str:
+    """Compose's variable interpolation: `${VAR:?msg}` fails when VAR is unset or empty."""
+    def one(m):
+        name, op, arg = m["name"], m["op"], m["arg"]
+        value = env.get(name, "")
+        if op == ":?" and not value:
+            raise ValueError(f"required variable {name} is missing a value: {arg}")
+        return value or (arg if op == ":-" else "")
+    return VAR.sub(one, text.replace("$$", "\0")).replace("\0", "$")
+
+
+def env_example() -> dict:
+    out = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def test_every_service_of_the_official_shape_is_there():
+    assert set(SERVICES) == {"postgres", "redis"} | AIRFLOW_SERVICES
+    commands = {name: SERVICES[name].get("command") for name in AIRFLOW_SERVICES - {"airflow-init"}}
+    assert commands["airflow-apiserver"] == "api-server"
+    assert commands["airflow-scheduler"] == "scheduler"
+    assert commands["airflow-dag-processor"] == "dag-processor"
+    assert commands["airflow-triggerer"] == "triggerer"
+    hosts = {re.search(r"--celery-hostname (\S+)", commands[w])[1] for w in ("airflow-worker-1", "airflow-worker-2")}
+    assert len(hosts) == 2, "each worker needs its own Celery hostname"
+    init = "\n".join(SERVICES["airflow-init"]["command"])
+    assert "airflow db migrate" in init and "airflow pools set duckdb_writer 1" in init
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        assert SERVICES[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+        assert "healthcheck" in SERVICES[name]
+
+
+def test_every_airflow_service_runs_the_project_image_with_the_shared_settings():
+    for name in AIRFLOW_SERVICES:
+        svc = SERVICES[name]
+        assert svc["build"] == "." and svc["image"] == "news-etl-airflow:latest", name
+        assert svc["env_file"] == ["deploy/airflow.env"], name
+        env = svc["environment"]
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:${POSTGRES_PASSWORD:?")
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("redis://:${REDIS_PASSWORD:?")
+        assert "news-data:/opt/news-etl/data/" in svc["volumes"], name
+    settings = dict(line.split("=", 1) for line in (ROOT / "deploy" / "airflow.env").read_text().splitlines()
+                    if line and not line.startswith("#"))
+    assert settings["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert not any(re.search(r"PASSWORD|SECRET|FERNET", k) for k in settings), "no secret in the shared file"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM apache/airflow:3\.3\.\d+-python3\.11$", dockerfile, re.M)
+    assert "pip install --no-cache-dir -r /opt/news-etl/requirements.lock" in dockerfile
+    lock = (ROOT / "requirements.lock").read_text()
+    assert re.search(r"^apache-airflow==3\.3\.2$", lock, re.M) and "apache/airflow:3.3.2-" in dockerfile
+
+
+def test_volumes_are_declared_and_the_warehouse_has_one():
+    assert set(COMPOSE["volumes"]) == {"postgres-db-volume", "news-data", "airflow-logs", "airflow-auth"}
+    used = {v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", [])}
+    assert used == set(COMPOSE["volumes"])
+    env = SERVICES["airflow-worker-1"]["environment"]
+    assert env["AIRFLOW_CONN_NEWS_WAREHOUSE"].count("/opt/news-etl/data/warehouse.duckdb") == 1
+    assert env["NEWS_ETL_PUBLISHED"].startswith("/opt/news-etl/data/")
+    assert env["NEWS_ETL_STAGING"].startswith("/opt/news-etl/data/")
+
+
+def test_compose_refuses_to_start_without_its_passwords():
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    required = {m["name"] for m in VAR.finditer(text) if m["op"] == ":?"}
+    assert required == SECRETS
+    assert set(env_example()) >= SECRETS, ".env.example names every secret"
+    # with the example's values every variable resolves; without any one of them compose stops
+    resolved = yaml.safe_load(interpolate(text, env_example()))
+    assert "change-me-postgres@postgres/airflow" in resolved["services"]["airflow-scheduler"]["environment"][
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    for secret in SECRETS:
+        env = {k: v for k, v in env_example().items() if k != secret}
+        with pytest.raises(ValueError, match=f"{secret} is missing.*set {secret} in .env"):
+            interpolate(text, env)
+    # no literal secret anywhere in the file
+    assert "change-me" not in text
+
+
+def test_the_env_file_is_not_committed():
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
+    assert ignored.returncode == 0, ".env must be in .gitignore"
+    tracked = subprocess.run(["git", "ls-files", ".env"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert tracked.strip() == ""
