@@ -210,7 +210,8 @@ def _run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
     err_file.seek(0)
     out, err = out_file.read(), err_file.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])} failed: {err.strip()[-500:]}")
+        lines = [l for l in err.splitlines() if "great_expectations" not in l]
+        raise RuntimeError(f"{' '.join(cmd[:5])} failed (exit {proc.returncode}): {' | '.join(lines[-5:])[-1500:]}")
     return wall, peak, out
 
 

@@ -211,16 +211,10 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     x("CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT source, path, content_hash, size, mtime_ns FROM "
       + (_list_sql(raw_files) if raw_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR content_hash, NULL::BIGINT size, NULL::BIGINT mtime_ns) WHERE false"),
       [raw_files] if raw_files else [])
-    if clean_files:
-        x("CREATE OR REPLACE TEMP TABLE staged_all AS SELECT * FROM " + _list_sql(clean_files), [clean_files])
-    else:
-        x("CREATE OR REPLACE TEMP TABLE staged_all AS SELECT a.*, NULL::VARCHAR AS _x FROM articles a WHERE false")
-        x("ALTER TABLE staged_all DROP COLUMN _x")
-        for name, kind in (("cjk_chars", "INT"), ("chars", "INT"), ("paragraph_count", "INT"), ("sentences", "INT"),
-                           ("numbers", "INT"), ("money_mentions", "INT"), ("percent_mentions", "INT"), ("links", "INT"),
-                           ("images", "INT"), ("kline_images", "INT"), ("tables", "INT"), ("reading_seconds", "INT")):
-            x(f"ALTER TABLE staged_all ADD COLUMN {name} {kind}")
-        x("ALTER TABLE staged_all ADD COLUMN keywords STRUCT(keyword VARCHAR, count INT, weight DOUBLE)[]")
+    # only the keys of all staged articles are held at once; their bodies are read batch by batch below
+    x("CREATE OR REPLACE TEMP TABLE staged_all AS SELECT source, path, post_id, content_hash FROM "
+      + (_list_sql(clean_files) if clean_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR post_id, NULL::VARCHAR content_hash) WHERE false"),
+      [clean_files] if clean_files else [])
     x("CREATE OR REPLACE TEMP TABLE staged_rejects AS SELECT * FROM "
       + (_list_sql(reject_files) if reject_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"),
       [reject_files] if reject_files else [])
@@ -257,55 +251,12 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
              WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path AND w.source = r.source""",
           [raw_files])
 
-    # -- what each staged article is to the warehouse
-    x("""
-        CREATE OR REPLACE TEMP TABLE classified AS
-        SELECT s.*,
-               a.version AS old_version, a.first_loaded_at AS old_first_loaded_at,
-               a.published_date AS old_published_date,
-               CASE WHEN a.post_id IS NULL THEN 'new'
-                    WHEN a.deleted_at IS NOT NULL THEN 'revived'
-                    WHEN a.content_hash <> s.content_hash THEN 'updated'
-                    WHEN a.path <> s.path OR a.source <> s.source THEN 'moved'
-                    ELSE 'unchanged' END AS change,
-               CASE WHEN a.post_id IS NULL THEN 1
-                    -- a revival is a version of its own, so every deletion and revival keeps its row
-                    WHEN a.deleted_at IS NOT NULL OR a.content_hash <> s.content_hash THEN a.version + 1
-                    ELSE a.version END AS new_version
-        FROM staged_all s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
-        LEFT JOIN articles a ON a.post_id = s.post_id""")
-    counts = dict(x("SELECT change, count(*) FROM classified GROUP BY change").fetchall())
-
-    # -- articles: insert new, update changed (one MERGE)
-    x("""
-        MERGE INTO articles AS a
-        USING (SELECT * FROM classified WHERE change <> 'unchanged') AS c
-        ON a.post_id = c.post_id
-        WHEN MATCHED THEN UPDATE SET
-            source = c.source, path = c.path, title = c.title, layout = c.layout,
-            published_at = c.published_at, published_date = c.published_date, categories = c.categories,
-            tags = c.tags, category = c.category, outlet = c.outlet, source_url = c.source_url,
-            digest = c.digest, byline = c.byline, credit = c.credit, body_text = c.body_text,
-            paragraphs = c.paragraphs, warnings = c.warnings, content_hash = c.content_hash,
-            version = c.new_version, updated_at = ?, deleted_at = NULL, run_id = ?
-        WHEN NOT MATCHED THEN INSERT (post_id, source, path, title, layout, published_at, published_date,
-            categories, tags, category, outlet, source_url, digest, byline, credit, body_text, paragraphs,
-            warnings, content_hash, version, first_loaded_at, updated_at, deleted_at, run_id)
-        VALUES (c.post_id, c.source, c.path, c.title, c.layout, c.published_at, c.published_date,
-            c.categories, c.tags, c.category, c.outlet, c.source_url, c.digest, c.byline, c.credit, c.body_text,
-            c.paragraphs, c.warnings, c.content_hash, 1, ?, ?, NULL, ?)""",
-      [now, run_id, now, now, run_id])
-    x("""
-        INSERT INTO article_versions
-        SELECT post_id, new_version, change, source, path, title, published_at, published_date, categories, tags,
-               outlet, source_url, digest, byline, credit, body_text, content_hash, ?, ?
-        FROM classified WHERE change IN ('new', 'updated', 'revived')
-        ON CONFLICT DO NOTHING""", [now, run_id])
-    x("""
-        INSERT OR REPLACE INTO article_metrics
-        SELECT post_id, new_version, cjk_chars, chars, paragraph_count, sentences, numbers, money_mentions,
-               percent_mentions, links, images, kline_images, tables, reading_seconds, ?
-        FROM classified WHERE change IN ('new', 'updated', 'revived')""", [run_id])
+    # -- each batch of staged articles in turn (one batch of bodies in memory), same transaction
+    x("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
+    counts: dict[str, int] = {}
+    for clean_file in clean_files:
+        _load_batch(x, clean_file, now, run_id, counts)
+    x("DROP TABLE IF EXISTS classified")
 
     # -- deletions: files gone from the source; their posts are marked, never removed
     x("""
@@ -354,8 +305,8 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     # -- daily metrics of the days this run touched, rebuilt from the articles
     x("""
         CREATE OR REPLACE TEMP TABLE touched_days AS
-        SELECT published_date AS day FROM classified WHERE change <> 'unchanged'
-        UNION SELECT old_published_date FROM classified WHERE change <> 'unchanged' AND old_published_date IS NOT NULL
+        SELECT day FROM changed
+        UNION SELECT old_day FROM changed WHERE old_day IS NOT NULL
         UNION SELECT published_date FROM gone""")
     x("DELETE FROM daily_metrics WHERE day IN (SELECT day FROM touched_days)")
     x("""
@@ -379,9 +330,81 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     for name in ("new", "updated", "unchanged", "moved", "revived", "deleted"):
         counts.setdefault(name, 0)
     counts["unchanged"] += counts.pop("moved")
-    for t in ("staged_raw", "staged_all", "staged", "staged_rejects", "staged_deleted", "classified", "gone", "touched_days"):
+    for t in ("staged_raw", "staged_all", "staged", "staged_rejects", "staged_deleted", "changed", "gone", "touched_days"):
         x(f"DROP TABLE IF EXISTS {t}")
     return counts
+
+
+def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) -> None:
+    """Classify one staged batch against the warehouse and write its articles, versions,
+    metrics and keywords (inside the load's transaction)."""
+    # -- what each staged article is to the warehouse
+    x("""
+        CREATE OR REPLACE TEMP TABLE classified AS
+        SELECT s.*,
+               a.version AS old_version, a.first_loaded_at AS old_first_loaded_at,
+               a.published_date AS old_published_date,
+               CASE WHEN a.post_id IS NULL THEN 'new'
+                    WHEN a.deleted_at IS NOT NULL THEN 'revived'
+                    WHEN a.content_hash <> s.content_hash THEN 'updated'
+                    WHEN a.path <> s.path OR a.source <> s.source THEN 'moved'
+                    ELSE 'unchanged' END AS change,
+               CASE WHEN a.post_id IS NULL THEN 1
+                    -- a revival is a version of its own, so every deletion and revival keeps its row
+                    WHEN a.deleted_at IS NOT NULL OR a.content_hash <> s.content_hash THEN a.version + 1
+                    ELSE a.version END AS new_version
+        FROM read_parquet(?) s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
+        LEFT JOIN articles a ON a.post_id = s.post_id""", [clean_file])
+    for change, n in x("SELECT change, count(*) FROM classified GROUP BY change").fetchall():
+        counts[change] = counts.get(change, 0) + n
+
+    # -- articles: insert new, update changed (one MERGE)
+    x("""
+        MERGE INTO articles AS a
+        USING (SELECT * FROM classified WHERE change <> 'unchanged') AS c
+        ON a.post_id = c.post_id
+        WHEN MATCHED THEN UPDATE SET
+            source = c.source, path = c.path, title = c.title, layout = c.layout,
+            published_at = c.published_at, published_date = c.published_date, categories = c.categories,
+            tags = c.tags, category = c.category, outlet = c.outlet, source_url = c.source_url,
+            digest = c.digest, byline = c.byline, credit = c.credit, body_text = c.body_text,
+            paragraphs = c.paragraphs, warnings = c.warnings, content_hash = c.content_hash,
+            version = c.new_version, updated_at = ?, deleted_at = NULL, run_id = ?
+        WHEN NOT MATCHED THEN INSERT (post_id, source, path, title, layout, published_at, published_date,
+            categories, tags, category, outlet, source_url, digest, byline, credit, body_text, paragraphs,
+            warnings, content_hash, version, first_loaded_at, updated_at, deleted_at, run_id)
+        VALUES (c.post_id, c.source, c.path, c.title, c.layout, c.published_at, c.published_date,
+            c.categories, c.tags, c.category, c.outlet, c.source_url, c.digest, c.byline, c.credit, c.body_text,
+            c.paragraphs, c.warnings, c.content_hash, 1, ?, ?, NULL, ?)""",
+      [now, run_id, now, now, run_id])
+    x("""
+        INSERT INTO article_versions
+        SELECT post_id, new_version, change, source, path, title, published_at, published_date, categories, tags,
+               outlet, source_url, digest, byline, credit, body_text, content_hash, ?, ?
+        FROM classified WHERE change IN ('new', 'updated', 'revived')
+        ON CONFLICT DO NOTHING""", [now, run_id])
+    x("""
+        INSERT OR REPLACE INTO article_metrics
+        SELECT post_id, new_version, cjk_chars, chars, paragraph_count, sentences, numbers, money_mentions,
+               percent_mentions, links, images, kline_images, tables, reading_seconds, ?
+        FROM classified WHERE change IN ('new', 'updated', 'revived')""", [run_id])
+
+    _load_batch_keywords(x, run_id)
+    x("""INSERT INTO changed SELECT post_id, change, published_date, old_published_date
+         FROM classified WHERE change <> 'unchanged'""")
+
+
+def _load_batch_keywords(x, run_id: str) -> None:
+    """``article_keywords`` of one batch: replaced for the articles it writes (new, updated, revived)."""
+    x("""
+        DELETE FROM article_keywords
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
+    x("""
+        INSERT INTO article_keywords
+        SELECT c.post_id, c.new_version, r.i, c.keywords[r.i].keyword, c.keywords[r.i].count,
+               c.keywords[r.i].weight, ?
+        FROM classified c, range(1, coalesce(len(c.keywords), 0) + 1) AS r(i)
+        WHERE c.change IN ('new', 'updated', 'revived')""", [run_id])
 
 
 def _load_keywords(x, run_id: str) -> None:
@@ -392,15 +415,6 @@ def _load_keywords(x, run_id: str) -> None:
     counts live articles only. ``keyword_daily`` is rebuilt for
     ``touched_days``, the days daily_metrics was rebuilt for.
     """
-    x("""
-        DELETE FROM article_keywords
-        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
-    x("""
-        INSERT INTO article_keywords
-        SELECT c.post_id, c.new_version, r.i, c.keywords[r.i].keyword, c.keywords[r.i].count,
-               c.keywords[r.i].weight, ?
-        FROM classified c, range(1, coalesce(len(c.keywords), 0) + 1) AS r(i)
-        WHERE c.change IN ('new', 'updated', 'revived')""", [run_id])
     x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
     x("""
         INSERT INTO keyword_daily
