@@ -356,8 +356,6 @@ def _sql_text_is_fixed(node: ast.AST, fixed_names: set[str], constants: set[str]
             and node.right.id in constants
     if isinstance(node, ast.IfExp):
         return _sql_text_is_fixed(node.body, fixed_names, constants) and _sql_text_is_fixed(node.orelse, fixed_names, constants)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_list_sql":
-        return True  # returns a constant placeholder text; the paths go as a parameter
     return isinstance(node, ast.Name)  # a variable holding a whole statement (a report file): checked by hand
 
 

@@ -154,10 +154,8 @@ def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
 
 # --- the load ----------------------------------------------------------------------------------
 
-def _list_sql(paths: list[str]) -> str:
-    # read_parquet takes a list literal; paths come from our own staging folder
-    # and are passed as a parameter, never pasted into the SQL text.
-    return "read_parquet(?::VARCHAR[], union_by_name=true)"
+#: Staged Parquet files, read as one table: the list of paths is a bound parameter, never SQL text.
+READ_FILES = "read_parquet(?::VARCHAR[], union_by_name=true)"
 
 
 def load(con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, clean_files: list[str],
@@ -209,14 +207,14 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     x = con.execute
     # -- stage everything in temp tables, straight from Parquet (bulk, no Python rows)
     x("CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT source, path, content_hash, size, mtime_ns FROM "
-      + (_list_sql(raw_files) if raw_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR content_hash, NULL::BIGINT size, NULL::BIGINT mtime_ns) WHERE false"),
+      + (READ_FILES if raw_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR content_hash, NULL::BIGINT size, NULL::BIGINT mtime_ns) WHERE false"),
       [raw_files] if raw_files else [])
     # only the keys of all staged articles are held at once; their bodies are read batch by batch below
     x("CREATE OR REPLACE TEMP TABLE staged_all AS SELECT source, path, post_id, content_hash FROM "
-      + (_list_sql(clean_files) if clean_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR post_id, NULL::VARCHAR content_hash) WHERE false"),
+      + (READ_FILES if clean_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR post_id, NULL::VARCHAR content_hash) WHERE false"),
       [clean_files] if clean_files else [])
     x("CREATE OR REPLACE TEMP TABLE staged_rejects AS SELECT * FROM "
-      + (_list_sql(reject_files) if reject_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"),
+      + (READ_FILES if reject_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"),
       [reject_files] if reject_files else [])
     x("CREATE OR REPLACE TEMP TABLE staged_deleted AS SELECT source, path FROM "
       + ("read_parquet(?)" if deleted_file else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path) WHERE false"),
@@ -247,7 +245,7 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
                NULL, s.content_hash
         FROM staged_all s WHERE NOT EXISTS (SELECT 1 FROM staged t WHERE t.path = s.path AND t.source = s.source)""")
     if raw_files:  # the raw bytes of duplicate-id rejects, from the raw batches
-        x("""UPDATE staged_rejects r SET raw = w.raw FROM """ + _list_sql(raw_files) + """ w
+        x("""UPDATE staged_rejects r SET raw = w.raw FROM """ + READ_FILES + """ w
              WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path AND w.source = r.source""",
           [raw_files])
 
