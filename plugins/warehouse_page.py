@@ -187,7 +187,7 @@ def render(summary: dict) -> str:
     else:
         status = (f'<span class="bad">STALE: no new post for {e(f["hours_since_newest_post"])} h '
                   f'(limit {e(f["stale_after_hours"])} h)</span>' if f["stale"]
-                  else f'<span class="ok">fresh</span>')
+                  else '<span class="ok">fresh</span>')
         cards = "".join(f'<div class="card"><span class="muted">{e(label)}</span><b data-testid="{e(tid)}">{e(v)}</b></div>'
                         for label, tid, v in [
                             ("live articles", "total-articles", summary["totals"]["articles"]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import socket
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
 

@@ -61,7 +61,6 @@ def test_empty_autolink_gives_no_source_url():
 
 
 def test_a_digest_only_post_is_an_article_with_the_digest_as_its_text():
-    from conftest import raw_post  # noqa: F401  (keeps the import style of the suite)
     from news_etl.model import RawPost
     from news_etl.transform import transform_post
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLE
+from conftest import ROOT
 from warehouse_checks import fingerprint, rows, scalar
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]

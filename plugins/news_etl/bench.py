@@ -132,10 +132,7 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
     t_merge = statistics.median(times)
 
     # row by row: the same rows, one INSERT each, into the same table shape, one transaction
-    table = pq.read_table([Path(fetched["staging"]) / t["clean"] for t in transformed][0]) if len(transformed) == 1 else None
-    if table is None:
-        import pyarrow as pa
-        table = pa.concat_tables([pq.read_table(Path(fetched["staging"]) / t["clean"]) for t in transformed])
+    table = pq.read_table([str(Path(fetched["staging"]) / t["clean"]) for t in transformed])
     n_rbr = min(rows, 2000)
     py_rows = table.slice(0, n_rbr).to_pylist()
     cols = table.column_names

@@ -9,8 +9,10 @@ number of post files it holds and ``revision`` names the state it read.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol, TypeVar
 
 from ..model import RawPost
 
@@ -33,6 +35,31 @@ class Deleted:
 
 class SourceError(Exception):
     """The source cannot be read (missing, unreachable, not a Jekyll site)."""
+
+
+class Retry(Exception):
+    """An attempt at a remote source failed in a way worth trying again; the message says why."""
+
+
+_T = TypeVar("_T")
+_log = logging.getLogger(__name__)
+
+
+def with_retries(attempt: Callable[[], _T], *, what: str, retries: int, backoff: float, where: str = "") -> _T:
+    """``attempt()`` until it returns. A :class:`Retry` is tried again after ``backoff`` seconds,
+    doubled each time; after ``retries`` attempts the source fails with
+    ``<what> is unreachable after N attempt(s)<where>: <the last reason>``."""
+    last = "no attempt made"
+    for n in range(1, retries + 1):
+        try:
+            return attempt()
+        except Retry as exc:
+            last = str(exc)
+        if n < retries:
+            delay = backoff * 2 ** (n - 1)
+            _log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs", what, n, retries, last, delay)
+            time.sleep(delay)
+    raise SourceError(f"{what} is unreachable after {retries} attempt(s){where}: {last}")
 
 
 class Source(Protocol):

@@ -29,7 +29,6 @@ import json
 import logging
 import re
 import socket
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,7 +39,7 @@ from typing import Iterator
 import yaml
 
 from ..model import RawPost
-from . import Deleted, Known, SourceError
+from . import Deleted, Known, Retry, SourceError, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +111,8 @@ class FeedSource:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        last_error = "no attempt made"
-        for attempt in range(1, self.retries + 1):
+
+        def attempt() -> tuple[int, bytes, dict]:
             try:
                 request = urllib.request.Request(self.url, headers=headers)
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -124,21 +123,16 @@ class FeedSource:
             except urllib.error.HTTPError as exc:
                 if exc.code == 304:
                     return 304, b"", dict(exc.headers.items())
-                last_error = f"HTTP {exc.code} {exc.reason}"
                 if exc.code not in RETRY_STATUSES:
-                    raise SourceError(f"feed {self.display} answered {last_error}") from None
+                    raise SourceError(f"feed {self.display} answered HTTP {exc.code} {exc.reason}") from None
+                raise Retry(f"HTTP {exc.code} {exc.reason}") from None
             except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 if isinstance(reason, (socket.timeout, TimeoutError)):
-                    last_error = f"no answer within {self.timeout:g}s"
-                else:
-                    last_error = str(reason) or type(reason).__name__
-            if attempt < self.retries:
-                delay = self.backoff * 2 ** (attempt - 1)
-                log.warning("feed %s: attempt %d of %d failed (%s); retrying in %.1fs",
-                            self.display, attempt, self.retries, last_error, delay)
-                time.sleep(delay)
-        raise SourceError(f"feed {self.display} is unreachable after {self.retries} attempt(s): {last_error}")
+                    raise Retry(f"no answer within {self.timeout:g}s") from None
+                raise Retry(str(reason) or type(reason).__name__) from None
+
+        return with_retries(attempt, what=f"feed {self.display}", retries=self.retries, backoff=self.backoff)
 
     # --- Atom → post files ---------------------------------------------------------------------
 

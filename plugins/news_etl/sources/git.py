@@ -29,12 +29,11 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
 from ..model import RawPost
-from . import Deleted, Known, SourceError, sharing_post_id
+from . import Deleted, Known, Retry, SourceError, sharing_post_id, with_retries
 from .dir import NOT_POSTS, POST_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -113,8 +112,8 @@ class GitSource:
         self.clone.parent.mkdir(parents=True, exist_ok=True)
         # a remote that is slow but alive may take long; a dead one fails fast or stalls (low-speed limit)
         network_timeout = max(600.0, self.timeout * 20)
-        last: SourceError | None = None
-        for attempt in range(1, self.retries + 1):
+
+        def attempt() -> None:
             try:
                 if (self.clone / "HEAD").is_file():
                     self._git("fetch", "--prune", "--force", "--quiet", "origin", cwd=self.clone,
@@ -128,16 +127,11 @@ class GitSource:
                         os.replace(tmp, self.clone)
                     finally:
                         shutil.rmtree(tmp, ignore_errors=True)
-                return
             except SourceError as exc:
-                last = exc
-                if attempt < self.retries:
-                    delay = self.backoff * 2 ** (attempt - 1)
-                    log.warning("git source %s: attempt %d of %d failed (%s); retrying in %.1fs",
-                                self.display, attempt, self.retries, exc, delay)
-                    time.sleep(delay)
-        raise SourceError(f"git repository {self.display} is unreachable after {self.retries} attempt(s) "
-                          f"(cache {self.clone}): {last}")
+                raise Retry(str(exc)) from None
+
+        with_retries(attempt, what=f"git repository {self.display}", retries=self.retries,
+                     backoff=self.backoff, where=f" (cache {self.clone})")
 
     def _head(self) -> str | None:
         """The commit to load: the branch's head, or its last commit at or before ``as_of`` (None: none yet)."""
