@@ -7,6 +7,7 @@ SHELL := /bin/bash
 PYTHON      ?= python3.11
 VENV        := .venv
 PY          := $(VENV)/bin/python
+NEWS_ETL    := $(VENV)/bin/news-etl
 ROOT        := $(abspath .)
 export AIRFLOW_HOME                          ?= $(ROOT)/airflow_home
 export AIRFLOW__CORE__DAGS_FOLDER            := $(ROOT)/dags
@@ -17,17 +18,17 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
 export AIRFLOW_CONN_NEWS_WAREHOUSE           ?= {"conn_type": "duckdb", "host": "$(ROOT)/data/warehouse.duckdb"}
 export NEWS_ETL_PUBLISHED                    ?= $(ROOT)/data/published/warehouse.duckdb
 export NEWS_ETL_STAGING                      ?= $(ROOT)/data/staging
-export PYTHONPATH                            := $(ROOT)/plugins
 export GX_ANALYTICS_ENABLED                  := False
 export NO_ALBUMENTATIONS_UPDATE              := 1
 
 # The day the one-off run covers (the DAG's interval ends at 00:30 the next day).
 DAY ?= $(shell date -u -d yesterday +%Y-%m-%d)
 
-.PHONY: help run test bench bench-dlt-venv airflow-init venv lock clean report sql airflow airflow-stop
+.PHONY: help run test lint bench bench-dlt-venv airflow-init venv lock clean report sql airflow airflow-stop
 help:
 	@echo "make run    run the daily DAG once on the sample posts into data/warehouse.duckdb, then print a report"
 	@echo "make test   run the whole test suite"
+	@echo "make lint   ruff (check and format) and mypy: the gates CI runs before the tests"
 	@echo "make bench  benchmark on synthetic sites of 10,000 and 100,000 posts (POSTS=, BIG=)"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
 	@echo "make airflow       local Airflow (api-server, scheduler, dag-processor, triggerer; SQLite) on http://127.0.0.1:\$$AIRFLOW_PORT (8080); Ctrl-C stops it"
@@ -35,10 +36,12 @@ help:
 	@echo "make report NAME=<report> [PARAMS='start=2026-11-23 end=2026-11-25']   print a report of the published snapshot (no NAME: list them)"
 	@echo "make sql    an interactive SQL shell on the published snapshot (read-only, the pinned DuckDB)"
 
-$(VENV)/.installed: requirements.lock
+# The pinned set, then this project itself, editable: the console script news-etl, no PYTHONPATH.
+$(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -54,10 +57,16 @@ airflow-init: $(AIRFLOW_HOME)/.initialised
 
 run: airflow-init
 	$(VENV)/bin/airflow dags test news_etl_daily $(DAY)
-	$(PY) -m news_etl summary --warehouse $(NEWS_ETL_PUBLISHED)
+	$(NEWS_ETL) summary --warehouse $(NEWS_ETL_PUBLISHED)
 
 test: venv
 	$(PY) -m pytest
+
+# The gates CI runs before the tests: ruff (lint and format) on everything, mypy on the package.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Local Airflow: its parts as child processes (scripts/airflow_local.py); Ctrl-C or make airflow-stop ends them all.
 airflow: venv
@@ -77,7 +86,7 @@ BIG   ?= 100000
 bench-dlt-venv: .venv-dlt/.installed
 
 bench: airflow-init bench-dlt-venv
-	$(PY) -m news_etl bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
+	$(NEWS_ETL) bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
 
 lock:
 	rm -rf /tmp/news-etl-lock && $(PYTHON) -m venv /tmp/news-etl-lock
@@ -89,11 +98,11 @@ lock:
 NAME   ?=
 PARAMS ?=
 report: venv
-	$(PY) -m news_etl report $(NAME) --warehouse $(NEWS_ETL_PUBLISHED) $(foreach p,$(PARAMS),--param $(p))
+	$(NEWS_ETL) report $(NAME) --warehouse $(NEWS_ETL_PUBLISHED) $(foreach p,$(PARAMS),--param $(p))
 
 # DuckDB 2.0 files open only with DuckDB >= 2.0: the shell runs on the duckdb package of requirements.lock.
 sql: venv
-	$(PY) -m news_etl sql --warehouse $(NEWS_ETL_PUBLISHED)
+	$(NEWS_ETL) sql --warehouse $(NEWS_ETL_PUBLISHED)
 
 clean:
 	rm -rf $(AIRFLOW_HOME) data/warehouse.duckdb* data/published data/staging

@@ -26,9 +26,13 @@ SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/pu
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
     # a task stuck on a hung source read or a held file is killed and retried, never left hanging
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=2), "execution_timeout": timedelta(hours=1),
-                  # a clear NEWS ETL ALERT line, then the notifier in the Variable news_etl_alert_notifier
-                  "on_failure_callback": alert_on_failure},
+    default_args={
+        "retries": 1,
+        "retry_delay": timedelta(minutes=2),
+        "execution_timeout": timedelta(hours=1),
+        # a clear NEWS ETL ALERT line, then the notifier in the Variable news_etl_alert_notifier
+        "on_failure_callback": alert_on_failure,
+    },
     tags=["news", "duckdb"],
 )
 def news_etl_daily():
@@ -91,8 +95,9 @@ def news_etl_daily():
 
         settings, run = deployment.settings(), deployment.run_identity()
         fetched = pipeline.read_manifest(settings, run)
-        return pipeline.validate(fetched["staging"], list(transformed or []),
-                                 connect=deployment.connect, settings=settings, run=run)
+        return pipeline.validate(
+            fetched["staging"], list(transformed or []), connect=deployment.connect, settings=settings, run=run
+        )
 
     @task(pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed")
     def load(transformed: list[dict], validated: dict) -> dict:

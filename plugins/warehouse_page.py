@@ -20,19 +20,20 @@ from __future__ import annotations
 
 import html
 import os
-from datetime import datetime, timezone
-
-from fastapi import Depends, FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from datetime import UTC, datetime
 
 from airflow.plugins_manager import AirflowPlugin
+from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
 
 URL_PREFIX = "/news-warehouse"
 #: The page flags the warehouse as stale when its newest post is older than
 #: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS (Settings), or this many hours when that check is off.
 DEFAULT_STALE_HOURS = 48.0
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-       "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
 
 
 def _require_login():
@@ -45,6 +46,7 @@ def _require_login():
 
 # --- reading the snapshot ---------------------------------------------------------------------
 
+
 def read_summary(path=None, runs: int = 10) -> dict:
     """The page's numbers, read from the published snapshot (read-only)."""
     import duckdb
@@ -53,16 +55,25 @@ def read_summary(path=None, runs: int = 10) -> dict:
 
     path = path or Settings().published
     stale_hours = Settings().max_source_silence_hours or DEFAULT_STALE_HOURS
-    out = {"snapshot": str(path), "available": os.path.exists(path), "runs": [], "rejects": [],
-           "failed_expectations": [], "articles_per_day_outlet": [], "freshness": {}, "totals": {}}
+    out = {
+        "snapshot": str(path),
+        "available": os.path.exists(path),
+        "runs": [],
+        "rejects": [],
+        "failed_expectations": [],
+        "articles_per_day_outlet": [],
+        "freshness": {},
+        "totals": {},
+    }
     if not out["available"]:
         return out
     con = duckdb.connect(str(path), read_only=True)
     try:
+
         def q(sql, params=None):
             rel = con.execute(sql, params or [])
             names = [d[0] for d in rel.description]
-            return [dict(zip(names, row)) for row in rel.fetchall()]
+            return [dict(zip(names, row, strict=False)) for row in rel.fetchall()]
 
         out["runs"] = q(f"""
             SELECT run_id, status, logical_date, loaded_at, posts_seen, posts_changed, posts_deleted,
@@ -71,8 +82,10 @@ def read_summary(path=None, runs: int = 10) -> dict:
                    round(coalesce(seconds_fetch, 0) + coalesce(seconds_transform, 0)
                          + coalesce(seconds_validate, 0) + coalesce(seconds_load, 0), 2) AS seconds
             FROM etl_runs ORDER BY loaded_at DESC LIMIT {int(runs)}""")
-        out["rejects"] = q("SELECT reason, count(*) AS posts, min(path) AS example FROM rejects "
-                           "GROUP BY reason ORDER BY posts DESC, reason")
+        out["rejects"] = q(
+            "SELECT reason, count(*) AS posts, min(path) AS example FROM rejects "
+            "GROUP BY reason ORDER BY posts DESC, reason"
+        )
         out["failed_expectations"] = q("""
             SELECT run_id, batch, expectation, column_name, severity, observed FROM quality_results
             WHERE NOT success ORDER BY checked_at DESC, expectation LIMIT 50""")
@@ -83,19 +96,27 @@ def read_summary(path=None, runs: int = 10) -> dict:
             SELECT (SELECT max(published_at) FROM articles WHERE deleted_at IS NULL),
                    (SELECT max(loaded_at) FROM etl_runs),
                    (SELECT count(*) FROM articles WHERE deleted_at IS NULL)""").fetchone()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         age = (now - newest).total_seconds() / 3600 if newest else None
-        out["freshness"] = {"newest_post_at": newest, "last_load_at": last_load,
-                            "hours_since_newest_post": None if age is None else round(age, 1),
-                            "stale_after_hours": stale_hours, "stale": age is None or age > stale_hours}
-        out["totals"] = {"articles": live, "rejects": sum(r["posts"] for r in out["rejects"]),
-                         "runs": con.execute("SELECT count(*) FROM etl_runs").fetchone()[0]}
+        out["freshness"] = {
+            "newest_post_at": newest,
+            "last_load_at": last_load,
+            "hours_since_newest_post": None if age is None else round(age, 1),
+            "stale_after_hours": stale_hours,
+            "stale": age is None or age > stale_hours,
+        }
+        out["totals"] = {
+            "articles": live,
+            "rejects": sum(r["posts"] for r in out["rejects"]),
+            "runs": con.execute("SELECT count(*) FROM etl_runs").fetchone()[0],
+        }
     finally:
         con.close()
     return out
 
 
 # --- rendering --------------------------------------------------------------------------------
+
 
 def e(value) -> str:
     """Escape a value for HTML text and attributes (None → empty)."""
@@ -112,12 +133,12 @@ def _table(rows: list[dict], columns: list[tuple[str, str]], test_id: str, empty
     head = "".join(f"<th>{e(label)}</th>" for _, label in columns)
     body = "".join(
         "<tr>" + "".join(f'<td data-col="{e(key)}">{e(row.get(key))}</td>' for key, _ in columns) + "</tr>"
-        for row in rows)
+        for row in rows
+    )
     return f'<table data-testid="{test_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac"]
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
 
 def _chart(rows: list[dict]) -> str:
@@ -129,7 +150,7 @@ def _chart(rows: list[dict]) -> str:
     for r in rows:
         totals[r["outlet"]] = totals.get(r["outlet"], 0) + r["articles"]
     outlets = sorted(totals, key=lambda o: (-totals[o], o))
-    top = outlets[:len(PALETTE) - 1]
+    top = outlets[: len(PALETTE) - 1]
     colour = {o: PALETTE[i] for i, o in enumerate(top)}
     per_day: dict = {d: {} for d in days}
     for r in rows:
@@ -140,8 +161,10 @@ def _chart(rows: list[dict]) -> str:
     peak = max(sum(v.values()) for v in per_day.values()) or 1
     bar_w, gap, height, left, bottom = 46, 18, 220, 40, 40
     width = left + len(days) * (bar_w + gap) + 10
-    parts = [f'<svg data-testid="chart" role="img" aria-label="Articles per day and outlet" '
-             f'width="{width}" height="{height + bottom + 10}" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg data-testid="chart" role="img" aria-label="Articles per day and outlet" '
+        f'width="{width}" height="{height + bottom + 10}" xmlns="http://www.w3.org/2000/svg">'
+    ]
     parts.append(f'<line x1="{left}" y1="{height}" x2="{width}" y2="{height}" stroke="#888"/>')
     parts.append(f'<text x="{left - 6}" y="14" font-size="11" text-anchor="end">{peak}</text>')
     for i, day in enumerate(days):
@@ -152,16 +175,25 @@ def _chart(rows: list[dict]) -> str:
                 continue
             h = n / peak * (height - 20)
             y -= h
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{colour[outlet]}">'
-                         f'<title>{e(day)} · {e(outlet)}: {n}</title></rect>')
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{colour[outlet]}">'
+                f"<title>{e(day)} · {e(outlet)}: {n}</title></rect>"
+            )
         total = sum(per_day[day].values())
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" font-size="11" text-anchor="middle" '
-                     f'data-day="{e(day)}" data-total="{total}">{total}</text>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height + 16}" font-size="10" '
-                     f'text-anchor="middle">{e(str(day)[5:])}</text>')
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" font-size="11" text-anchor="middle" '
+            f'data-day="{e(day)}" data-total="{total}">{total}</text>'
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{height + 16}" font-size="10" '
+            f'text-anchor="middle">{e(str(day)[5:])}</text>'
+        )
     parts.append("</svg>")
-    legend = "".join(f'<span class="key"><i style="background:{colour[o]}"></i>{e(o)} ({totals.get(o, "")})</span>'
-                     for o in order if o != "other")
+    legend = "".join(
+        f'<span class="key"><i style="background:{colour[o]}"></i>{e(o)} ({totals.get(o, "")})</span>'
+        for o in order
+        if o != "other"
+    )
     if "other" in order:
         legend += f'<span class="key"><i style="background:{colour["other"]}"></i>other</span>'
     return "".join(parts) + f'<div class="legend">{legend}</div>'
@@ -182,38 +214,79 @@ th{background:#f4f4f4} .legend{font-size:12px;margin-top:4px}
 def render(summary: dict) -> str:
     f = summary["freshness"]
     if not summary["available"]:
-        body = (f'<p class="bad" data-testid="no-snapshot">No published snapshot yet at {e(summary["snapshot"])}: '
-                f'run the DAG once.</p>')
+        body = (
+            f'<p class="bad" data-testid="no-snapshot">No published snapshot yet at {e(summary["snapshot"])}: '
+            f"run the DAG once.</p>"
+        )
     else:
-        status = (f'<span class="bad">STALE: no new post for {e(f["hours_since_newest_post"])} h '
-                  f'(limit {e(f["stale_after_hours"])} h)</span>' if f["stale"]
-                  else '<span class="ok">fresh</span>')
-        cards = "".join(f'<div class="card"><span class="muted">{e(label)}</span><b data-testid="{e(tid)}">{e(v)}</b></div>'
-                        for label, tid, v in [
-                            ("live articles", "total-articles", summary["totals"]["articles"]),
-                            ("rejects", "total-rejects", summary["totals"]["rejects"]),
-                            ("runs loaded", "total-runs", summary["totals"]["runs"]),
-                            ("newest post", "newest-post", f["newest_post_at"]),
-                            ("last load", "last-load", f["last_load_at"])])
+        status = (
+            f'<span class="bad">STALE: no new post for {e(f["hours_since_newest_post"])} h '
+            f"(limit {e(f['stale_after_hours'])} h)</span>"
+            if f["stale"]
+            else '<span class="ok">fresh</span>'
+        )
+        cards = "".join(
+            f'<div class="card"><span class="muted">{e(label)}</span><b data-testid="{e(tid)}">{e(v)}</b></div>'
+            for label, tid, v in [
+                ("live articles", "total-articles", summary["totals"]["articles"]),
+                ("rejects", "total-rejects", summary["totals"]["rejects"]),
+                ("runs loaded", "total-runs", summary["totals"]["runs"]),
+                ("newest post", "newest-post", f["newest_post_at"]),
+                ("last load", "last-load", f["last_load_at"]),
+            ]
+        )
         body = f"""
 <div class="cards">{cards}</div>
 <p data-testid="freshness">Freshness: {status}</p>
 <h2>Articles per day and outlet</h2>{_chart(summary["articles_per_day_outlet"])}
-<h2>Last runs</h2>{_table(summary["runs"], [
-            ("run_id", "run"), ("status", "status"), ("loaded_at", "loaded"), ("posts_seen", "seen"),
-            ("posts_changed", "changed"), ("articles_new", "new"), ("articles_updated", "updated"),
-            ("articles_deleted", "deleted"), ("rejects", "rejects"), ("expectations_failed", "soft fails"),
-            ("seconds", "seconds")], "runs", "No run has loaded yet.")}
-<h2>Rejects by reason</h2>{_table(summary["rejects"], [("reason", "reason"), ("posts", "posts"),
-            ("example", "example")], "rejects", "No rejects.")}
-<h2>Failed expectations</h2>{_table(summary["failed_expectations"], [("run_id", "run"), ("batch", "batch"),
-            ("expectation", "expectation"), ("column_name", "column"), ("severity", "severity"),
-            ("observed", "observed")], "failed-expectations", "Every expectation held.")}"""
+<h2>Last runs</h2>{
+            _table(
+                summary["runs"],
+                [
+                    ("run_id", "run"),
+                    ("status", "status"),
+                    ("loaded_at", "loaded"),
+                    ("posts_seen", "seen"),
+                    ("posts_changed", "changed"),
+                    ("articles_new", "new"),
+                    ("articles_updated", "updated"),
+                    ("articles_deleted", "deleted"),
+                    ("rejects", "rejects"),
+                    ("expectations_failed", "soft fails"),
+                    ("seconds", "seconds"),
+                ],
+                "runs",
+                "No run has loaded yet.",
+            )
+        }
+<h2>Rejects by reason</h2>{
+            _table(
+                summary["rejects"],
+                [("reason", "reason"), ("posts", "posts"), ("example", "example")],
+                "rejects",
+                "No rejects.",
+            )
+        }
+<h2>Failed expectations</h2>{
+            _table(
+                summary["failed_expectations"],
+                [
+                    ("run_id", "run"),
+                    ("batch", "batch"),
+                    ("expectation", "expectation"),
+                    ("column_name", "column"),
+                    ("severity", "severity"),
+                    ("observed", "observed"),
+                ],
+                "failed-expectations",
+                "Every expectation held.",
+            )
+        }"""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>News warehouse</title><style>{STYLE}</style></head>
 <body><h1>News warehouse</h1>
 <p class="muted">Read from the published snapshot <code>{e(summary["snapshot"])}</code>
-at {e(datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))}.</p>{body}
+at {e(datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))}.</p>{body}
 </body></html>"""
 
 
@@ -229,10 +302,15 @@ def _jsonable(value):
 
 # --- the app ----------------------------------------------------------------------------------
 
+
 def create_app() -> FastAPI:
     app = FastAPI(title="News warehouse", docs_url=None, redoc_url=None, openapi_url=None)
-    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
+    headers = {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",
+    }
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(_require_login())])
     def page() -> HTMLResponse:
@@ -248,9 +326,11 @@ def create_app() -> FastAPI:
 class NewsWarehousePlugin(AirflowPlugin):
     name = "news_warehouse_page"
     fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "News warehouse"}]
-    external_views = [{
-        "name": "News warehouse",
-        "href": URL_PREFIX.lstrip("/") + "/",
-        "url_route": "news-warehouse",
-        "destination": "nav",
-    }]
+    external_views = [
+        {
+            "name": "News warehouse",
+            "href": URL_PREFIX.lstrip("/") + "/",
+            "url_route": "news-warehouse",
+            "destination": "nav",
+        }
+    ]

@@ -67,9 +67,19 @@ class LocalAirflow:
     local defaults (e.g. a PostgreSQL ``sql_alchemy_conn`` and the CeleryExecutor).
     """
 
-    def __init__(self, home: Path, *, port: int | None = None, warehouse: Path | None = None,
-                 published: Path | None = None, staging: Path | None = None, source: Path | None = None,
-                 user: str = "admin", password: str | None = None, overrides: dict[str, str] | None = None):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        port: int | None = None,
+        warehouse: Path | None = None,
+        published: Path | None = None,
+        staging: Path | None = None,
+        source: Path | None = None,
+        user: str = "admin",
+        password: str | None = None,
+        overrides: dict[str, str] | None = None,
+    ):
         self.home = Path(home).resolve()
         self.port = port or free_port()
         self.user = user
@@ -86,38 +96,41 @@ class LocalAirflow:
     # --- set-up ----------------------------------------------------------------------------
 
     def _environment(self, overrides: dict[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
         env.update(read_env_file())
         secret_file = self.home / "secrets.json"
-        secrets_ = json.loads(secret_file.read_text()) if secret_file.exists() else {
-            "jwt": secrets.token_urlsafe(32), "api": secrets.token_urlsafe(32)}
+        secrets_ = (
+            json.loads(secret_file.read_text())
+            if secret_file.exists()
+            else {"jwt": secrets.token_urlsafe(32), "api": secrets.token_urlsafe(32)}
+        )
         self.home.mkdir(parents=True, exist_ok=True)
         secret_file.write_text(json.dumps(secrets_))
         secret_file.chmod(0o600)
         url = f"http://127.0.0.1:{self.port}"
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.user}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.port),
-            "AIRFLOW__API__BASE_URL": url,
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets_["jwt"],
-            "AIRFLOW__API__SECRET_KEY": secrets_["api"],
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
-            "NEWS_ETL_PUBLISHED": str(self.published),
-            "NEWS_ETL_STAGING": str(self.staging),
-            "PYTHONPATH": str(ROOT / "plugins"),
-            "GX_ANALYTICS_ENABLED": "False",
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.user}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": url,
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets_["jwt"],
+                "AIRFLOW__API__SECRET_KEY": secrets_["api"],
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                "NEWS_ETL_PUBLISHED": str(self.published),
+                "NEWS_ETL_STAGING": str(self.staging),
+                "GX_ANALYTICS_ENABLED": "False",
+            }
+        )
         env.update(overrides)
         return env
 
@@ -126,8 +139,9 @@ class LocalAirflow:
         return f"http://127.0.0.1:{self.port}"
 
     def airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([airflow_bin(), *args], env=self.env, capture_output=True, text=True, check=check,
-                              timeout=300)
+        return subprocess.run(
+            [airflow_bin(), *args], env=self.env, capture_output=True, text=True, check=check, timeout=300
+        )
 
     def prepare(self) -> None:
         """Migrate the metadata database; create the pool, the connection, the Variable and the login."""
@@ -137,12 +151,21 @@ class LocalAirflow:
         done = self.airflow("db", "migrate", check=False)
         if done.returncode:
             raise RuntimeError(f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        self.airflow("pools", "set", POOL, "1",
-                     "DuckDB allows one writing process: loads and publishes run one at a time")
+        self.airflow(
+            "pools", "set", POOL, "1", "DuckDB allows one writing process: loads and publishes run one at a time"
+        )
         self.airflow("connections", "delete", "news_warehouse", check=False)
-        self.airflow("connections", "add", "news_warehouse", "--conn-type", "duckdb",
-                     "--conn-host", str(self.warehouse),
-                     "--conn-description", "The writer's DuckDB file (or md:<database> for MotherDuck)")
+        self.airflow(
+            "connections",
+            "add",
+            "news_warehouse",
+            "--conn-type",
+            "duckdb",
+            "--conn-host",
+            str(self.warehouse),
+            "--conn-description",
+            "The writer's DuckDB file (or md:<database> for MotherDuck)",
+        )
         self.airflow("variables", "set", "news_etl_source", str(self.source))
 
     # --- processes -------------------------------------------------------------------------
@@ -152,12 +175,17 @@ class LocalAirflow:
         commands = [(name, [name], {}) for name in components] + [(*e, {})[:3] for e in extra]
         for name, argv, env in commands:
             log = open(self.logs / f"{name}.log", "ab")
-            self.procs[name] = subprocess.Popen([airflow_bin(), *argv], env={**self.env, **env}, stdout=log,
-                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                start_new_session=True, cwd=str(self.home))
+            self.procs[name] = subprocess.Popen(
+                [airflow_bin(), *argv],
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=str(self.home),
+            )
             log.close()
-        (self.home / "airflow-local.pids").write_text(
-            "\n".join(str(p.pid) for p in self.procs.values()) + "\n")
+        (self.home / "airflow-local.pids").write_text("\n".join(str(p.pid) for p in self.procs.values()) + "\n")
 
     def stop(self, timeout: float = 20) -> None:
         """Stop every process group started here: SIGTERM, then SIGKILL what is left."""
@@ -197,8 +225,9 @@ class LocalAirflow:
                 return
             except (OSError, urllib.error.URLError, RuntimeError):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"Airflow not ready after {timeout}s:\n{self.tail('api-server')}\n"
-                                       f"{self.tail('dag-processor')}")
+                    raise TimeoutError(
+                        f"Airflow not ready after {timeout}s:\n{self.tail('api-server')}\n{self.tail('dag-processor')}"
+                    ) from None
                 time.sleep(1)
 
     # --- REST API (/api/v2 with a JWT from /auth/token) ------------------------------------
@@ -206,17 +235,24 @@ class LocalAirflow:
     def token(self) -> str:
         if self._token is None:
             body = json.dumps({"username": self.user, "password": self.password}).encode()
-            req = urllib.request.Request(self.url + "/auth/token", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.url + "/auth/token", data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(req, timeout=30) as resp:
                 self._token = json.loads(resp.read())["access_token"]
         return self._token
 
     def api(self, method: str, path: str, body: dict | None = None, raw: bool = False):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": f"Bearer {self.token()}",
-                                              "Content-Type": "application/json", "Accept": "application/json"})
+        req = urllib.request.Request(
+            self.url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={
+                "Authorization": f"Bearer {self.token()}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+        )
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 data = resp.read()
@@ -243,8 +279,9 @@ class LocalAirflow:
                 return run
             if time.monotonic() > deadline:
                 states = {(ti["task_id"], ti["map_index"]): ti["state"] for ti in self.task_instances(run_id)}
-                raise TimeoutError(f"run {run_id} still {run['state']} after {timeout}s: {states}\n"
-                                   f"{self.tail('scheduler')}")
+                raise TimeoutError(
+                    f"run {run_id} still {run['state']} after {timeout}s: {states}\n{self.tail('scheduler')}"
+                )
             time.sleep(2)
 
     def task_instances(self, run_id: str) -> list[dict]:
@@ -253,8 +290,11 @@ class LocalAirflow:
 
     def task_log(self, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> str:
         quoted = urllib.parse.quote(run_id, safe="")
-        data = self.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/{task_id}/logs/"
-                               f"{try_number}?map_index={map_index}&full_content=true")
+        data = self.api(
+            "GET",
+            f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances/{task_id}/logs/"
+            f"{try_number}?map_index={map_index}&full_content=true",
+        )
         content = data.get("content")
         if isinstance(content, list):
             return "\n".join(c.get("event", "") if isinstance(c, dict) else str(c) for c in content)
@@ -269,6 +309,7 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 # --- the command line (make airflow / make airflow-stop) ------------------------------------
+
 
 def _up(args) -> int:
     home = Path(os.environ.get("AIRFLOW_HOME", ROOT / "airflow_home"))
@@ -300,13 +341,16 @@ def _up(args) -> int:
         af.start()
         af.wait_ready()
         af.unpause()
-        print(f"""
+        print(
+            f"""
 Airflow is up: {af.url}
   login     {af.user} / {af.password}   (also in {password_file})
   DAG       {DAG_ID} (unpaused; its latest daily interval runs now)
   warehouse {af.published} (published snapshot), page "News warehouse" in the UI menu
   logs      {af.logs}/
-Ctrl-C or `make airflow-stop` stops it.""", flush=True)
+Ctrl-C or `make airflow-stop` stops it.""",
+            flush=True,
+        )
         while not stopping:
             af.check_alive()
             time.sleep(1)

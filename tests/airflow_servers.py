@@ -29,8 +29,13 @@ LOGICAL_DATE = "2026-11-25T00:00:00+00:00"
 
 
 def airflow_paths(base: Path) -> dict:
-    paths = {"home": base / "home", "source": base / "posts", "warehouse": base / "warehouse.duckdb",
-             "published": base / "published" / "warehouse.duckdb", "staging": base / "staging"}
+    paths = {
+        "home": base / "home",
+        "source": base / "posts",
+        "warehouse": base / "warehouse.duckdb",
+        "published": base / "published" / "warehouse.duckdb",
+        "staging": base / "staging",
+    }
     shutil.copytree(ROOT / "data" / "sample_posts", paths["source"])
     return paths
 
@@ -44,9 +49,14 @@ def private_tmp(prefix: str) -> Path:
 def local_airflow():
     base = private_tmp("news-etl-local-airflow-")
     paths = airflow_paths(base)
-    af = LocalAirflow(paths["home"], source=paths["source"], warehouse=paths["warehouse"],
-                      published=paths["published"], staging=paths["staging"],
-                      overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"})
+    af = LocalAirflow(
+        paths["home"],
+        source=paths["source"],
+        warehouse=paths["warehouse"],
+        published=paths["published"],
+        staging=paths["staging"],
+        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
+    )
     af.paths = paths
     try:
         af.prepare()

@@ -27,16 +27,18 @@ SAMPLE = ROOT / "data" / "sample_posts"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Airflow reads its configuration at import: point it at a session home before anything imports it.
-_SESSION_HOME = Path(os.environ.get("NEWS_ETL_TEST_AIRFLOW_HOME", "/tmp/news-etl-test-airflow-home-%d" % os.getuid()))
-os.environ.update({
-    "AIRFLOW_HOME": str(_SESSION_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_SESSION_HOME}/airflow.db",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    "GX_ANALYTICS_ENABLED": "False",
-})
+_SESSION_HOME = Path(os.environ.get("NEWS_ETL_TEST_AIRFLOW_HOME", f"/tmp/news-etl-test-airflow-home-{os.getuid()}"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_SESSION_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_SESSION_HOME}/airflow.db",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+)
 
 
 def require(what: str, available: bool, how: str) -> None:
@@ -51,8 +53,11 @@ def require(what: str, available: bool, how: str) -> None:
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    require("the real corpus ../shared/corpus/posts", CORPUS.is_dir(),
-            "check out the project beside the shared/ folder that holds corpus/")
+    require(
+        "the real corpus ../shared/corpus/posts",
+        CORPUS.is_dir(),
+        "check out the project beside the shared/ folder that holds corpus/",
+    )
     return CORPUS
 
 
@@ -77,8 +82,12 @@ def airflow_home() -> Path:
         _SESSION_HOME.mkdir(parents=True)
         airflow = Path(sys.executable).with_name("airflow")
         subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
-        subprocess.run([str(airflow), "pools", "set", "duckdb_writer", "1", "DuckDB writer"], check=True,
-                       capture_output=True, env=os.environ.copy())
+        subprocess.run(
+            [str(airflow), "pools", "set", "duckdb_writer", "1", "DuckDB writer"],
+            check=True,
+            capture_output=True,
+            env=os.environ.copy(),
+        )
         marker.touch()
     return _SESSION_HOME
 
@@ -94,8 +103,9 @@ def airflow_env(airflow_home, tmp_path, monkeypatch):
     }
     shutil.copytree(SAMPLE, paths["source"])
     monkeypatch.setenv("AIRFLOW_VAR_NEWS_ETL_SOURCE", str(paths["source"]))
-    monkeypatch.setenv("AIRFLOW_CONN_NEWS_WAREHOUSE",
-                       '{"conn_type": "duckdb", "host": "%s"}' % paths["warehouse"])
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEWS_WAREHOUSE", '{{"conn_type": "duckdb", "host": "{}"}}'.format(paths["warehouse"])
+    )
     monkeypatch.setenv("NEWS_ETL_PUBLISHED", str(paths["published"]))
     monkeypatch.setenv("NEWS_ETL_STAGING", str(paths["staging"]))
     return paths

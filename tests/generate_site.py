@@ -49,8 +49,10 @@ def post(i: int, tpls, edited: bool = False) -> tuple[str, bytes]:
     day = LAST_DAY - timedelta(days=i % 60)
     post_id = f"{day:%Y%m%d}24{i:08d}"
     folder = "_posts" if (LAST_DAY - day).days < 3 else "old_post"
-    text = (f'---\ntitle: "生成的第{i}篇新闻"\ndate: {day} {8 + i % 12:02d}:{i % 60:02d}:00 +0800\n{front}\n---'
-            f"{body}\n<p>编号{i}。</p>\n")
+    text = (
+        f'---\ntitle: "生成的第{i}篇新闻"\ndate: {day} {8 + i % 12:02d}:{i % 60:02d}:00 +0800\n{front}\n---'
+        f"{body}\n<p>编号{i}。</p>\n"
+    )
     if edited:
         text += "\n<p>更正：本文数据已更新。</p>\n"
     return f"{folder}/{day}-{post_id}.md", text.encode("utf-8")
@@ -87,12 +89,18 @@ def generate(repo: Path, posts: int, commits: int, change: int) -> None:
         per = max(1, posts // max(1, commits))
         commit("site", [("_config.yml", b"title: finews\nplugins: [jekyll-feed]\n")], None)
         for start in range(0, posts, per):
-            commit(f"posts {start}..{start + per - 1}", [post(i, tpls) for i in range(start, min(posts, start + per))],
-                   None)
+            commit(
+                f"posts {start}..{start + per - 1}",
+                [post(i, tpls) for i in range(start, min(posts, start + per))],
+                None,
+            )
     if change:
         step = max(1, posts // change)
-        commit(f"{change} posts edited", [post(i, tpls, edited=True) for i in range(0, step * change, step)][:change],
-               None if first else "refs/heads/main^0")
+        commit(
+            f"{change} posts edited",
+            [post(i, tpls, edited=True) for i in range(0, step * change, step)][:change],
+            None if first else "refs/heads/main^0",
+        )
     out.close()
     if proc.wait() != 0:
         raise SystemExit("git fast-import failed")

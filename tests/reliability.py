@@ -26,20 +26,39 @@ def record(kind: str, name: str, **counts) -> None:
 
 
 def cli_env(**extra) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "plugins"), GX_ANALYTICS_ENABLED="False")
+    env = dict(os.environ, GX_ANALYTICS_ENABLED="False")
     env.pop(REPORT_ENV, None)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def cli_args(source, warehouse, published, staging, *more) -> list[str]:
-    return [sys.executable, "-m", "news_etl", *more, "run", "--source", str(source), "--warehouse", str(warehouse),
-            "--published", str(published), "--staging", str(staging), "--workers", "1"]
+    return [
+        str(Path(sys.executable).with_name("news-etl")),
+        *more,
+        "run",
+        "--source",
+        str(source),
+        "--warehouse",
+        str(warehouse),
+        "--published",
+        str(published),
+        "--staging",
+        str(staging),
+        "--workers",
+        "1",
+    ]
 
 
 def run_cli(source, warehouse, published, staging, *more, timeout=180, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_args(source, warehouse, published, staging, *more), capture_output=True, text=True,
-                          env=cli_env(**env), cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        cli_args(source, warehouse, published, staging, *more),
+        capture_output=True,
+        text=True,
+        env=cli_env(**env),
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def write_posts(folder: Path, n: int, start: int = 0, day: str = "2026-11-20", body: str | None = None) -> list[Path]:
@@ -49,7 +68,10 @@ def write_posts(folder: Path, n: int, start: int = 0, day: str = "2026-11-20", b
     for i in range(start, start + n):
         p = folder / f"{day}-post{i}.md"
         text = body if body is not None else f"第{i}篇正文，上涨百分之{i % 10}。<p>另一段落{i}。</p>"
-        p.write_text(f'---\nlayout: post\ntitle: "第{i}篇"\ndate: {day} 10:{i % 60:02d}:00\n'
-                     f"categories: [emnews]\ntags: [东方财富]\n---\n{text}\n", encoding="utf-8")
+        p.write_text(
+            f'---\nlayout: post\ntitle: "第{i}篇"\ndate: {day} 10:{i % 60:02d}:00\n'
+            f"categories: [emnews]\ntags: [东方财富]\n---\n{text}\n",
+            encoding="utf-8",
+        )
         out.append(p)
     return out

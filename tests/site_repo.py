@@ -14,9 +14,12 @@ from pathlib import Path
 from conftest import SAMPLE
 
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "scraper", "GIT_AUTHOR_EMAIL": "scraper@example.invalid",
-    "GIT_COMMITTER_NAME": "scraper", "GIT_COMMITTER_EMAIL": "scraper@example.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1", "HOME": os.environ.get("HOME", "/tmp"),
+    "GIT_AUTHOR_NAME": "scraper",
+    "GIT_AUTHOR_EMAIL": "scraper@example.invalid",
+    "GIT_COMMITTER_NAME": "scraper",
+    "GIT_COMMITTER_EMAIL": "scraper@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "HOME": os.environ.get("HOME", "/tmp"),
 }
 
 
@@ -30,10 +33,13 @@ def git(cwd: Path, *args: str, when: str | None = None) -> str:
     return done.stdout.strip()
 
 
-def post_text(post_id: str, title: str, day: str = "2026-11-25", body: str = "正文第一段，营收增长12%。",
-              category: str = "emnews") -> str:
-    return (f'---\nlayout: post\ntitle: "{title}"\ndate: {day} 09:30:00 +0800\ncategories: {category}\n'
-            f"tags: 东财滚动新闻\n---\n\n<p>{body}</p>\n\n<http://finance.eastmoney.com/a/{post_id}.html>\n")
+def post_text(
+    post_id: str, title: str, day: str = "2026-11-25", body: str = "正文第一段，营收增长12%。", category: str = "emnews"
+) -> str:
+    return (
+        f'---\nlayout: post\ntitle: "{title}"\ndate: {day} 09:30:00 +0800\ncategories: {category}\n'
+        f"tags: 东财滚动新闻\n---\n\n<p>{body}</p>\n\n<http://finance.eastmoney.com/a/{post_id}.html>\n"
+    )
 
 
 class SiteRepo:
@@ -97,6 +103,10 @@ class SiteRepo:
         return self.head()
 
     def posts(self) -> list[str]:
-        return sorted(p.relative_to(self.work).as_posix() for folder in ("_posts", "old_post")
-                      if (self.work / folder).is_dir() for p in (self.work / folder).rglob("*.md")
-                      if p.name.lower() != "readme.md")
+        return sorted(
+            p.relative_to(self.work).as_posix()
+            for folder in ("_posts", "old_post")
+            if (self.work / folder).is_dir()
+            for p in (self.work / folder).rglob("*.md")
+            if p.name.lower() != "readme.md"
+        )

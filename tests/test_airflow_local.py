@@ -12,7 +12,6 @@ import urllib.request
 
 import pytest
 import yaml
-
 from conftest import ROOT
 from warehouse_checks import rows, scalar
 
@@ -38,7 +37,8 @@ def test_the_warehouse_holds_the_run(local_airflow_run):
     assert scalar(snapshot, "SELECT count(*) FROM articles") == EXPECTED["articles"]
     assert scalar(snapshot, "SELECT count(*) FROM rejects") == len(EXPECTED["rejects"])
     assert rows(snapshot, "SELECT dag_run_id, status, posts_seen, articles_new FROM etl_runs") == [
-        (run_id, "published", 48, EXPECTED["articles"])]
+        (run_id, "published", 48, EXPECTED["articles"])
+    ]
     # the writer's file and the snapshot agree
     assert scalar(af.paths["warehouse"], "SELECT count(*) FROM articles") == EXPECTED["articles"]
 
@@ -46,13 +46,17 @@ def test_the_warehouse_holds_the_run(local_airflow_run):
 def test_task_logs_say_what_each_step_did_in_numbers(local_airflow_run):
     af, run_id, _ = local_airflow_run
     fetch = af.task_log(run_id, "fetch")
-    assert re.search(r"fetch: .* holds 48 posts; 48 new or changed, 0 deleted, in 1 batch\(es\), [\d.]+s", fetch), fetch[-2000:]
+    assert re.search(r"fetch: .* holds 48 posts; 48 new or changed, 0 deleted, in 1 batch\(es\), [\d.]+s", fetch), (
+        fetch[-2000:]
+    )
     transform = af.task_log(run_id, "transform", map_index=0)
     assert re.search(r"48 posts → 43 articles, 5 rejects, [\d.]+s", transform), transform[-2000:]
     validate = af.task_log(run_id, "validate")
     assert re.search(r"validate: \d+ expectation results, 0 hard failures", validate), validate[-2000:]
     load = af.task_log(run_id, "load")
-    assert re.search(r"load: 43 new, 0 updated, 0 unchanged, 0 deleted, 0 revived, 5 rejects, [\d.]+s", load), load[-2000:]
+    assert re.search(r"load: 43 new, 0 updated, 0 unchanged, 0 deleted, 0 revived, 5 rejects, [\d.]+s", load), load[
+        -2000:
+    ]
     assert "publish: snapshot" in af.task_log(run_id, "publish")
 
 
@@ -88,8 +92,7 @@ def test_a_silent_source_fails_the_freshness_check_loudly(local_airflow_run):
     the end of the run's interval: loaded and published, then check_freshness fails and the failure
     callback writes the alert line."""
     af, _, _ = local_airflow_run
-    run_id = af.trigger("2026-11-25T20:00:00+00:00", run_id="test_stale_source",
-                        conf={"max_source_silence_hours": 1})
+    run_id = af.trigger("2026-11-25T20:00:00+00:00", run_id="test_stale_source", conf={"max_source_silence_hours": 1})
     run = af.wait_run(run_id, timeout=300)
     assert run["state"] == "failed"
     states = {ti["task_id"]: ti["state"] for ti in af.task_instances(run_id)}

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -63,17 +62,35 @@ def test_a_failed_task_logs_the_alert_and_mails_the_operator(airflow_env, smtp_s
     from airflow.dag_processing.dagbag import DagBag
 
     port = smtp_server.server_address[1]
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
-        "extra": {"disable_tls": True, "disable_ssl": True, "timeout": 10}}))
-    monkeypatch.setenv("AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER", json.dumps({
-        "class": "airflow.providers.smtp.notifications.smtp.SmtpNotifier",
-        "kwargs": {"from_email": "etl@example.test", "to": "ops@example.test",
-                   "subject": "news_etl failed: {{ ti.task_id }}", "html_content": "run {{ dag_run.run_id }}"}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": port,
+                "extra": {"disable_tls": True, "disable_ssl": True, "timeout": 10},
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER",
+        json.dumps(
+            {
+                "class": "airflow.providers.smtp.notifications.smtp.SmtpNotifier",
+                "kwargs": {
+                    "from_email": "etl@example.test",
+                    "to": "ops@example.test",
+                    "subject": "news_etl failed: {{ ti.task_id }}",
+                    "html_content": "run {{ dag_run.run_id }}",
+                },
+            }
+        ),
+    )
     # the sample posts end on 2026-11-25: a run for mid-December finds the source silent for weeks
     monkeypatch.setenv("NEWS_ETL_MAX_SOURCE_SILENCE_HOURS", "48")
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
-    dag_run = dag.test(logical_date=datetime(2026, 12, 15, tzinfo=timezone.utc))
+    dag_run = dag.test(logical_date=datetime(2026, 12, 15, tzinfo=UTC))
 
     assert str(dag_run.state).endswith("failed")
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}

@@ -5,30 +5,49 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def test_small_bench_prints_its_table(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "plugins"))
-    out = subprocess.run([sys.executable, "-m", "news_etl", "bench", "--posts", "1500", "--repeat", "1",
-                          "--json", str(tmp_path / "bench.json")],
-                         capture_output=True, text=True, env=env, timeout=600)
+    env = dict(os.environ)
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("news-etl")),
+            "bench",
+            "--posts",
+            "1500",
+            "--repeat",
+            "1",
+            "--json",
+            str(tmp_path / "bench.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
-    for line in ("cleaner / bare parse", "load: MERGE from Parquet", "row-by-row INSERT",
-                 "end to end `news_etl run`, 1,500 posts", "no-change run on 1,500 posts", "100 changed posts on 1,500"):
+    for line in (
+        "cleaner / bare parse",
+        "load: MERGE from Parquet",
+        "row-by-row INSERT",
+        "end to end `news_etl run`, 1,500 posts",
+        "no-change run on 1,500 posts",
+        "100 changed posts on 1,500",
+    ):
         assert line in out.stdout, out.stdout
     assert (tmp_path / "bench.json").exists()
 
 
 def test_synthetic_site_has_the_template_mix_and_broken_posts(tmp_path):
+    from conftest import raw_post
+
     from news_etl.synthetic import generate_site
     from news_etl.transform import transform_rows
-    from conftest import raw_post
 
     site = generate_site(tmp_path / "site", 400)
     files = sorted(site.iterdir())

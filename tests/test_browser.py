@@ -14,11 +14,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, require
 from warehouse_checks import rows, scalar
 
@@ -26,8 +25,15 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.services]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def install_chromium() -> None:
@@ -36,8 +42,13 @@ def install_chromium() -> None:
         return
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"], check=True, env=env,
-                   capture_output=True, timeout=1200)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei"],
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=1200,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -119,25 +130,34 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     assert frame.get_by_test_id("total-rejects").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM rejects"))
     assert frame.get_by_test_id("total-runs").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM etl_runs"))
     newest = scalar(snapshot, "SELECT max(published_at) FROM articles WHERE deleted_at IS NULL")
-    stale = (datetime.now(timezone.utc) - newest).total_seconds() / 3600 > 48
+    stale = (datetime.now(UTC) - newest).total_seconds() / 3600 > 48
     assert ("STALE" in frame.get_by_test_id("freshness").inner_text()) == stale
 
     run_cells = frame.get_by_test_id("runs").locator("tbody tr", has_text=run_id).first.locator("td")
     shown = {cell.get_attribute("data-col"): cell.inner_text() for cell in run_cells.all()}
-    (seen, changed, new, rejects), = rows(snapshot, "SELECT posts_seen, posts_changed, articles_new, rejects "
-                                                    "FROM etl_runs WHERE run_id = ?", [run_id])
+    ((seen, changed, new, rejects),) = rows(
+        snapshot, "SELECT posts_seen, posts_changed, articles_new, rejects FROM etl_runs WHERE run_id = ?", [run_id]
+    )
     assert (shown["run_id"], shown["status"]) == (run_id, "published")
     assert (shown["posts_seen"], shown["posts_changed"], shown["articles_new"], shown["rejects"]) == (
-        str(seen), str(changed), str(new), str(rejects))
+        str(seen),
+        str(changed),
+        str(new),
+        str(rejects),
+    )
 
     reasons = {}
     for tr in frame.get_by_test_id("rejects").locator("tbody tr").all():
         reasons[tr.locator('td[data-col="reason"]').inner_text()] = int(tr.locator('td[data-col="posts"]').inner_text())
     assert reasons == dict(rows(snapshot, "SELECT reason, count(*) FROM rejects GROUP BY reason"))
 
-    bars = {t.get_attribute("data-day"): int(t.get_attribute("data-total"))
-            for t in frame.locator("svg[data-testid=chart] text[data-total]").all()}
-    assert bars == {str(d): n for d, n in rows(
-        snapshot, "SELECT published_date, count(*) FROM articles WHERE deleted_at IS NULL GROUP BY 1")}
+    bars = {
+        t.get_attribute("data-day"): int(t.get_attribute("data-total"))
+        for t in frame.locator("svg[data-testid=chart] text[data-total]").all()
+    }
+    assert bars == {
+        str(d): n
+        for d, n in rows(snapshot, "SELECT published_date, count(*) FROM articles WHERE deleted_at IS NULL GROUP BY 1")
+    }
     # a post's title in Chinese would reach the page only as text: no script runs on it
     assert frame.locator("script").count() == 0

@@ -15,7 +15,6 @@ import socket
 from datetime import datetime
 
 import pytest
-
 from airflow_servers import LOGICAL_DATE, LocalAirflow, airflow_paths, private_tmp
 from conftest import ROOT, require
 from warehouse_checks import fingerprint, scalar
@@ -36,8 +35,11 @@ def reachable(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def cluster():
-    require("PostgreSQL at 127.0.0.1:5432", reachable(5432),
-            "start PostgreSQL (trust auth for user postgres on 127.0.0.1), e.g. pg_ctlcluster 15 main start")
+    require(
+        "PostgreSQL at 127.0.0.1:5432",
+        reachable(5432),
+        "start PostgreSQL (trust auth for user postgres on 127.0.0.1), e.g. pg_ctlcluster 15 main start",
+    )
     require("Redis at 127.0.0.1:6379", reachable(6379), "start redis-server --bind 127.0.0.1 --port 6379")
     import psycopg2
     import redis
@@ -53,21 +55,33 @@ def cluster():
     base = private_tmp("news-etl-celery-")
     paths = airflow_paths(base)
     pg = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DATABASE}"
-    af = LocalAirflow(paths["home"], source=paths["source"], warehouse=paths["warehouse"],
-                      published=paths["published"], staging=paths["staging"], overrides={
-                          # what docker-compose.yml sets, pointed at 127.0.0.1
-                          "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                          "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg,
-                          "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-                          "AIRFLOW__CELERY__RESULT_BACKEND": f"redis://127.0.0.1:6379/{REDIS_DB + 1}",
-                          "AIRFLOW__CORE__HOSTNAME_CALLABLE": "news_etl.deployment.worker_hostname",
-                          "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-                          "NEWS_ETL_BATCH_SIZE": "8",
-                      })
+    af = LocalAirflow(
+        paths["home"],
+        source=paths["source"],
+        warehouse=paths["warehouse"],
+        published=paths["published"],
+        staging=paths["staging"],
+        overrides={
+            # what docker-compose.yml sets, pointed at 127.0.0.1
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg,
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"redis://127.0.0.1:6379/{REDIS_DB + 1}",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "news_etl.deployment.worker_hostname",
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            "NEWS_ETL_BATCH_SIZE": "8",
+        },
+    )
     assert af.env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "2"  # from deploy/airflow.env
     af.paths = paths
-    workers = [(f"worker-{i}", ["celery", "worker", "--celery-hostname", f"worker-{i}@news-etl-test"],
-                {"NEWS_ETL_WORKER_HOSTNAME": f"worker-{i}"}) for i in (1, 2)]
+    workers = [
+        (
+            f"worker-{i}",
+            ["celery", "worker", "--celery-hostname", f"worker-{i}@news-etl-test"],
+            {"NEWS_ETL_WORKER_HOSTNAME": f"worker-{i}"},
+        )
+        for i in (1, 2)
+    ]
     try:
         af.prepare()
         af.start(components=("api-server", "scheduler", "dag-processor"), extra=workers)
@@ -96,7 +110,9 @@ def local_reference(cluster, airflow_home, tmp_path_factory, monkeypatch_module)
     base = tmp_path_factory.mktemp("local-reference")
     paths = airflow_paths(base)
     monkeypatch_module.setenv("AIRFLOW_VAR_NEWS_ETL_SOURCE", str(cluster.paths["source"]))
-    monkeypatch_module.setenv("AIRFLOW_CONN_NEWS_WAREHOUSE", '{"conn_type": "duckdb", "host": "%s"}' % paths["warehouse"])
+    monkeypatch_module.setenv(
+        "AIRFLOW_CONN_NEWS_WAREHOUSE", '{{"conn_type": "duckdb", "host": "{}"}}'.format(paths["warehouse"])
+    )
     monkeypatch_module.setenv("NEWS_ETL_PUBLISHED", str(paths["published"]))
     monkeypatch_module.setenv("NEWS_ETL_STAGING", str(paths["staging"]))
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
@@ -120,14 +136,15 @@ def test_two_celery_workers_share_the_transforms_and_one_writer_loads(cluster, l
 
     transforms = [t for t in tis if t["task_id"] == "transform"]
     assert len(transforms) == 6  # 48 posts in batches of 8
-    assert {t["hostname"] for t in transforms} == {"worker-1", "worker-2"}, \
-        sorted((t["map_index"], t["hostname"]) for t in transforms)
+    assert {t["hostname"] for t in transforms} == {"worker-1", "worker-2"}, sorted(
+        (t["map_index"], t["hostname"]) for t in transforms
+    )
     assert {t["hostname"] for t in tis} <= {"worker-1", "worker-2"}
 
     # the writer's tasks ran one at a time (pool duckdb_writer, one slot)
     writers = sorted((t for t in tis if t["pool"] == "duckdb_writer"), key=lambda t: t["start_date"])
     assert [t["task_id"] for t in writers] == ["load", "publish"]
-    for a, b in zip(writers, writers[1:]):
+    for a, b in zip(writers, writers[1:], strict=False):
         assert a["end_date"] <= b["start_date"], (a, b)
 
     # the same warehouse as the local mode

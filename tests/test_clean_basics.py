@@ -6,25 +6,31 @@ from news_etl.clean import clean_body
 
 
 def test_digest_url_and_navigation():
-    body = clean_body("> 摘要一句。（财联社）\n\n<p>第一段。</p><p>第二段。</p>\n\n"
-                      "<http://finance.eastmoney.com/a/1.html>\n\n"
-                      "[返回东财滚动新闻](//finews.withounder.com/emnews/)｜[返回首页](//finews.withounder.com/)")
+    body = clean_body(
+        "> 摘要一句。（财联社）\n\n<p>第一段。</p><p>第二段。</p>\n\n"
+        "<http://finance.eastmoney.com/a/1.html>\n\n"
+        "[返回东财滚动新闻](//finews.withounder.com/emnews/)｜[返回首页](//finews.withounder.com/)"
+    )
     assert body.digest == "摘要一句。（财联社）"
     assert body.paragraphs == ["第一段。", "第二段。"]
     assert body.source_url == "http://finance.eastmoney.com/a/1.html"
 
 
 def test_hidden_comments_scripts_and_kline_blocks_are_gone():
-    body = clean_body('<p style="display:none;height:1px;"><br /></p><!-- EM_StockImg_Start -->'
-                      '<p><a href="x" class="EmImageRemark"><img src="k.png" alt="K图 002752_0"/></a></p>'
-                      '<!-- EM_StockImg_End --><p>正文<script>alert(1)</script><style>p{}</style>结束。</p>')
+    body = clean_body(
+        '<p style="display:none;height:1px;"><br /></p><!-- EM_StockImg_Start -->'
+        '<p><a href="x" class="EmImageRemark"><img src="k.png" alt="K图 002752_0"/></a></p>'
+        "<!-- EM_StockImg_End --><p>正文<script>alert(1)</script><style>p{}</style>结束。</p>"
+    )
     assert body.paragraphs == ["正文结束。"]
     assert (body.images, body.kline_images) == (1, 1)
 
 
 def test_stock_widgets_keep_their_words_in_the_sentence():
-    body = clean_body('<p>中国<span id="bk_90.BK0473"><a href="http://quote/90.BK0473" class="keytip">证券</a></span>'
-                      '<span id="bkquote_90.BK0473"></span>业协会公布名单。</p>')
+    body = clean_body(
+        '<p>中国<span id="bk_90.BK0473"><a href="http://quote/90.BK0473" class="keytip">证券</a></span>'
+        '<span id="bkquote_90.BK0473"></span>业协会公布名单。</p>'
+    )
     assert body.paragraphs == ["中国证券业协会公布名单。"]
     assert body.links == 1
 
@@ -40,7 +46,9 @@ def test_line_breaks_inside_a_paragraph():
 
 
 def test_credit_line_and_trailing_attribution():
-    assert clean_body('<p>正文。</p><p class="em_media">（文章来源：券商<a href="q">中国</a>）</p>').credit == "券商中国"
+    assert (
+        clean_body('<p>正文。</p><p class="em_media">（文章来源：券商<a href="q">中国</a>）</p>').credit == "券商中国"
+    )
     body = clean_body("记者今天了解到，撤回率达93.1%。(央视新闻)")
     assert body.credit == "央视新闻" and body.paragraphs == ["记者今天了解到，撤回率达93.1%。"]
     body = clean_body("来看看都买了哪些股？（附名单）")  # points at a list, names no source: not a credit
@@ -64,8 +72,10 @@ def test_a_digest_only_post_is_an_article_with_the_digest_as_its_text():
     from news_etl.model import RawPost
     from news_etl.transform import transform_post
 
-    raw = ('---\ntitle: "只有摘要"\ndate: 2026-11-24 10:00:00\ncategories: emnews\n---\n'
-           "> 摘要一句。（财联社）\n\n<http://finance.eastmoney.com/a/1.html>").encode()
+    raw = (
+        '---\ntitle: "只有摘要"\ndate: 2026-11-24 10:00:00\ncategories: emnews\n---\n'
+        "> 摘要一句。（财联社）\n\n<http://finance.eastmoney.com/a/1.html>"
+    ).encode()
     article = transform_post(RawPost("t", "2026-11-24-1.md", raw, "0" * 64))
     assert article.digest == "摘要一句。（财联社）"
     assert article.paragraphs == ["摘要一句。（财联社）"] and article.metrics["chars"] > 0

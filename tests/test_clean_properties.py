@@ -28,16 +28,22 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
 #: Visible text: Chinese, Latin, digits, punctuation and every kind of space real posts use, plus the
 #: characters HTML must escape. No 'Q' (hidden text is marked with it), no parentheses or reporter words
 #: (they would be a credit or a byline, which are kept, but in their own fields, without their wrapper).
-VISIBLE_ALPHABET = ("中国证券市场公司股份银行资金增长下降亿元万美今日表示数据发布"
-                    "abcdefxyzABCXYZ0123456789.,;:!?%，。；：！？、“”‘’《》—…-+=/"
-                    " \u3000\xa0\t<>&\"'")
+VISIBLE_ALPHABET = (
+    "中国证券市场公司股份银行资金增长下降亿元万美今日表示数据发布"
+    "abcdefxyzABCXYZ0123456789.,;:!?%，。；：！？、“”‘’《》—…-+=/"
+    " \u3000\xa0\t<>&\"'"
+)
 visible_text = st.text(alphabet=VISIBLE_ALPHABET, min_size=1, max_size=20)
 hidden_text = visible_text.map(lambda s: "Q" + s.replace("<", "").replace("&", "") + "Q")
 
 INLINE = ("span", "a", "strong", "b", "em", "i", "font", "u", "sup", "sub", "small")
 BLOCK = ("p", "div", "center", "li", "td", "h3", "section", "blockquote")
-HIDING = ('style="display:none;height:1px;overflow:hidden;"', 'style="DISPLAY: none"',
-          'style="visibility:hidden"', "hidden")
+HIDING = (
+    'style="display:none;height:1px;overflow:hidden;"',
+    'style="DISPLAY: none"',
+    'style="visibility:hidden"',
+    "hidden",
+)
 DROPPED = ("script", "style", "noscript", "textarea", "iframe", "select")
 
 
@@ -49,15 +55,22 @@ class Node:
 
 
 text_node = visible_text.map(lambda s: Node(html.escape(s, quote=False), [s]))
-void = st.sampled_from([
-    Node("<br/>", []), Node("<br>", []), Node('<img src="k.png" alt="K图 002752_0"/>', []),
-    Node('<img src="x.jpg" alt="image">', []), Node("<!-- EM_StockImg_Start -->", []),
-    Node("<hr/>", []), Node('<span id="quote_0.300115"></span>', []),
-])
+void = st.sampled_from(
+    [
+        Node("<br/>", []),
+        Node("<br>", []),
+        Node('<img src="k.png" alt="K图 002752_0"/>', []),
+        Node('<img src="x.jpg" alt="image">', []),
+        Node("<!-- EM_StockImg_Start -->", []),
+        Node("<hr/>", []),
+        Node('<span id="quote_0.300115"></span>', []),
+    ]
+)
 hidden = st.one_of(
     st.tuples(st.sampled_from(DROPPED), hidden_text).map(lambda t: Node(f"<{t[0]}>{t[1]}</{t[0]}>", [])),
     st.tuples(st.sampled_from(("p", "span", "div")), st.sampled_from(HIDING), hidden_text).map(
-        lambda t: Node(f"<{t[0]} {t[1]}>{html.escape(t[2])}</{t[0]}>", [])),
+        lambda t: Node(f"<{t[0]} {t[1]}>{html.escape(t[2])}</{t[0]}>", [])
+    ),
     hidden_text.map(lambda s: Node(f"<!-- {s.replace('-', '')} -->", [])),
 )
 
@@ -73,13 +86,17 @@ def _table(rows: list[list[Node]]) -> Node:
 
 
 def _extend(children):
-    inline = st.tuples(st.sampled_from(INLINE), st.sampled_from(["", ' class="keytip" href="http://quote/1"',
-                                                                 ' style="color:red"'])).flatmap(
-        lambda t: st.lists(children, max_size=4).map(lambda cs: _wrap(t[0], t[1], cs)))
+    inline = st.tuples(
+        st.sampled_from(INLINE), st.sampled_from(["", ' class="keytip" href="http://quote/1"', ' style="color:red"'])
+    ).flatmap(lambda t: st.lists(children, max_size=4).map(lambda cs: _wrap(t[0], t[1], cs)))
     block = st.tuples(st.sampled_from(BLOCK), st.sampled_from(["", ' style="text-align:center;"'])).flatmap(
-        lambda t: st.lists(children, max_size=4).map(lambda cs: _wrap(t[0], t[1], cs)))
+        lambda t: st.lists(children, max_size=4).map(lambda cs: _wrap(t[0], t[1], cs))
+    )
     lists = st.lists(children, min_size=1, max_size=3).map(
-        lambda cs: Node("<ul>" + "".join(f"<li>{c.markup}</li>" for c in cs) + "</ul>", [t for c in cs for t in c.visible]))
+        lambda cs: Node(
+            "<ul>" + "".join(f"<li>{c.markup}</li>" for c in cs) + "</ul>", [t for c in cs for t in c.visible]
+        )
+    )
     table = st.lists(st.lists(children, min_size=1, max_size=3), min_size=1, max_size=3).map(_table)
     return st.one_of(inline, block, lists, table)
 
@@ -90,11 +107,19 @@ fragment = st.recursive(st.one_of(text_node, void, hidden), _extend, max_leaves=
 #: Markdown passes a whole tag in a text line (``<A>``, ``<!-- -->``) to HTML: not plain text.
 WHOLE_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<[!?]")
 #: A plain Markdown text line of the old templates (T1-T5): raw text, not escaped, may hold '<' or '&'.
-text_line = st.lists(st.one_of(st.text(alphabet=VISIBLE_ALPHABET.replace("\t", ""), min_size=1, max_size=10),
-                               st.sampled_from(["<b ", "<a", "<abc", "x<y", "<1%", "<=", "a < b", "</", "<-", "& "])),
-                     min_size=1, max_size=5).map("".join).filter(
-    lambda s: s.strip() and s.lstrip(" \u3000\xa0")[0] not in "<>" and not WHOLE_TAG.search(s)).map(
-    lambda s: Node(s, [s]))
+text_line = (
+    st.lists(
+        st.one_of(
+            st.text(alphabet=VISIBLE_ALPHABET.replace("\t", ""), min_size=1, max_size=10),
+            st.sampled_from(["<b ", "<a", "<abc", "x<y", "<1%", "<=", "a < b", "</", "<-", "& "]),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+    .map("".join)
+    .filter(lambda s: s.strip() and s.lstrip(" \u3000\xa0")[0] not in "<>" and not WHOLE_TAG.search(s))
+    .map(lambda s: Node(s, [s]))
+)
 
 
 @st.composite
@@ -153,13 +178,65 @@ def test_cleaner_returns_plain_paragraphs_without_markup(body):
     assert result.text == "\n".join(result.paragraphs)
 
 
-TAG_SOUP = st.sampled_from(["<p>", "</p>", "<div>", "</div>", "<span>", "</span>", "<br>", "<script>", "</script>",
-                            "<style>", "<!--", "-->", "<![CDATA[", "]]>", "<a href='x'>", "</a>", "<table>", "<td>",
-                            "> ", "\n> ", "\n", "\n\n", "<http://x.cn/a>", "<>", "[返回首页](//finews.withounder.com/)",
-                            "&nbsp;", "&amp;", "&#12345;", "&#x1F600;", "&bogus;", "&", "<", ">", "**", "（", "）",
-                            "（文章来源：", "本报记者", "。", "\u3000", "\x00", "\ufeff", "<p style='display:none'>",
-                            "<?xml version='1.0'?>", "<!DOCTYPE html>", "<html>", "<body>", "<head>", "<title>",
-                            "<svg><text>", "</svg>", "<math>", "<img src=x>", "<blockquote>", "</blockquote>"])
+TAG_SOUP = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<div>",
+        "</div>",
+        "<span>",
+        "</span>",
+        "<br>",
+        "<script>",
+        "</script>",
+        "<style>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        "<a href='x'>",
+        "</a>",
+        "<table>",
+        "<td>",
+        "> ",
+        "\n> ",
+        "\n",
+        "\n\n",
+        "<http://x.cn/a>",
+        "<>",
+        "[返回首页](//finews.withounder.com/)",
+        "&nbsp;",
+        "&amp;",
+        "&#12345;",
+        "&#x1F600;",
+        "&bogus;",
+        "&",
+        "<",
+        ">",
+        "**",
+        "（",
+        "）",
+        "（文章来源：",
+        "本报记者",
+        "。",
+        "\u3000",
+        "\x00",
+        "\ufeff",
+        "<p style='display:none'>",
+        "<?xml version='1.0'?>",
+        "<!DOCTYPE html>",
+        "<html>",
+        "<body>",
+        "<head>",
+        "<title>",
+        "<svg><text>",
+        "</svg>",
+        "<math>",
+        "<img src=x>",
+        "<blockquote>",
+        "</blockquote>",
+    ]
+)
 
 
 @SETTINGS

@@ -13,26 +13,40 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
-AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                    "airflow-worker-1", "airflow-worker-2", "airflow-init"}
-SECRETS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY",
-           "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD"}
+AIRFLOW_SERVICES = {
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker-1",
+    "airflow-worker-2",
+    "airflow-init",
+}
+SECRETS = {
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "AIRFLOW_JWT_SECRET",
+    "AIRFLOW_API_SECRET_KEY",
+    "AIRFLOW_FERNET_KEY",
+    "AIRFLOW_ADMIN_PASSWORD",
+}
 VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:\?|:-)?(?P<arg>[^}]*)\}")
 
 
 def interpolate(text: str, env: dict) -> str:
     """Compose's variable interpolation: `${VAR:?msg}` fails when VAR is unset or empty."""
+
     def one(m):
         name, op, arg = m["name"], m["op"], m["arg"]
         value = env.get(name, "")
         if op == ":?" and not value:
             raise ValueError(f"required variable {name} is missing a value: {arg}")
         return value or (arg if op == ":-" else "")
+
     return VAR.sub(one, text.replace("$$", "\0")).replace("\0", "$")
 
 
@@ -67,12 +81,17 @@ def test_every_airflow_service_runs_the_project_image_with_the_shared_settings()
         assert svc["build"] == "." and svc["image"] == "news-etl-airflow:latest", name
         assert svc["env_file"] == ["deploy/airflow.env"], name
         env = svc["environment"]
-        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:${POSTGRES_PASSWORD:?")
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith(
+            "postgresql+psycopg2://airflow:${POSTGRES_PASSWORD:?"
+        )
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("redis://:${REDIS_PASSWORD:?")
         assert "news-data:/opt/news-etl/data/" in svc["volumes"], name
-    settings = dict(line.split("=", 1) for line in (ROOT / "deploy" / "airflow.env").read_text().splitlines()
-                    if line and not line.startswith("#"))
+    settings = dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "airflow.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert settings["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert not any(re.search(r"PASSWORD|SECRET|FERNET", k) for k in settings), "no secret in the shared file"
     dockerfile = (ROOT / "Dockerfile").read_text()
@@ -99,8 +118,10 @@ def test_compose_refuses_to_start_without_its_passwords():
     assert set(env_example()) >= SECRETS, ".env.example names every secret"
     # with the example's values every variable resolves; without any one of them compose stops
     resolved = yaml.safe_load(interpolate(text, env_example()))
-    assert "change-me-postgres@postgres/airflow" in resolved["services"]["airflow-scheduler"]["environment"][
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert (
+        "change-me-postgres@postgres/airflow"
+        in resolved["services"]["airflow-scheduler"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    )
     for secret in SECRETS:
         env = {k: v for k, v in env_example().items() if k != secret}
         with pytest.raises(ValueError, match=f"{secret} is missing.*set {secret} in .env"):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import CORPUS, raw_post
+
 from news_etl.metrics import sentences
 from news_etl.model import Reject
 from news_etl.transform import transform_post

@@ -12,13 +12,26 @@ import re
 from collections import defaultdict
 
 import pytest
-
 from conftest import raw_post
+
 from news_etl.transform import transform_rows
 
-KNOWN_REJECT_REASONS = ("empty file", "no front matter", "bad YAML", "no title", "unparseable date", "no date",
-                        "not UTF-8", "no body", "bad field", "file too large", "front matter too large",
-                        "title too long", "date out of range", "HTML too deeply nested")
+KNOWN_REJECT_REASONS = (
+    "empty file",
+    "no front matter",
+    "bad YAML",
+    "no title",
+    "unparseable date",
+    "no date",
+    "not UTF-8",
+    "no body",
+    "bad field",
+    "file too large",
+    "front matter too large",
+    "title too long",
+    "date out of range",
+    "HTML too deeply nested",
+)
 
 MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--|-->|<!\[CDATA\[|<![A-Za-z]")
 MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")

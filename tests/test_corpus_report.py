@@ -8,14 +8,17 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, raw_post
+
 from news_etl.corpus_report import build_report, format_report, read_folder, shape_of, template_of
 
 
 def _manifest(corpus_dir: Path) -> dict[str, str]:
     """File name → template label, as the people who collected the corpus wrote it (``tpl=T6-…``)."""
     with open(corpus_dir.parent / "MANIFEST.tsv", encoding="utf-8", newline="") as fh:
-        return {row["filename"]: row["note"].split("tpl=", 1)[1].split("-", 1)[0]
-                for row in csv.DictReader(fh, delimiter="\t")}
+        return {
+            row["filename"]: row["note"].split("tpl=", 1)[1].split("-", 1)[0]
+            for row in csv.DictReader(fh, delimiter="\t")
+        }
 
 
 def test_the_inferred_template_of_every_post_is_the_manifests(corpus_dir):
@@ -47,14 +50,24 @@ def test_shapes_of_unreadable_and_unknown_posts():
 
 
 def test_cli_prints_the_report_and_fails_cleanly_on_a_missing_folder(corpus_dir, tmp_path):
-    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "news_etl", "corpus-report", str(corpus_dir.parent)],
-                          capture_output=True, text=True, env=env, cwd=ROOT)
+    env = {"PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("news-etl")), "corpus-report", str(corpus_dir.parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"corpus {corpus_dir.parent}: 116 posts, 115 articles, 1 rejects")
     assert "东财滚动新闻" in done.stdout and "T5" in done.stdout
-    missing = subprocess.run([sys.executable, "-m", "news_etl", "corpus-report", str(tmp_path / "nope")],
-                             capture_output=True, text=True, env=env, cwd=ROOT)
+    missing = subprocess.run(
+        [str(Path(sys.executable).with_name("news-etl")), "corpus-report", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert missing.returncode != 0 and "does not exist" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import raw_post
+
 from news_etl.transform import transform_rows
 
 

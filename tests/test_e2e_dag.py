@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import yaml
-
 from conftest import ROOT
 from warehouse_checks import fingerprint, rows, scalar
 
@@ -25,7 +24,7 @@ def dag(airflow_home):
 
 
 def run_day(dag, day: int = 25):
-    dag_run = dag.test(logical_date=datetime(2026, 11, day, tzinfo=timezone.utc))
+    dag_run = dag.test(logical_date=datetime(2026, 11, day, tzinfo=UTC))
     assert str(dag_run.state).endswith("success"), f"DAG run ended {dag_run.state}"
     return dag_run
 
@@ -63,7 +62,10 @@ def test_running_the_same_day_again_changes_nothing(dag, airflow_env):
     run_day(dag)
     after = fingerprint(airflow_env["warehouse"])
     assert after == before
-    last = rows(airflow_env["published"], "SELECT posts_changed, articles_new, rejects FROM etl_runs ORDER BY loaded_at DESC LIMIT 1")
+    last = rows(
+        airflow_env["published"],
+        "SELECT posts_changed, articles_new, rejects FROM etl_runs ORDER BY loaded_at DESC LIMIT 1",
+    )
     assert last == [(0, 0, 0)]
 
 
@@ -74,11 +76,16 @@ def test_one_new_post_loads_exactly_one_more_article(dag, airflow_env):
     new_post.write_text(
         '---\nlayout: post\ntitle: "测试公司：新增订单2亿元"\ndate: 2026-11-26 09:15:00 +0800\n'
         "categories: emnews\ntags: 东财滚动新闻\n---\n\n测试公司公告，新增订单2亿元，同比增长15%。\n\n"
-        "<http://finance.eastmoney.com/a/202611262419999999.html>", encoding="utf-8")
+        "<http://finance.eastmoney.com/a/202611262419999999.html>",
+        encoding="utf-8",
+    )
     run_day(dag, 26)
     assert scalar(airflow_env["warehouse"], "SELECT count(*) FROM articles") == before + 1
-    assert rows(airflow_env["warehouse"], "SELECT title, outlet, published_date::VARCHAR FROM articles WHERE post_id = ?",
-                ["202611262419999999"]) == [("测试公司：新增订单2亿元", "东财滚动新闻", "2026-11-26")]
+    assert rows(
+        airflow_env["warehouse"],
+        "SELECT title, outlet, published_date::VARCHAR FROM articles WHERE post_id = ?",
+        ["202611262419999999"],
+    ) == [("测试公司：新增订单2亿元", "东财滚动新闻", "2026-11-26")]
 
 
 def test_a_broken_post_is_a_reject_and_the_run_succeeds(dag, airflow_env):
@@ -95,7 +102,7 @@ def test_a_broken_post_is_a_reject_and_the_run_succeeds(dag, airflow_env):
 def test_a_deleted_post_is_marked_not_removed(dag, airflow_env):
     run_day(dag)
     victim = sorted(airflow_env["source"].glob("2026-11-23-*.md"))[0]
-    post_id = victim.name[len("2026-11-23-"):-3]
+    post_id = victim.name[len("2026-11-23-") : -3]
     victim.unlink()
     run_day(dag, 26)
     got = rows(airflow_env["warehouse"], "SELECT deleted_at IS NOT NULL FROM articles WHERE post_id = ?", [post_id])

@@ -20,13 +20,13 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
-
 from conftest import require
+from reliability import ROOT, cli_args, cli_env, record, run_cli, write_posts
+from warehouse_checks import DATA_TABLES, rows, scalar
+
 from news_etl import pipeline, staging
 from news_etl.config import Settings
 from news_etl.warehouse import file_connect
-from reliability import ROOT, cli_args, cli_env, record, run_cli, write_posts
-from warehouse_checks import DATA_TABLES, rows, scalar
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(240)]
 
@@ -39,14 +39,16 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
         out = {}
         for table in DATA_TABLES:
             cols = []
-            for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                                    "ORDER BY column_index", [table]).fetchall():
+            for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+            ).fetchall():
                 if c in ("run_id", "loaded_at", "rejected_at", "first_loaded_at", "updated_at", "mtime_ns"):
                     continue
                 cols.append("deleted_at IS NULL" if c == "deleted_at" else c)
             out[table] = con.execute(
                 "SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
-                f"(SELECT CAST(ROW({', '.join(cols)}) AS VARCHAR) AS r FROM {table})").fetchone()
+                f"(SELECT CAST(ROW({', '.join(cols)}) AS VARCHAR) AS r FROM {table})"
+            ).fetchone()
         return out
     finally:
         con.close()
@@ -62,8 +64,15 @@ def mutate(source: Path) -> None:
 
 
 def settings_for(source: Path, folder: Path, **kw) -> Settings:
-    return Settings().with_(source=str(source), warehouse=folder / "w.duckdb", published=folder / "p.duckdb",
-                            staging=folder / "staging", workers=1, lock_timeout=kw.pop("lock_timeout", 10), **kw)
+    return Settings().with_(
+        source=str(source),
+        warehouse=folder / "w.duckdb",
+        published=folder / "p.duckdb",
+        staging=folder / "staging",
+        workers=1,
+        lock_timeout=kw.pop("lock_timeout", 10),
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +96,9 @@ def template(tmp_path_factory):
     pipeline.run_all(ref)
     after = fingerprint(ref.warehouse)
     assert after != before
-    return SimpleNamespace(base=base, pristine=pristine, source=source, folder=base / "template",
-                           before=before, after=after)
+    return SimpleNamespace(
+        base=base, pristine=pristine, source=source, folder=base / "template", before=before, after=after
+    )
 
 
 @pytest.fixture
@@ -100,8 +110,9 @@ def world(template, tmp_path):
     for name in ("w.duckdb", "p.duckdb"):
         shutil.copy(template.folder / name, tmp_path / name)
     settings = settings_for(template.source, tmp_path)
-    return SimpleNamespace(settings=settings, source=template.source, before=template.before, after=template.after,
-                           tmp=tmp_path)
+    return SimpleNamespace(
+        settings=settings, source=template.source, before=template.before, after=template.after, tmp=tmp_path
+    )
 
 
 def assert_untouched(w, killed_run: str | None = None) -> None:
@@ -139,7 +150,7 @@ def kill(proc: subprocess.Popen) -> None:
 
 #: A real load in a child process, on a real DuckDB connection whose ``execute`` stops at one
 #: statement (before or after it runs) until the test kills the process. Nothing in the library changes.
-LOAD_CHILD = textwrap.dedent(r'''
+LOAD_CHILD = textwrap.dedent(r"""
     import json, sys, time
     from news_etl import pipeline
     from news_etl.config import Settings
@@ -169,12 +180,19 @@ LOAD_CHILD = textwrap.dedent(r'''
     settings = Settings().with_(warehouse=a["warehouse"], published=a["published"], staging=a["staging"])
     pipeline.load(lambda: Pausing(real()), settings, a["run"], a["fetched"], a["transformed"], a["validated"])
     print("LOADED", flush=True)
-''')
+""")
 
 
-@pytest.mark.parametrize("pause", [("after", "BEGIN TRANSACTION"), ("after", "MERGE INTO articles"),
-                                   ("after", "INSERT INTO rejects"), ("before", "COMMIT")],
-                         ids=["after-begin", "after-merge", "after-rejects", "before-commit"])
+@pytest.mark.parametrize(
+    "pause",
+    [
+        ("after", "BEGIN TRANSACTION"),
+        ("after", "MERGE INTO articles"),
+        ("after", "INSERT INTO rejects"),
+        ("before", "COMMIT"),
+    ],
+    ids=["after-begin", "after-merge", "after-rejects", "before-commit"],
+)
 def test_load_killed_mid_transaction(world, pause):
     s = world.settings
     run = pipeline.new_run()
@@ -182,11 +200,28 @@ def test_load_killed_mid_transaction(world, pause):
     transformed = pipeline.transform_all(fetched)
     validated = pipeline.validate(fetched["staging"], transformed)
     args = world.tmp / "load.json"
-    args.write_text(json.dumps({"pause": pause, "warehouse": str(s.warehouse), "published": str(s.published),
-                                "staging": str(s.staging), "run": run, "fetched": fetched,
-                                "transformed": transformed, "validated": validated}))
-    child = subprocess.Popen([sys.executable, "-c", LOAD_CHILD, str(args)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT)
+    args.write_text(
+        json.dumps(
+            {
+                "pause": pause,
+                "warehouse": str(s.warehouse),
+                "published": str(s.published),
+                "staging": str(s.staging),
+                "run": run,
+                "fetched": fetched,
+                "transformed": transformed,
+                "validated": validated,
+            }
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", LOAD_CHILD, str(args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
     try:
         line = child.stdout.readline()
         assert line.strip() == "PAUSED", f"the load never reached {pause}: {line!r} {child.stderr.read()[-2000:]}"
@@ -205,8 +240,14 @@ def test_cli_killed_at_any_moment_of_its_load(world, delay):
     """The unmodified CLI, SIGKILLed a moment after its validate step: whatever the moment,
     the warehouse holds either the last complete run or the new one, never a mix."""
     s = world.settings
-    proc = subprocess.Popen(cli_args(world.source, s.warehouse, s.published, s.staging, "-v"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT)
+    proc = subprocess.Popen(
+        cli_args(world.source, s.warehouse, s.published, s.staging, "-v"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
     try:
         for line in proc.stderr:
             if "news_etl.pipeline: validate:" in line:
@@ -224,6 +265,7 @@ def test_cli_killed_at_any_moment_of_its_load(world, delay):
 
 # --- the source ---------------------------------------------------------------------------------
 
+
 def staged_batches(staging_root: Path) -> list[Path]:
     return sorted(staging_root.glob("*/raw/batch-*.parquet"))
 
@@ -233,8 +275,14 @@ def test_source_disappears_mid_fetch(world):
     write_posts(world.source, 300, start=1000)
     saved = world.tmp / "saved-posts"
     shutil.copytree(world.source, saved)
-    proc = subprocess.Popen(cli_args(world.source, s.warehouse, s.published, s.staging), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env(NEWS_ETL_BATCH_SIZE=1), cwd=ROOT)
+    proc = subprocess.Popen(
+        cli_args(world.source, s.warehouse, s.published, s.staging),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(NEWS_ETL_BATCH_SIZE=1),
+        cwd=ROOT,
+    )
     try:
         wait_for(lambda: staged_batches(s.staging), 60, "the first staged batch")
         os.kill(proc.pid, signal.SIGSTOP)
@@ -260,8 +308,14 @@ def test_source_read_hangs_mid_fetch(world):
     untouched and the retry completes the work."""
     s = world.settings
     write_posts(world.source, 300, start=1000)
-    proc = subprocess.Popen(cli_args(world.source, s.warehouse, s.published, s.staging), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env(NEWS_ETL_BATCH_SIZE=1), cwd=ROOT)
+    proc = subprocess.Popen(
+        cli_args(world.source, s.warehouse, s.published, s.staging),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(NEWS_ETL_BATCH_SIZE=1),
+        cwd=ROOT,
+    )
     try:
         wait_for(lambda: staged_batches(s.staging), 60, "the first staged batch")
         os.kill(proc.pid, signal.SIGSTOP)
@@ -293,8 +347,11 @@ def test_a_fifo_posing_as_a_post_does_not_hang_the_fetch(world):
     os.mkfifo(fifo)
     post.write_bytes(b"")
     mounted = subprocess.run(["mount", "--bind", str(fifo), str(post)], capture_output=True, text=True)
-    require("bind mounts (to put a FIFO where a post was)", mounted.returncode == 0,
-            f"run the tests as root in a container that allows mount: {mounted.stderr.strip()}")
+    require(
+        "bind mounts (to put a FIFO where a post was)",
+        mounted.returncode == 0,
+        f"run the tests as root in a container that allows mount: {mounted.stderr.strip()}",
+    )
     try:
         out = run_cli(world.source, s.warehouse, s.published, s.staging, timeout=120)
     finally:
@@ -305,6 +362,7 @@ def test_a_fifo_posing_as_a_post_does_not_hang_the_fetch(world):
 
 
 # --- staging files --------------------------------------------------------------------------------
+
 
 def damage(path: Path, how: str) -> None:
     if how == "truncated":
@@ -319,10 +377,16 @@ def damage(path: Path, how: str) -> None:
         path.unlink()
 
 
-@pytest.mark.parametrize("file, how, step", [
-    ("clean", "truncated", "load"), ("rejects", "corrupt", "load"), ("clean", "missing", "load"),
-    ("raw", "corrupt", "transform"), ("quality", "truncated", "load"),
-])
+@pytest.mark.parametrize(
+    "file, how, step",
+    [
+        ("clean", "truncated", "load"),
+        ("rejects", "corrupt", "load"),
+        ("clean", "missing", "load"),
+        ("raw", "corrupt", "transform"),
+        ("quality", "truncated", "load"),
+    ],
+)
 def test_damaged_staging_file(world, file, how, step):
     s = world.settings
     run = pipeline.new_run()
@@ -336,8 +400,14 @@ def test_damaged_staging_file(world, file, how, step):
     else:
         transformed = pipeline.transform_all(fetched)
         validated = pipeline.validate(fetched["staging"], transformed)
-        target = folder / {"clean": transformed[0]["clean"], "rejects": transformed[0]["rejects_file"],
-                           "quality": validated["quality_file"]}[file]
+        target = (
+            folder
+            / {
+                "clean": transformed[0]["clean"],
+                "rejects": transformed[0]["rejects_file"],
+                "quality": validated["quality_file"],
+            }[file]
+        )
         damage(target, how)
         with pytest.raises(Exception) as caught:
             pipeline.load(file_connect(s.warehouse), s, run, fetched, transformed, validated)
@@ -354,10 +424,14 @@ def test_staging_disk_full(world):
     s = world.settings
     small = world.tmp / "small-staging"
     small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
-                             capture_output=True, text=True)
-    require("a size-limited tmpfs for the staging folder", mounted.returncode == 0,
-            f"run the tests as root in a container that allows mount: {mounted.stderr.strip()}")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True, text=True
+    )
+    require(
+        "a size-limited tmpfs for the staging folder",
+        mounted.returncode == 0,
+        f"run the tests as root in a container that allows mount: {mounted.stderr.strip()}",
+    )
     try:
         # 2 MB of posts that do not compress: the staging folder fills up during the fetch
         for i in range(40):
@@ -380,18 +454,23 @@ def test_staging_disk_full(world):
 
 # --- a busy writer's file -----------------------------------------------------------------------
 
-HOLDER = textwrap.dedent(r'''
+HOLDER = textwrap.dedent(r"""
     import sys, duckdb
     con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
     print(con.execute("SELECT count(*) FROM articles").fetchone()[0], flush=True)
     sys.stdin.read()  # hold the file until the test closes our stdin
     print(con.execute("SELECT count(*) FROM articles").fetchone()[0], flush=True)
-''')
+""")
 
 
 def hold(path: Path, mode: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), mode], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = proc.stdout.readline()
     assert first.strip().isdigit(), proc.stderr.read()
     return proc, int(first)
@@ -422,9 +501,14 @@ def test_held_writer_file_fails_clearly_after_the_wait(world):
 def test_held_writer_file_released_within_the_wait(world):
     s = world.settings
     holder, _ = hold(s.warehouse, "rw")
-    proc = subprocess.Popen(cli_args(world.source, s.warehouse, s.published, s.staging, "-v"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=cli_env(NEWS_ETL_LOCK_TIMEOUT=60), cwd=ROOT)
+    proc = subprocess.Popen(
+        cli_args(world.source, s.warehouse, s.published, s.staging, "-v"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(NEWS_ETL_LOCK_TIMEOUT=60),
+        cwd=ROOT,
+    )
     try:
         for line in proc.stderr:
             if "warehouse is locked by another process; retrying" in line:
@@ -450,7 +534,9 @@ def test_snapshot_readers_never_block_a_load(world, mode):
         assert out.returncode == 0, out.stderr
     finally:
         seen = [release(p) for p, _ in readers]
-    assert all(v == str(n) for v, (_, n) in zip(seen, readers)), "an open snapshot session changed under its reader"
+    assert all(v == str(n) for v, (_, n) in zip(seen, readers, strict=False)), (
+        "an open snapshot session changed under its reader"
+    )
     if mode == "ro":
         assert fingerprint(s.published) == world.after
     else:
@@ -463,14 +549,23 @@ def test_snapshot_readers_never_block_a_load(world, mode):
 
 # --- two runs at once -----------------------------------------------------------------------------
 
+
 def test_two_runs_at_once_equal_two_runs_in_turn(world):
     """Two `python -m news_etl run` on one warehouse at the same time (the library-level picture of a
     backfill and the daily run; in Airflow the one-slot pool and max_active_runs keep loads apart):
     both succeed, and the warehouse equals running them in turn."""
     s = world.settings
-    procs = [subprocess.Popen(cli_args(world.source, s.warehouse, s.published, s.staging.with_name(f"staging{i}")),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=cli_env(NEWS_ETL_LOCK_TIMEOUT=120), cwd=ROOT) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            cli_args(world.source, s.warehouse, s.published, s.staging.with_name(f"staging{i}")),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(NEWS_ETL_LOCK_TIMEOUT=120),
+            cwd=ROOT,
+        )
+        for i in range(2)
+    ]
     try:
         results = [p.communicate(timeout=180) for p in procs]
     finally:

@@ -6,18 +6,18 @@ run one by one."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import ROOT
+from site_repo import SiteRepo, post_text
+from warehouse_checks import fingerprint, rows, scalar
+
 from news_etl import pipeline
 from news_etl.config import Settings
 from news_etl.warehouse import file_connect
-from site_repo import SiteRepo, post_text
-from warehouse_checks import fingerprint, rows, scalar
 
 LIVE_ARTICLES = """SELECT post_id, source, path, title, published_at, categories, tags, outlet, source_url, digest,
                           byline, credit, body_text, content_hash
@@ -30,18 +30,28 @@ DAILY = """SELECT day, outlet, category, articles, chars_total, chars_mean, char
 
 
 def settings_for(tmp_path, repo: SiteRepo, name: str) -> Settings:
-    return Settings().with_(source=f"git+{repo.url}", warehouse=tmp_path / f"{name}.duckdb",
-                            published=tmp_path / f"{name}-published.duckdb", staging=tmp_path / "staging",
-                            cache=tmp_path / f"cache-{name}", workers=1, source_retries=1, source_backoff=0.01)
+    return Settings().with_(
+        source=f"git+{repo.url}",
+        warehouse=tmp_path / f"{name}.duckdb",
+        published=tmp_path / f"{name}-published.duckdb",
+        staging=tmp_path / "staging",
+        cache=tmp_path / f"cache-{name}",
+        workers=1,
+        source_retries=1,
+        source_backoff=0.01,
+    )
 
 
 def versions(warehouse, post_id: str) -> list[tuple]:
-    return rows(warehouse, "SELECT version, change FROM article_versions WHERE post_id = ? "
-                           "ORDER BY version, change = 'deleted'", [post_id])
+    return rows(
+        warehouse,
+        "SELECT version, change FROM article_versions WHERE post_id = ? ORDER BY version, change = 'deleted'",
+        [post_id],
+    )
 
 
 def pid(path: str) -> str:
-    return path.rsplit("/", 1)[-1][len("2026-11-25-"):-3]
+    return path.rsplit("/", 1)[-1][len("2026-11-25-") : -3]
 
 
 def test_a_sequence_of_commits_ends_in_a_fresh_full_load_plus_versions_and_deletions(tmp_path):
@@ -111,8 +121,8 @@ def test_a_sequence_of_commits_ends_in_a_fresh_full_load_plus_versions_and_delet
     assert versions(w, pid(m1)) == [(1, "new"), (2, "updated")]
     assert versions(w, pid(m2)) == [(1, "new"), (2, "updated")]
     assert versions(w, "202611262419000001") == [(1, "new"), (2, "updated")]
-    assert versions(w, pid(git_mv)) == [(1, "new")]   # a move is no new version
-    assert versions(w, pid(y)) == [(1, "new")]        # nor a move over two runs
+    assert versions(w, pid(git_mv)) == [(1, "new")]  # a move is no new version
+    assert versions(w, pid(y)) == [(1, "new")]  # nor a move over two runs
     assert versions(w, pid(mv_edit)) == [(1, "new"), (2, "updated")]
     assert versions(w, pid(d1)) == [(1, "new"), (1, "deleted"), (2, "revived")]
     assert versions(w, pid(d2)) == [(1, "new"), (1, "deleted")]
@@ -141,7 +151,9 @@ def test_the_watermark_moves_only_with_the_data(tmp_path):
     validated = pipeline.validate(fetched["staging"], transformed)
     clean = settings.staging / run["run_id"] / transformed[0]["clean"]
     table = pq.read_table(clean)
-    table = table.set_column(table.schema.get_field_index("title"), "title", pa.array([None] * table.num_rows, pa.string()))
+    table = table.set_column(
+        table.schema.get_field_index("title"), "title", pa.array([None] * table.num_rows, pa.string())
+    )
     pq.write_table(table, clean)
     with pytest.raises(Exception, match="NOT NULL"):
         pipeline.load(file_connect(settings.warehouse), settings, run, fetched, transformed, validated)
@@ -153,6 +165,7 @@ def test_the_watermark_moves_only_with_the_data(tmp_path):
 
 # --- backfill: several days in one go equals the days one by one --------------------------------
 
+
 @pytest.fixture(scope="module")
 def dag(airflow_home):
     from airflow.dag_processing.dagbag import DagBag
@@ -162,7 +175,7 @@ def dag(airflow_home):
     return bag.dags["news_etl_daily"]
 
 
-DAYS = [datetime(2026, 11, d, tzinfo=timezone.utc) for d in (24, 25, 26)]
+DAYS = [datetime(2026, 11, d, tzinfo=UTC) for d in (24, 25, 26)]
 
 
 def _interval_end(dag, logical_date):
@@ -180,7 +193,9 @@ def _commit_day(repo: SiteRepo, k: int, when: datetime) -> None:
     """The scrapers' work of day k (committed an hour before the day's run covers it)."""
     stamp = (when - timedelta(hours=1)).isoformat()
     if k == 0:
-        repo.write("_posts/2026-11-24-202611242419000001.md", post_text("202611242419000001", "第一天", day="2026-11-24"))
+        repo.write(
+            "_posts/2026-11-24-202611242419000001.md", post_text("202611242419000001", "第一天", day="2026-11-24")
+        )
         posts = [p for p in repo.posts() if "2026-11-23" in p]
         repo.write(posts[0], repo.path(posts[0]).read_text(encoding="utf-8") + "\n<p>更正。</p>\n")
     elif k == 1:
@@ -188,17 +203,22 @@ def _commit_day(repo: SiteRepo, k: int, when: datetime) -> None:
         for p in posts[:3]:
             repo.move(p, p.replace("_posts/", "old_post/"))
         repo.delete(posts[3])
-        repo.write("_posts/2026-11-24-202611242419000001.md",
-                   post_text("202611242419000001", "第一天（改）", day="2026-11-24"))
+        repo.write(
+            "_posts/2026-11-24-202611242419000001.md", post_text("202611242419000001", "第一天（改）", day="2026-11-24")
+        )
     else:
-        repo.write("_posts/2026-11-26-202611262419000003.md", post_text("202611262419000003", "第三天", day="2026-11-26"))
+        repo.write(
+            "_posts/2026-11-26-202611262419000003.md", post_text("202611262419000003", "第三天", day="2026-11-26")
+        )
     repo.commit(f"day {k}", when=stamp)
 
 
 def _point_at(monkeypatch, tmp_path, repo, name):
     paths = {"warehouse": tmp_path / f"{name}.duckdb", "published": tmp_path / name / "published.duckdb"}
     monkeypatch.setenv("AIRFLOW_VAR_NEWS_ETL_SOURCE", f"git+{repo.url}")
-    monkeypatch.setenv("AIRFLOW_CONN_NEWS_WAREHOUSE", '{"conn_type": "duckdb", "host": "%s"}' % paths["warehouse"])
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEWS_WAREHOUSE", '{{"conn_type": "duckdb", "host": "{}"}}'.format(paths["warehouse"])
+    )
     monkeypatch.setenv("NEWS_ETL_PUBLISHED", str(paths["published"]))
     monkeypatch.setenv("NEWS_ETL_STAGING", str(tmp_path / name / "staging"))
     monkeypatch.setenv("NEWS_ETL_CACHE", str(tmp_path / name / "cache"))
@@ -222,8 +242,11 @@ def test_a_backfill_equals_the_days_run_one_by_one(dag, airflow_env, tmp_path, m
     for k, day in enumerate(DAYS):
         _commit_day(repo, k, ends[k])
         _run(dag, day)
-    daily_runs = rows(daily["warehouse"], "SELECT interval_end, source_revision, articles_new, articles_updated, "
-                                          "articles_deleted FROM etl_runs ORDER BY logical_date")
+    daily_runs = rows(
+        daily["warehouse"],
+        "SELECT interval_end, source_revision, articles_new, articles_updated, "
+        "articles_deleted FROM etl_runs ORDER BY logical_date",
+    )
 
     # backfill: the same site, all its commits there already; the three days run in one go
     shutil.move(tmp_path / "remote", tmp_path / "daily-remote")
@@ -237,11 +260,16 @@ def test_a_backfill_equals_the_days_run_one_by_one(dag, airflow_env, tmp_path, m
     got, want = fingerprint(backfill["warehouse"]), fingerprint(daily["warehouse"])
     assert {t: v for t, v in got.items() if t != "articles"} == {t: v for t, v in want.items() if t != "articles"}
     # articles: all but the load times (deleted_at is when the run saw the file go)
-    articles = ("SELECT * EXCLUDE (run_id, first_loaded_at, updated_at, deleted_at), deleted_at IS NULL "
-                "FROM articles ORDER BY post_id")
+    articles = (
+        "SELECT * EXCLUDE (run_id, first_loaded_at, updated_at, deleted_at), deleted_at IS NULL "
+        "FROM articles ORDER BY post_id"
+    )
     assert rows(backfill["warehouse"], articles) == rows(daily["warehouse"], articles)
-    backfill_runs = rows(backfill["warehouse"], "SELECT interval_end, source_revision, articles_new, "
-                                                "articles_updated, articles_deleted FROM etl_runs ORDER BY logical_date")
+    backfill_runs = rows(
+        backfill["warehouse"],
+        "SELECT interval_end, source_revision, articles_new, "
+        "articles_updated, articles_deleted FROM etl_runs ORDER BY logical_date",
+    )
     assert backfill_runs == daily_runs
     # each day's run loaded that day's commit, not the newest
     assert [r[2:] for r in daily_runs] == [(43 + 1, 0, 0), (0, 1, 1), (1, 0, 0)]  # (new, updated, deleted)

@@ -18,18 +18,19 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reliability import ROOT, cli_env, record
+from warehouse_checks import rows
 
 from news_etl import staging
 from news_etl.model import RawPost
 from news_etl.sources.dir import DirSource
 from news_etl.transform import transform_rows
-from reliability import ROOT, cli_env, record
-from warehouse_checks import rows
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(600)]
 
-CANARY = Path("/tmp/news-etl-yaml-canary-%d" % os.getpid())
+CANARY = Path(f"/tmp/news-etl-yaml-canary-{os.getpid()}")
 SECRET = "canary-S3cr3t-0f-the-test-4242"
 #: Memory a run over the nasty files may use, a 50 MB post included.
 RSS_LIMIT_MB = 1536
@@ -42,20 +43,29 @@ def fm(extra: str = "", body: str = "正文一段。", title: str = "标题", da
 def nasty_files() -> dict[str, tuple[bytes, str]]:
     """file name → (bytes, what it must become: 'article' or the start of the reject reason)."""
     chinese = "---\ntitle: 中文标题\ndate: 2026-11-20 10:00:00\n---\n上证指数今日上涨，成交额放大。\n"
-    xss = ('<p>好消息<script>alert(1)</script><iframe src="javascript:alert(1)"></iframe>'
-           '<a href="javascript:alert(1)" onclick="alert(1)">点这里</a><img src=x onerror="alert(1)">'
-           '<div onmouseover="alert(1)">悬停</div><svg onload=alert(1)></svg><style>p{}</style></p>\n'
-           '<noscript><p title="</noscript><img src=x onerror=alert(1)>">藏</p></noscript>\n'
-           "{% include evil.html %} {{ site.github.token }}")
+    xss = (
+        '<p>好消息<script>alert(1)</script><iframe src="javascript:alert(1)"></iframe>'
+        '<a href="javascript:alert(1)" onclick="alert(1)">点这里</a><img src=x onerror="alert(1)">'
+        '<div onmouseover="alert(1)">悬停</div><svg onload=alert(1)></svg><style>p{}</style></p>\n'
+        '<noscript><p title="</noscript><img src=x onerror=alert(1)>">藏</p></noscript>\n'
+        "{% include evil.html %} {{ site.github.token }}"
+    )
     files = {
         # YAML
-        "2026-11-20-anchor-bomb.md": (b"---\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                                      b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-                                      b"title: t\ndate: 2026-11-20\n---\nbody\n", "bad YAML: aliases"),
-        "2026-11-20-python-apply.md": (f"---\ntitle: !!python/object/apply:os.system ['touch {CANARY}']\n"
-                                       "date: 2026-11-20\n---\nbody\n".encode(), "bad YAML: tags"),
-        "2026-11-20-python-object.md": (b"---\ntitle: !!python/object/new:subprocess.Popen [[touch, /tmp/x]]\n---\nb\n",
-                                        "bad YAML: tags"),
+        "2026-11-20-anchor-bomb.md": (
+            b"---\na: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+            b"c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            b"title: t\ndate: 2026-11-20\n---\nbody\n",
+            "bad YAML: aliases",
+        ),
+        "2026-11-20-python-apply.md": (
+            f"---\ntitle: !!python/object/apply:os.system ['touch {CANARY}']\ndate: 2026-11-20\n---\nbody\n".encode(),
+            "bad YAML: tags",
+        ),
+        "2026-11-20-python-object.md": (
+            b"---\ntitle: !!python/object/new:subprocess.Popen [[touch, /tmp/x]]\n---\nb\n",
+            "bad YAML: tags",
+        ),
         "2026-11-20-local-tag.md": (b"---\ntitle: !evil {a: 1}\ndate: 2026-11-20\n---\nbody\n", "bad YAML"),
         "2026-11-20-binary-tag.md": (b"---\ntitle: !!binary aGVsbG8=\ndate: 2026-11-20\n---\nbody\n", "bad YAML: tags"),
         "2026-11-20-huge-title.md": (fm(title="长" * 60_000), "title too long"),
@@ -68,8 +78,14 @@ def nasty_files() -> dict[str, tuple[bytes, str]]:
         "2026-11-20-unclosed.md": (b"---\ntitle: x\ndate: 2026-11-20\nbody without an end\n", "no front matter"),
         "2026-11-20-not-a-mapping.md": (b"---\n- a\n- b\n---\nbody\n", "bad YAML: front matter is not a mapping"),
         # wrong types in every field
-        "2026-11-20-title-list.md": (fm().replace(b"title: \xe6\xa0\x87\xe9\xa2\x98", b"title: [1, 2]"), "bad field title"),
-        "2026-11-20-title-map.md": (fm().replace(b"title: \xe6\xa0\x87\xe9\xa2\x98", b"title: {a: 1}"), "bad field title"),
+        "2026-11-20-title-list.md": (
+            fm().replace(b"title: \xe6\xa0\x87\xe9\xa2\x98", b"title: [1, 2]"),
+            "bad field title",
+        ),
+        "2026-11-20-title-map.md": (
+            fm().replace(b"title: \xe6\xa0\x87\xe9\xa2\x98", b"title: {a: 1}"),
+            "bad field title",
+        ),
         "2026-11-20-title-null.md": (fm().replace(b"title: \xe6\xa0\x87\xe9\xa2\x98", b"title: ~"), "no title"),
         "2026-11-20-title-number.md": (fm().replace(b"title: \xe6\xa0\x87\xe9\xa2\x98", b"title: 42"), "article"),
         "2026-11-20-date-map.md": (fm(date="{a: 1}"), "article"),  # the file name's date stands in
@@ -80,13 +96,21 @@ def nasty_files() -> dict[str, tuple[bytes, str]]:
         "2026-11-20-categories-int.md": (fm(extra="categories: 7\n"), "article"),
         # bytes
         "2026-11-20-gbk.md": (chinese.encode("gbk"), "article"),
-        "2026-11-20-big5.md": (chinese.replace("上证指数今日上涨，成交额放大", "台灣股市今日上漲").replace("中文标题", "中文標題")
-                               .encode("big5"), "article"),
+        "2026-11-20-big5.md": (
+            chinese.replace("上证指数今日上涨，成交额放大", "台灣股市今日上漲")
+            .replace("中文标题", "中文標題")
+            .encode("big5"),
+            "article",
+        ),
         # Latin-1 is not an encoding of this site: a reject that keeps the bytes (GBK and Big5 are read)
-        "2026-11-20-latin1.md": ("---\ntitle: Café société\ndate: 2026-11-20\n---\nUn marché très animé.\n"
-                                 .encode("latin-1"), "not UTF-8"),
-        "2026-11-20-invalid-utf8.md": (b"---\ntitle: x\ndate: 2026-11-20\n---\n\xff\xfe\xfd\x80\x81\xc0\xc1 \xf5\xff" * 3,
-                                       "not UTF-8"),
+        "2026-11-20-latin1.md": (
+            "---\ntitle: Café société\ndate: 2026-11-20\n---\nUn marché très animé.\n".encode("latin-1"),
+            "not UTF-8",
+        ),
+        "2026-11-20-invalid-utf8.md": (
+            b"---\ntitle: x\ndate: 2026-11-20\n---\n\xff\xfe\xfd\x80\x81\xc0\xc1 \xf5\xff" * 3,
+            "not UTF-8",
+        ),
         "2026-11-20-bom.md": (b"\xef\xbb\xbf" + chinese.encode(), "article"),
         "2026-11-20-crlf.md": (chinese.replace("\n", "\r\n").encode(), "article"),
         "2026-11-20-nul.md": (chinese.replace("今日", "今\x00日").encode(), "article"),
@@ -97,8 +121,10 @@ def nasty_files() -> dict[str, tuple[bytes, str]]:
         "2026-11-20-deep-html.md": (fm(body="<div>" * 100_000 + "深处的文字" + "</div>" * 100_000), "article"),
         "2026-11-20-deep-unclosed.md": (fm(body="<b><i>" * 50_000 + "没有关闭"), "article"),
         "2026-11-20-xss.md": (fm(body=xss), "article"),
-        "2026-11-20-sql.md": (fm(title="\"'); DROP TABLE articles; --\"", body="' OR 1=1 -- ; DELETE FROM rejects;"),
-                              "article"),
+        "2026-11-20-sql.md": (
+            fm(title='"\'); DROP TABLE articles; --"', body="' OR 1=1 -- ; DELETE FROM rejects;"),
+            "article",
+        ),
         "2026-11-20-only-script.md": (fm(body="<script>alert(1)</script>"), "no body"),
         # names: the source never lets a name leave its folder, and an odd name is still a post
         "a..\\..\\..\\x.md": (fm(), "article"),
@@ -112,13 +138,13 @@ def nasty_files() -> dict[str, tuple[bytes, str]]:
 #: A name that is not valid UTF-8 (created with os-level bytes).
 BAD_NAME = b"2026-11-20-\xff\xfe-latin\xe9.md"
 
-RUN_CHILD = textwrap.dedent(r'''
+RUN_CHILD = textwrap.dedent(r"""
     import json, resource, sys
     from news_etl.__main__ import main
     rc = main(sys.argv[2:])
     usage = resource.getrusage(resource.RUSAGE_SELF)
     json.dump({"rc": rc, "maxrss_mb": usage.ru_maxrss / 1024}, open(sys.argv[1], "w"))
-''')
+""")
 
 
 def test_nasty_files_through_the_pipeline(tmp_path):
@@ -139,12 +165,36 @@ def test_nasty_files_through_the_pipeline(tmp_path):
     CANARY.unlink(missing_ok=True)
 
     wh, report = tmp_path / "w.duckdb", tmp_path / "child.json"
-    env = cli_env(MOTHERDUCK_TOKEN=SECRET, NEWS_ETL_BATCH_SIZE=20,
-                  AIRFLOW_CONN_NEWS_WAREHOUSE=json.dumps({"conn_type": "duckdb", "host": str(wh), "password": SECRET}))
-    out = subprocess.run([sys.executable, "-c", RUN_CHILD, str(report), "-v", "run", "--source", str(source),
-                          "--warehouse", str(wh), "--published", str(tmp_path / "p.duckdb"),
-                          "--staging", str(tmp_path / "staging"), "--workers", "1"],
-                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=540)
+    env = cli_env(
+        MOTHERDUCK_TOKEN=SECRET,
+        NEWS_ETL_BATCH_SIZE=20,
+        AIRFLOW_CONN_NEWS_WAREHOUSE=json.dumps({"conn_type": "duckdb", "host": str(wh), "password": SECRET}),
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUN_CHILD,
+            str(report),
+            "-v",
+            "run",
+            "--source",
+            str(source),
+            "--warehouse",
+            str(wh),
+            "--published",
+            str(tmp_path / "p.duckdb"),
+            "--staging",
+            str(tmp_path / "staging"),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=540,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     child = json.loads(report.read_text())
     assert child["rc"] == 0
@@ -178,11 +228,19 @@ def test_nasty_files_through_the_pipeline(tmp_path):
     assert all("OUTSIDE-THE-SOURCE" not in b and "root:" not in b for _, b in articles.values())
 
     lost = len(expected) - len(articles) - len(rejects)
-    record("input", "nasty files", inputs=len(expected), articles=len(articles), rejects=len(rejects), lost=lost,
-           peak_rss_mb=round(child["maxrss_mb"]))
+    record(
+        "input",
+        "nasty files",
+        inputs=len(expected),
+        articles=len(articles),
+        rejects=len(rejects),
+        lost=lost,
+        peak_rss_mb=round(child["maxrss_mb"]),
+    )
 
 
 # --- properties -------------------------------------------------------------------------------------
+
 
 def post(path: str, raw: bytes) -> RawPost:
     return RawPost(source="t", path=path, raw=raw, content_hash=hashlib.sha256(raw).hexdigest())
@@ -212,11 +270,14 @@ class Tally:
 
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30),
-                     st.dates(), st.datetimes())
-_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                         st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                       max_leaves=12)
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30), st.dates(), st.datetimes()
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
 _FIELDS = ["title", "date", "layout", "categories", "category", "tags", "tag"]
 
 
@@ -224,9 +285,17 @@ def test_any_bytes_become_an_article_or_a_reject():
     tally = Tally("random bytes")
 
     @PROPS
-    @given(st.lists(st.one_of(st.binary(max_size=2000),
-                              st.builds(lambda b: b"---\n" + b, st.binary(max_size=500)),
-                              st.builds(lambda b: fm() + b, st.binary(max_size=500))), min_size=1, max_size=5))
+    @given(
+        st.lists(
+            st.one_of(
+                st.binary(max_size=2000),
+                st.builds(lambda b: b"---\n" + b, st.binary(max_size=500)),
+                st.builds(lambda b: fm() + b, st.binary(max_size=500)),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
     def prop(raws):
         tally.check(raws)
 
@@ -253,17 +322,45 @@ def test_any_front_matter_values_become_an_article_or_a_reject():
     tally.done()
 
 
-_FRAGMENTS = ["<script>alert(1)</script>", "<SCRIPT SRC=//x>alert(1)</SCRIPT>", '<iframe src="javascript:alert(1)">',
-              "</iframe>", '<a href="javascript:alert(1)" onclick="alert(1)">点我</a>', '<img src=x onerror="alert(1)">',
-              '<div onmouseover="alert(1)">悬停</div>', "<svg onload=alert(1)>", "</svg>", "<style>p{}</style>",
-              "<p>", "</p>", "<div>", "</div>", "<b>", "</b>", "<table><tr><td>格</td></tr></table>", "正文。", "text ",
-              "{% include evil.html %}", "{{ site.secret }}", "\n", "\n\n", "> 摘要", "<https://example.com/a>",
-              '<p style="display:none">隐藏alert(1)</p>', "<!-- alert(1) -->", "<object data=x>alert(1)</object>",
-              '<form action="javascript:alert(1)"><input value="alert(1)"></form>', "<br>", "&amp;", "</p></div></b>"]
+_FRAGMENTS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//x>alert(1)</SCRIPT>",
+    '<iframe src="javascript:alert(1)">',
+    "</iframe>",
+    '<a href="javascript:alert(1)" onclick="alert(1)">点我</a>',
+    '<img src=x onerror="alert(1)">',
+    '<div onmouseover="alert(1)">悬停</div>',
+    "<svg onload=alert(1)>",
+    "</svg>",
+    "<style>p{}</style>",
+    "<p>",
+    "</p>",
+    "<div>",
+    "</div>",
+    "<b>",
+    "</b>",
+    "<table><tr><td>格</td></tr></table>",
+    "正文。",
+    "text ",
+    "{% include evil.html %}",
+    "{{ site.secret }}",
+    "\n",
+    "\n\n",
+    "> 摘要",
+    "<https://example.com/a>",
+    '<p style="display:none">隐藏alert(1)</p>',
+    "<!-- alert(1) -->",
+    "<object data=x>alert(1)</object>",
+    '<form action="javascript:alert(1)"><input value="alert(1)"></form>',
+    "<br>",
+    "&amp;",
+    "</p></div></b>",
+]
 
 
-_MARKUP = re.compile(r"<\s*/?\s*(script|iframe|img|svg|a|div|p|b|object|form|input|style|table|td|tr)\b|\bon[a-z]+\s*=",
-                     re.I)
+_MARKUP = re.compile(
+    r"<\s*/?\s*(script|iframe|img|svg|a|div|p|b|object|form|input|style|table|td|tr)\b|\bon[a-z]+\s*=", re.I
+)
 
 
 def test_any_tag_soup_leaves_no_markup_or_script_in_the_text():
@@ -324,22 +421,31 @@ def test_source_paths_stay_relative_and_printable(names, tmp_path_factory):
 
 # --- security -----------------------------------------------------------------------------------
 
+
 def _python_files() -> list[Path]:
     return sorted((ROOT / "plugins").rglob("*.py")) + sorted((ROOT / "dags").rglob("*.py"))
 
 
 def test_yaml_is_only_ever_parsed_safely():
     unsafe = re.compile(r"unsafe_load|full_load|FullLoader|UnsafeLoader|Loader\s*=\s*yaml\.Loader\b|yaml\.load_all\(")
-    hits = [f"{p.relative_to(ROOT)}:{i}" for p in _python_files()
-            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if unsafe.search(line)]
+    hits = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in _python_files()
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if unsafe.search(line)
+    ]
     assert not hits, hits
     for p in _python_files():
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "load" \
-                    and getattr(node.func.value, "id", None) == "yaml":
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "load"
+                and getattr(node.func.value, "id", None) == "yaml"
+            ):
                 loader = next((k.value for k in node.keywords if k.arg == "Loader"), None)
-                assert loader is not None and "Safe" in ast.unparse(loader) or ast.unparse(loader) == "_SimpleLoader", \
+                assert loader is not None and "Safe" in ast.unparse(loader) or ast.unparse(loader) == "_SimpleLoader", (
                     f"{p.relative_to(ROOT)}:{node.lineno}: yaml.load without a safe loader"
+                )
 
 
 def _sql_text_is_fixed(node: ast.AST, fixed_names: set[str], constants: set[str]) -> bool:
@@ -347,15 +453,24 @@ def _sql_text_is_fixed(node: ast.AST, fixed_names: set[str], constants: set[str]
     if isinstance(node, ast.Constant):
         return isinstance(node.value, str)
     if isinstance(node, ast.JoinedStr):
-        return all(isinstance(v, ast.Constant) or (isinstance(v, ast.FormattedValue) and _fixed_expr(v.value, fixed_names))
-                   for v in node.values)
+        return all(
+            isinstance(v, ast.Constant) or (isinstance(v, ast.FormattedValue) and _fixed_expr(v.value, fixed_names))
+            for v in node.values
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _sql_text_is_fixed(node.left, fixed_names, constants) and _sql_text_is_fixed(node.right, fixed_names, constants)
+        return _sql_text_is_fixed(node.left, fixed_names, constants) and _sql_text_is_fixed(
+            node.right, fixed_names, constants
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):  # "... %s" % A_MODULE_CONSTANT
-        return _sql_text_is_fixed(node.left, fixed_names, constants) and isinstance(node.right, ast.Name) \
+        return (
+            _sql_text_is_fixed(node.left, fixed_names, constants)
+            and isinstance(node.right, ast.Name)
             and node.right.id in constants
+        )
     if isinstance(node, ast.IfExp):
-        return _sql_text_is_fixed(node.body, fixed_names, constants) and _sql_text_is_fixed(node.orelse, fixed_names, constants)
+        return _sql_text_is_fixed(node.body, fixed_names, constants) and _sql_text_is_fixed(
+            node.orelse, fixed_names, constants
+        )
     return isinstance(node, ast.Name)  # a variable holding a whole statement (a report file): checked by hand
 
 
@@ -380,17 +495,32 @@ def test_sql_values_go_as_parameters_and_identifiers_come_from_fixed_lists():
     problems = []
     for p in sorted((ROOT / "plugins" / "news_etl").rglob("*.py")):
         tree = ast.parse(p.read_text(encoding="utf-8"))
-        constants = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
-                     if isinstance(t, ast.Name) and t.id.isupper()}
+        constants = {
+            t.id
+            for n in tree.body
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name) and t.id.isupper()
+        }
         fixed = set()  # loop variables over literal tuples / lists of constants
         for n in ast.walk(tree):
-            if isinstance(n, ast.For) and isinstance(n.iter, (ast.Tuple, ast.List)) and \
-                    all(isinstance(c, ast.Constant) for e in ast.walk(n.iter) for c in [e]
-                        if not isinstance(e, (ast.Tuple, ast.List, ast.Load))):
+            if (
+                isinstance(n, ast.For)
+                and isinstance(n.iter, (ast.Tuple, ast.List))
+                and all(
+                    isinstance(c, ast.Constant)
+                    for e in ast.walk(n.iter)
+                    for c in [e]
+                    if not isinstance(e, (ast.Tuple, ast.List, ast.Load))
+                )
+            ):
                 fixed |= {t.id for t in ast.walk(n.target) if isinstance(t, ast.Name)}
         for n in ast.walk(tree):
-            if isinstance(n, ast.Call) and n.args and (getattr(n.func, "attr", None) in ("execute", "sql")
-                                                       or getattr(n.func, "id", None) == "x"):
+            if (
+                isinstance(n, ast.Call)
+                and n.args
+                and (getattr(n.func, "attr", None) in ("execute", "sql") or getattr(n.func, "id", None) == "x")
+            ):
                 where = f"{p.relative_to(ROOT)}:{ast.unparse(n.args[0])}"
                 if where in _SQL_BY_DESIGN:
                     continue
@@ -408,14 +538,21 @@ _SECRET_PATTERNS = [
     ("MotherDuck token", r"motherduck_token=[A-Za-z0-9._-]{20,}"),
     ("password in a URL", r"://(?!user:token@|bot:s3cret-token@)[^/\s:@'\"]+:[^/\s@'\"$]{3,}@"),
     # (not a URL's query string: the real posts link to quote pages with public ?token= values)
-    ("assigned secret", r"(?i)(?<![?&\w])(password|passwd|secret_key|fernet_key|api_key|token)\s*[:=]\s*['\"]?"
-                        r"(?!\$\{|<|changeme|example|none|null|test|\"\"|''|os\.environ|getenv)[A-Za-z0-9+/=_\-]{12,}"),
+    (
+        "assigned secret",
+        r"(?i)(?<![?&\w])(password|passwd|secret_key|fernet_key|api_key|token)\s*[:=]\s*['\"]?"
+        r"(?!\$\{|<|changeme|example|none|null|test|\"\"|''|os\.environ|getenv)[A-Za-z0-9+/=_\-]{12,}",
+    ),
 ]
 
 
 def test_no_secret_in_the_repo():
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, timeout=60)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     me = Path(__file__).resolve()
     hits = []
@@ -441,14 +578,26 @@ def test_nothing_from_a_post_reaches_the_warehouse_page_unescaped(tmp_path):
     source = tmp_path / "posts"
     source.mkdir()
     (source / "2026-11-20-<img src=x onerror=alert(1)>.md").write_bytes(
-        fm(extra=f'categories: ["{evil}"]\ntags: ["<iframe src=javascript:alert(1)>"]\n', title=f'"{evil}"'))
+        fm(extra=f'categories: ["{evil}"]\ntags: ["<iframe src=javascript:alert(1)>"]\n', title=f'"{evil}"')
+    )
     (source / "<svg onload=alert(1)>.md").write_bytes(fm(date=f'"{evil}"'))  # a reject that quotes it
-    settings = Settings().with_(source=str(source), warehouse=tmp_path / "w.duckdb", published=tmp_path / "p.duckdb",
-                                staging=tmp_path / "staging", workers=1)
+    settings = Settings().with_(
+        source=str(source),
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "p.duckdb",
+        staging=tmp_path / "staging",
+        workers=1,
+    )
     pipeline.run_all(settings)
     assert rows(settings.published, "SELECT count(*) FROM articles")[0][0] == 1
     out = page.render(page.read_summary(settings.published))
     for raw in ("<script>alert", "<img src=x", "<svg onload", "<iframe", "onerror=alert", "javascript:alert"):
         assert raw not in out, raw
-    record("input", "markup in names, fields and reasons, rendered on the warehouse page",
-           inputs=2, articles=1, rejects=1, lost=0)
+    record(
+        "input",
+        "markup in names, fields and reasons, rendered on the warehouse page",
+        inputs=2,
+        articles=1,
+        rejects=1,
+        lost=0,
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import yaml
-
 from conftest import ROOT, raw_post
+
 from news_etl import keywords as kw
 from news_etl.transform import transform_post, transform_rows
 

@@ -6,17 +6,22 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import SAMPLE
+from warehouse_checks import fingerprint
+
 from news_etl import pipeline
 from news_etl.config import Settings
 from news_etl.warehouse import file_connect
-from warehouse_checks import fingerprint
 
 
 def settings_for(tmp_path, source):
-    return Settings().with_(source=str(source), warehouse=tmp_path / "w.duckdb",
-                            published=tmp_path / "p.duckdb", staging=tmp_path / "staging", workers=1)
+    return Settings().with_(
+        source=str(source),
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "p.duckdb",
+        staging=tmp_path / "staging",
+        workers=1,
+    )
 
 
 def test_failure_mid_transaction_rolls_everything_back(tmp_path):
@@ -27,15 +32,20 @@ def test_failure_mid_transaction_rolls_everything_back(tmp_path):
     before = fingerprint(settings.warehouse)
 
     # one more post, then a staged batch that breaks a NOT NULL constraint in the middle of the load
-    (source / "2026-11-26-1.md").write_text('---\ntitle: "新"\ndate: 2026-11-26 10:00:00\n---\n新的一篇。', encoding="utf-8")
+    (source / "2026-11-26-1.md").write_text(
+        '---\ntitle: "新"\ndate: 2026-11-26 10:00:00\n---\n新的一篇。', encoding="utf-8"
+    )
     run = pipeline.new_run()
     fetched = pipeline.fetch(settings, run)
     transformed = pipeline.transform_all(fetched)
     validated = pipeline.validate(fetched["staging"], transformed)
     clean = tmp_path / "staging" / run["run_id"] / transformed[0]["clean"]
     table = pq.read_table(clean)
-    table = table.set_column(table.schema.get_field_index("title"), "title",
-                             __import__("pyarrow").array([None] * table.num_rows, type=__import__("pyarrow").string()))
+    table = table.set_column(
+        table.schema.get_field_index("title"),
+        "title",
+        __import__("pyarrow").array([None] * table.num_rows, type=__import__("pyarrow").string()),
+    )
     pq.write_table(table, clean)
     with pytest.raises(Exception, match="NOT NULL"):
         pipeline.load(file_connect(settings.warehouse), settings, run, fetched, transformed, validated)
@@ -48,12 +58,15 @@ def test_failure_mid_transaction_rolls_everything_back(tmp_path):
 
 
 def test_a_hard_expectation_failure_stops_before_the_load(tmp_path):
-    import pyarrow as pa
     from datetime import date
+
+    import pyarrow as pa
 
     source = tmp_path / "posts"
     source.mkdir()
-    (source / "2026-01-01-1.md").write_text('---\ntitle: "旧闻"\ndate: 2026-01-01 10:00:00\n---\n旧闻一篇。', encoding="utf-8")
+    (source / "2026-01-01-1.md").write_text(
+        '---\ntitle: "旧闻"\ndate: 2026-01-01 10:00:00\n---\n旧闻一篇。', encoding="utf-8"
+    )
     settings = settings_for(tmp_path, source)
     # the transform rejects a post dated out of range itself (one bad post must not stop a run), so a
     # batch that breaks the suite's date range is what a bug would stage: write one in its place
@@ -62,17 +75,24 @@ def test_a_hard_expectation_failure_stops_before_the_load(tmp_path):
     transformed = pipeline.transform_all(fetched)
     clean = tmp_path / "staging" / run["run_id"] / transformed[0]["clean"]
     table = pq.read_table(clean)
-    table = table.set_column(table.schema.get_field_index("published_date"), "published_date",
-                             pa.array([date(1990, 1, 1)] * table.num_rows, type=pa.date32()))
+    table = table.set_column(
+        table.schema.get_field_index("published_date"),
+        "published_date",
+        pa.array([date(1990, 1, 1)] * table.num_rows, type=pa.date32()),
+    )
     pq.write_table(table, clean)
     with pytest.raises(pipeline.QualityError, match="expect_column_values_to_be_between"):
-        pipeline.validate(fetched["staging"], transformed, connect=file_connect(settings.warehouse),
-                          settings=settings, run=run)
+        pipeline.validate(
+            fetched["staging"], transformed, connect=file_connect(settings.warehouse), settings=settings, run=run
+        )
     # no data, no watermark; the results and the run's audit row are kept for the operator
     from warehouse_checks import rows
+
     assert rows(settings.warehouse, "SELECT count(*) FROM articles") == [(0,)]
     assert rows(settings.warehouse, "SELECT count(*) FROM source_files") == [(0,)]
     assert rows(settings.warehouse, "SELECT status FROM etl_runs") == [("failed validation",)]
-    failed = rows(settings.warehouse,
-                  "SELECT expectation, column_name FROM quality_results WHERE NOT success AND severity = 'hard'")
+    failed = rows(
+        settings.warehouse,
+        "SELECT expectation, column_name FROM quality_results WHERE NOT success AND severity = 'hard'",
+    )
     assert failed == [("expect_column_values_to_be_between", "published_date")]

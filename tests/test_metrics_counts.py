@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import raw_post
+
 from news_etl.metrics import money_mentions, percent_mentions, sentences
 from news_etl.transform import transform_post
 
@@ -40,35 +40,41 @@ def test_counts_on_real_posts(corpus_dir, name):
         assert metrics["numbers"] == numbers
 
 
-@pytest.mark.parametrize("text, money", [
-    ("贵州茅台股价重回2000元", 1),
-    ("营收1191.7亿元，净利润3,500万元，派息0.5元", 3),
-    ("目标价分别下调至27.3及56.2港元", 2),
-    ("募资100-200亿元", 2),  # a range: two figures, as in 1.66亿元-1.82亿元
-    ("预计净利1.66亿元-1.82亿元", 2),
-    ("2020至2023年", 0),
-    ("以980.43美元的价格卖出", 1),
-    ("1月1日元旦前后", 0),  # New Year's Day, not yen
-    ("农历正月15日元宵节", 0),
-    ("数十亿元", 0),  # no figure, no amount
-    ("第2单元", 0),
-    ("", 0),
-])
+@pytest.mark.parametrize(
+    "text, money",
+    [
+        ("贵州茅台股价重回2000元", 1),
+        ("营收1191.7亿元，净利润3,500万元，派息0.5元", 3),
+        ("目标价分别下调至27.3及56.2港元", 2),
+        ("募资100-200亿元", 2),  # a range: two figures, as in 1.66亿元-1.82亿元
+        ("预计净利1.66亿元-1.82亿元", 2),
+        ("2020至2023年", 0),
+        ("以980.43美元的价格卖出", 1),
+        ("1月1日元旦前后", 0),  # New Year's Day, not yen
+        ("农历正月15日元宵节", 0),
+        ("数十亿元", 0),  # no figure, no amount
+        ("第2单元", 0),
+        ("", 0),
+    ],
+)
 def test_money(text, money):
     assert money_mentions(text) == money
 
 
-@pytest.mark.parametrize("text, percent", [
-    ("撤回率达93.1%", 1),
-    ("同比分别下降26%和50%", 2),
-    ("增长8%及5%，下降-3.5％", 3),
-    ("收入增长18%/21%", 2),
-    ("同比增1116.9%-1232.73%", 2),
-    ("增长10至20%", 2),
-    ("百分之三十的股份", 1),
-    ("高于全国平均增幅2.6个百分点", 0),
-    ("5G行业专网产品体系2.0", 0),
-])
+@pytest.mark.parametrize(
+    "text, percent",
+    [
+        ("撤回率达93.1%", 1),
+        ("同比分别下降26%和50%", 2),
+        ("增长8%及5%，下降-3.5％", 3),
+        ("收入增长18%/21%", 2),
+        ("同比增1116.9%-1232.73%", 2),
+        ("增长10至20%", 2),
+        ("百分之三十的股份", 1),
+        ("高于全国平均增幅2.6个百分点", 0),
+        ("5G行业专网产品体系2.0", 0),
+    ],
+)
 def test_percent(text, percent):
     assert percent_mentions(text) == percent
 

@@ -45,14 +45,15 @@ def test_empty_and_already_migrated_files_get_the_same_schema(tmp_path):
     fresh, twice, old = tmp_path / "fresh.duckdb", tmp_path / "twice.duckdb", tmp_path / "old.duckdb"
     assert migrate_file(fresh) == names
     assert migrate_file(twice) == names
-    assert migrate_file(twice) == []          # the second time changes nothing
+    assert migrate_file(twice) == []  # the second time changes nothing
     assert migrate_file(old, only=1) == ["001_core"]
-    assert migrate_file(old) == names[1:]     # an old warehouse catches up
+    assert migrate_file(old) == names[1:]  # an old warehouse catches up
     assert schema(twice) == schema(fresh)
     assert schema(old) == schema(fresh)
     con = duckdb.connect(str(old), read_only=True)
-    assert [v for (v,) in con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()] == \
-        [v for v, _, _ in warehouse.migrations()]
+    assert [v for (v,) in con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()] == [
+        v for v, _, _ in warehouse.migrations()
+    ]
     con.close()
 
 

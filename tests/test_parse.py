@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -28,13 +28,16 @@ def test_all_five_fields():
     assert fm.warnings == []
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("2022-01-07 08:14:19 +0800", datetime(2022, 1, 7, 0, 14, 19, tzinfo=timezone.utc)),
-    ("2022-01-07 08:14:19", datetime(2022, 1, 7, 0, 14, 19, tzinfo=timezone.utc)),  # naive: site time
-    ("2022-01-07T08:14:19+08:00", datetime(2022, 1, 7, 0, 14, 19, tzinfo=timezone.utc)),
-    ("2022-01-07 08:14:19 -0500", datetime(2022, 1, 7, 13, 14, 19, tzinfo=timezone.utc)),
-    ("2022-01-07", datetime(2022, 1, 6, 16, 0, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2022-01-07 08:14:19 +0800", datetime(2022, 1, 7, 0, 14, 19, tzinfo=UTC)),
+        ("2022-01-07 08:14:19", datetime(2022, 1, 7, 0, 14, 19, tzinfo=UTC)),  # naive: site time
+        ("2022-01-07T08:14:19+08:00", datetime(2022, 1, 7, 0, 14, 19, tzinfo=UTC)),
+        ("2022-01-07 08:14:19 -0500", datetime(2022, 1, 7, 13, 14, 19, tzinfo=UTC)),
+        ("2022-01-07", datetime(2022, 1, 6, 16, 0, tzinfo=UTC)),
+    ],
+)
 def test_dates_with_and_without_offsets(raw, expected):
     assert parse_date(raw, None, []) == expected
 
@@ -55,21 +58,24 @@ def test_disagreeing_file_name_date_is_recorded():
     assert any("differs" in w for w in fm.warnings)
 
 
-@pytest.mark.parametrize("raw, reason", [
-    (b"", "empty file"),
-    (b"  \n\n ", "empty file"),
-    ("只有正文，没有前言。".encode(), "no front matter"),
-    (b"---\ntitle: x\nno closing line", "no front matter"),
-    (post('title: "unclosed\ndate: 2021-12-08'), "bad YAML at line"),
-    (post('title: ""\ndate: 2021-12-08'), "no title"),
-    (post("date: 2021-12-08"), "no title"),
-    (post('title: "x"\ndate: "not a date"'), "unparseable date 'not a date'"),
-    (post('title: [a, b]\ndate: 2021-12-08'), "bad field title"),
-    (post("- a list\n- not a mapping"), "bad YAML: front matter is not a mapping"),
-    (post('a: &x [1]\nb: *x\ntitle: t\ndate: 2021-12-08'), "bad YAML: aliases are not allowed"),
-    (post('title: !!python/object/apply:os.system ["true"]\ndate: 2021-12-08'), "bad YAML: tags are not allowed"),
-    (b"\xff\xfe\xfa\xfb---", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"", "empty file"),
+        (b"  \n\n ", "empty file"),
+        ("只有正文，没有前言。".encode(), "no front matter"),
+        (b"---\ntitle: x\nno closing line", "no front matter"),
+        (post('title: "unclosed\ndate: 2021-12-08'), "bad YAML at line"),
+        (post('title: ""\ndate: 2021-12-08'), "no title"),
+        (post("date: 2021-12-08"), "no title"),
+        (post('title: "x"\ndate: "not a date"'), "unparseable date 'not a date'"),
+        (post("title: [a, b]\ndate: 2021-12-08"), "bad field title"),
+        (post("- a list\n- not a mapping"), "bad YAML: front matter is not a mapping"),
+        (post("a: &x [1]\nb: *x\ntitle: t\ndate: 2021-12-08"), "bad YAML: aliases are not allowed"),
+        (post('title: !!python/object/apply:os.system ["true"]\ndate: 2021-12-08'), "bad YAML: tags are not allowed"),
+        (b"\xff\xfe\xfa\xfb---", "not UTF-8"),
+    ],
+)
 def test_rejects_have_plain_reasons(raw, reason):
     with pytest.raises(Reject) as err:
         parse_post("x.md", raw)  # no date in the name: no fallback
@@ -101,11 +107,14 @@ def test_categories_and_tags_as_lists_or_strings():
     assert fm.categories == ["a", "b"] and fm.tags == ["x", "y"]
 
 
-@pytest.mark.parametrize("path, post_id", [
-    ("2021-12-08-202112082206672930.md", "202112082206672930"),
-    ("_posts/2022-01-07-NW202201072239307540.md", "NW202201072239307540"),
-    ("-202205262391921712.md", "202205262391921712"),
-    ("2021-12-01-init.md", "init"),
-])
+@pytest.mark.parametrize(
+    "path, post_id",
+    [
+        ("2021-12-08-202112082206672930.md", "202112082206672930"),
+        ("_posts/2022-01-07-NW202201072239307540.md", "NW202201072239307540"),
+        ("-202205262391921712.md", "202205262391921712"),
+        ("2021-12-01-init.md", "init"),
+    ],
+)
 def test_post_id_is_the_slug(path, post_id):
     assert post_id_from_path(path) == post_id

@@ -13,25 +13,39 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from conftest import ROOT, SAMPLE
+
 from news_etl import pipeline, reports
 from news_etl.config import Settings
 
 SAMPLE_EXPECTED = yaml.safe_load((ROOT / "tests/data/sample_expected.yaml").read_text(encoding="utf-8"))
 GOLDEN = yaml.safe_load((ROOT / "tests/data/corpus_golden.yaml").read_text(encoding="utf-8"))
-ALL_REPORTS = ["article_length", "daily_volume", "data_quality", "freshness", "load_history",
-               "rising_keywords", "same_story", "top_keywords"]
+ALL_REPORTS = [
+    "article_length",
+    "daily_volume",
+    "data_quality",
+    "freshness",
+    "load_history",
+    "rising_keywords",
+    "same_story",
+    "top_keywords",
+]
 
 
 def build(tmp_path_factory, source, name):
     base = tmp_path_factory.mktemp(name)
-    settings = Settings().with_(source=str(source), warehouse=base / "w.duckdb",
-                                published=base / "published.duckdb", staging=base / "s", workers=1)
+    settings = Settings().with_(
+        source=str(source),
+        warehouse=base / "w.duckdb",
+        published=base / "published.duckdb",
+        staging=base / "s",
+        workers=1,
+    )
     pipeline.run_all(settings)
     return settings.published
 
@@ -65,6 +79,7 @@ def test_the_reports_are_listed_with_a_description_and_their_parameters():
 
 # --- the sample ------------------------------------------------------------------------------------
 
+
 def test_daily_volume_on_the_sample(sample_wh):
     rows = run(sample_wh, "daily_volume")
     per_outlet, per_day = collections.Counter(), collections.Counter()
@@ -74,7 +89,9 @@ def test_daily_volume_on_the_sample(sample_wh):
         assert r["new"] == r["articles"] and r["updated"] == r["deleted"] == 0
     assert dict(per_outlet) == SAMPLE_EXPECTED["articles_per_outlet"]
     assert dict(per_day) == SAMPLE_EXPECTED["articles_per_date"]
-    assert len(rows) == 15   # 23rd: 东财 站长 中国商报 财联社; 24th: 东财 站长 中国商报 上证 每经 券商中国; 25th: 东财 站长 中国商报 央行 财联社
+    assert (
+        len(rows) == 15
+    )  # 23rd: 东财 站长 中国商报 财联社; 24th: 东财 站长 中国商报 上证 每经 券商中国; 25th: 东财 站长 中国商报 央行 财联社
     one_day = run(sample_wh, "daily_volume", start="2026-11-24", end="2026-11-24")
     assert sum(r["articles"] for r in one_day) == 15 and len(one_day) == 6
     assert run(sample_wh, "daily_volume", start="2026-11-25") == [r for r in rows if r["day"] == dt.date(2026, 11, 25)]
@@ -95,8 +112,10 @@ def test_keyword_reports_on_the_sample(sample_wh):
 
 def test_same_story_on_the_sample(sample_wh):
     pairs = [(r["post_a"], r["post_b"], r["across_outlets"]) for r in run(sample_wh, "same_story")]
-    assert pairs == [("202611242412098735", "NW202611242412098735", True),      # 东财 and 上海证券报
-                     ("202611232410324406", "202611232410324951", False)]      # titles differ by a final 。
+    assert pairs == [
+        ("202611242412098735", "NW202611242412098735", True),  # 东财 and 上海证券报
+        ("202611232410324406", "202611232410324951", False),
+    ]  # titles differ by a final 。
 
 
 def test_longest_and_shortest_on_the_sample(sample_wh):
@@ -106,7 +125,7 @@ def test_longest_and_shortest_on_the_sample(sample_wh):
     assert rows[0]["post_id"] == "202611232410402290"
     assert rows[0]["chars"] == sum(len(p) for p in record["paragraphs"])
     assert rows[0]["paragraphs"] == record["paragraph_count"] == 6
-    assert all(a["chars"] >= b["chars"] for a, b in zip(rows[:5], rows[1:5]))
+    assert all(a["chars"] >= b["chars"] for a, b in zip(rows[:5], rows[1:5], strict=False))
     assert max(r["chars"] for r in rows[5:]) < min(r["chars"] for r in rows[:5])
 
 
@@ -143,9 +162,10 @@ def test_values_are_bound_never_pasted(sample_wh):
 
 # --- the real corpus ----------------------------------------------------------------------------------
 
+
 def golden_articles():
     out = []
-    for name, rec in GOLDEN.items():
+    for _name, rec in GOLDEN.items():
         if rec.get("kind") == "article":
             out.append((dt.datetime.fromisoformat(rec["published_at"]).date().isoformat(), rec["outlet"]))
     return out
@@ -164,10 +184,12 @@ def test_same_story_on_the_corpus(corpus_wh):
     # NW posts whose digits are an emnews post's: 307540, 506117, 034850 (391921712's twin is the reject);
     # and two emnews posts whose titles differ by a final 。 (748961, 749391)
     pairs = [(r["post_a"], r["post_b"], r["across_outlets"]) for r in run(corpus_wh, "same_story")]
-    assert pairs == [("202201072239307540", "NW202201072239307540", True),
-                     ("202205302396506117", "NW202205302396506117", True),
-                     ("202205312398034850", "NW202205312398034850", True),
-                     ("202112082206748961", "202112082206749391", False)]
+    assert pairs == [
+        ("202201072239307540", "NW202201072239307540", True),
+        ("202205302396506117", "NW202205302396506117", True),
+        ("202205312398034850", "NW202205312398034850", True),
+        ("202112082206748961", "202112082206749391", False),
+    ]
 
 
 def test_other_reports_on_the_corpus(corpus_wh):
@@ -181,7 +203,7 @@ def test_other_reports_on_the_corpus(corpus_wh):
     assert sum(r["articles"] for r in fresh) == 115 and len(fresh) == len(set(golden_articles()))
     lengths = run(corpus_wh, "article_length")
     assert len(lengths) == 10
-    assert lengths[5]["post_id"] == "init"          # 开站大吉: the body is 祝贺开站, 4 characters
+    assert lengths[5]["post_id"] == "init"  # 开站大吉: the body is 祝贺开站, 4 characters
     assert lengths[5]["chars"] == 4
     top = run(corpus_wh, "top_keywords")
     assert len(top) == 20 and [r["articles"] for r in top] == sorted((r["articles"] for r in top), reverse=True)
@@ -193,9 +215,12 @@ def test_other_reports_on_the_corpus(corpus_wh):
 
 # --- the command line and make ----------------------------------------------------------------------
 
+
 def cli(*args):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "plugins"))
-    return subprocess.run([sys.executable, "-m", "news_etl", *args], capture_output=True, text=True, env=env, cwd=ROOT)
+    env = dict(os.environ)
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("news-etl")), *args], capture_output=True, text=True, env=env, cwd=ROOT
+    )
 
 
 def test_cli_formats(sample_wh, tmp_path):
@@ -203,15 +228,32 @@ def test_cli_formats(sample_wh, tmp_path):
     assert listing.returncode == 0 and all(n in listing.stdout for n in ALL_REPORTS)
     table = cli("report", "same_story", "--warehouse", str(sample_wh))
     assert table.returncode == 0 and "(2 rows)" in table.stdout and "低空物流航线加密" in table.stdout
-    csv = cli("report", "daily_volume", "--format", "csv", "--param", "start=2026-11-24", "--param", "end=2026-11-24",
-              "--warehouse", str(sample_wh))
+    csv = cli(
+        "report",
+        "daily_volume",
+        "--format",
+        "csv",
+        "--param",
+        "start=2026-11-24",
+        "--param",
+        "end=2026-11-24",
+        "--warehouse",
+        str(sample_wh),
+    )
     assert csv.returncode == 0 and len(csv.stdout.strip().splitlines()) == 1 + 6
     out = tmp_path / "v.json"
-    assert cli("report", "daily_volume", "--format", "json", "--out", str(out), "--warehouse", str(sample_wh)).returncode == 0
+    assert (
+        cli("report", "daily_volume", "--format", "json", "--out", str(out), "--warehouse", str(sample_wh)).returncode
+        == 0
+    )
     assert sum(r["articles"] for r in json.loads(out.read_text(encoding="utf-8"))) == 43
     pq_out = tmp_path / "v.parquet"
-    assert cli("report", "top_keywords", "--format", "parquet", "--out", str(pq_out),
-               "--warehouse", str(sample_wh)).returncode == 0
+    assert (
+        cli(
+            "report", "top_keywords", "--format", "parquet", "--out", str(pq_out), "--warehouse", str(sample_wh)
+        ).returncode
+        == 0
+    )
     assert pq.read_table(pq_out).num_rows == 20
     bad = cli("report", "nope", "--warehouse", str(sample_wh))
     assert bad.returncode != 0 and "no report named" in bad.stderr
@@ -225,10 +267,16 @@ def test_make_report_and_make_sql_open_the_snapshot(sample_wh):
     assert "(2 rows)" in rep.stdout
     listing = subprocess.run(["make", "-s", "report"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert "daily_volume" in listing.stdout and "Daily volume by outlet" in listing.stdout
-    shell = subprocess.run(["make", "-s", "sql"], cwd=ROOT, env=env, capture_output=True, text=True,
-                           input="SELECT count(*) AS live FROM articles WHERE deleted_at IS NULL;\n"
-                                 "SELECT version() AS v;\n.tables\n")
+    shell = subprocess.run(
+        ["make", "-s", "sql"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        input="SELECT count(*) AS live FROM articles WHERE deleted_at IS NULL;\nSELECT version() AS v;\n.tables\n",
+    )
     assert shell.returncode == 0, shell.stderr + shell.stdout
     assert "43" in shell.stdout and "keyword_trend" in shell.stdout
     import duckdb
+
     assert duckdb.__version__.split(".")[0] == "2" and duckdb.__version__ in shell.stdout.replace("v", "")

@@ -10,40 +10,54 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 import pytest
+from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
 from news_etl.config import Settings
 from news_etl.sources import SourceError, open_source
 from news_etl.sources.feed import entry_path, slug_for
-from warehouse_checks import fingerprint, rows, scalar
 
 
-def entry(post_id: str, title: str, day: str = "2026-11-25", hour: int = 9, body: str = "公司营收增长12%。",
-          terms=("emnews", "东财滚动新闻"), link: str | None = None) -> dict:
-    return {"id": f"https://finews.example/emnews/{day.replace('-', '/')}/{post_id}",
-            "link": link or f"https://finews.example/emnews/{day.replace('-', '/')}/{post_id}.html",
-            "title": title, "published": f"{day}T{hour:02d}:30:00+08:00", "terms": terms,
-            "content": f"<p>{body}</p>\n<p><a href=\"http://finance.eastmoney.com/a/{post_id}.html\">"
-                       f"http://finance.eastmoney.com/a/{post_id}.html</a></p>"}
+def entry(
+    post_id: str,
+    title: str,
+    day: str = "2026-11-25",
+    hour: int = 9,
+    body: str = "公司营收增长12%。",
+    terms=("emnews", "东财滚动新闻"),
+    link: str | None = None,
+) -> dict:
+    return {
+        "id": f"https://finews.example/emnews/{day.replace('-', '/')}/{post_id}",
+        "link": link or f"https://finews.example/emnews/{day.replace('-', '/')}/{post_id}.html",
+        "title": title,
+        "published": f"{day}T{hour:02d}:30:00+08:00",
+        "terms": terms,
+        "content": f'<p>{body}</p>\n<p><a href="http://finance.eastmoney.com/a/{post_id}.html">'
+        f"http://finance.eastmoney.com/a/{post_id}.html</a></p>",
+    }
 
 
 def atom(entries: list[dict]) -> bytes:
     """An Atom feed as jekyll-feed writes one."""
-    parts = ['<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">',
-             '<generator uri="https://jekyllrb.com/" version="4.3.4">Jekyll</generator>',
-             '<link href="https://finews.example/feed.xml" rel="self" type="application/atom+xml" />',
-             "<updated>2026-11-26T09:00:00+08:00</updated><id>https://finews.example/feed.xml</id>",
-             "<title type=\"html\">finews</title>"]
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">',
+        '<generator uri="https://jekyllrb.com/" version="4.3.4">Jekyll</generator>',
+        '<link href="https://finews.example/feed.xml" rel="self" type="application/atom+xml" />',
+        "<updated>2026-11-26T09:00:00+08:00</updated><id>https://finews.example/feed.xml</id>",
+        '<title type="html">finews</title>',
+    ]
     for e in entries:
         parts.append(
             f'<entry><title type="html">{escape(e["title"])}</title>'
             f'<link href="{escape(e["link"])}" rel="alternate" type="text/html" title="{escape(e["title"])}" />'
-            f'<published>{e["published"]}</published><updated>{e["published"]}</updated>'
-            f'<id>{escape(e["id"])}</id>'
+            f"<published>{e['published']}</published><updated>{e['published']}</updated>"
+            f"<id>{escape(e['id'])}</id>"
             f'<content type="html" xml:base="{escape(e["link"])}">{escape(e["content"])}</content>'
-            f'<author><name></name></author>'
+            f"<author><name></name></author>"
             + "".join(f'<category term="{escape(t)}" />' for t in e["terms"])
-            + f'<summary type="html">{escape(e["title"])}</summary></entry>')
+            + f'<summary type="html">{escape(e["title"])}</summary></entry>'
+        )
     parts.append("</feed>")
     return "".join(parts).encode("utf-8")
 
@@ -54,9 +68,9 @@ class FeedServer:
     def __init__(self) -> None:
         self.body = atom([])
         self.version = 0
-        self.fail_next = 0       # answer 503 to this many requests
-        self.hang = 0.0          # sleep this long before answering
-        self.status = 200        # answer with this status (e.g. 404)
+        self.fail_next = 0  # answer 503 to this many requests
+        self.hang = 0.0  # sleep this long before answering
+        self.status = 200  # answer with this status (e.g. 404)
         self.requests: list[dict] = []
         server = self
 
@@ -112,33 +126,60 @@ def server():
 
 
 def settings_for(tmp_path, url: str, retries: int = 2, timeout: float = 5.0) -> Settings:
-    return Settings().with_(source=f"feed+{url}", warehouse=tmp_path / "w.duckdb", published=tmp_path / "p.duckdb",
-                            staging=tmp_path / "staging", workers=1, source_retries=retries,
-                            source_backoff=0.01, source_timeout=timeout)
+    return Settings().with_(
+        source=f"feed+{url}",
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "p.duckdb",
+        staging=tmp_path / "staging",
+        workers=1,
+        source_retries=retries,
+        source_backoff=0.01,
+        source_timeout=timeout,
+    )
 
 
 def test_entries_become_articles(server, tmp_path):
     first = entry("202611252417000001", "央行开展逆回购操作")
     first["content"] = "<blockquote>\n<p>央行今日开展逆回购。</p>\n</blockquote>\n" + first["content"]
-    server.serve([first,
-                  entry("NW202611250001", "上海证券报：券商三季报", hour=10, terms=("shanghaizhengquanbao", "上海证券报新闻"))])
+    server.serve(
+        [
+            first,
+            entry(
+                "NW202611250001", "上海证券报：券商三季报", hour=10, terms=("shanghaizhengquanbao", "上海证券报新闻")
+            ),
+        ]
+    )
     settings = settings_for(tmp_path, server.url)
     result = pipeline.run_all(settings)
     assert result["fetch"]["source"] == f"feed:{server.url}" and result["fetch"]["seen"] == 2
-    got = rows(settings.warehouse, "SELECT post_id, title, outlet, published_date::VARCHAR, path, source_url "
-                                   "FROM articles ORDER BY post_id")
+    got = rows(
+        settings.warehouse,
+        "SELECT post_id, title, outlet, published_date::VARCHAR, path, source_url FROM articles ORDER BY post_id",
+    )
     assert got == [
-        ("202611252417000001", "央行开展逆回购操作", "东财滚动新闻", "2026-11-25",
-         entry_path(entry("202611252417000001", "")["id"], entry("202611252417000001", "")["link"]),
-         "http://finance.eastmoney.com/a/202611252417000001.html"),
-        ("NW202611250001", "上海证券报：券商三季报", "上海证券报", "2026-11-25",
-         entry_path(entry("NW202611250001", "")["id"], entry("NW202611250001", "")["link"]),
-         "http://finance.eastmoney.com/a/NW202611250001.html"),
+        (
+            "202611252417000001",
+            "央行开展逆回购操作",
+            "东财滚动新闻",
+            "2026-11-25",
+            entry_path(entry("202611252417000001", "")["id"], entry("202611252417000001", "")["link"]),
+            "http://finance.eastmoney.com/a/202611252417000001.html",
+        ),
+        (
+            "NW202611250001",
+            "上海证券报：券商三季报",
+            "上海证券报",
+            "2026-11-25",
+            entry_path(entry("NW202611250001", "")["id"], entry("NW202611250001", "")["link"]),
+            "http://finance.eastmoney.com/a/NW202611250001.html",
+        ),
     ]
     assert rows(settings.warehouse, "SELECT digest, body_text FROM articles WHERE post_id = '202611252417000001'") == [
-        ("央行今日开展逆回购。", "公司营收增长12%。")]
+        ("央行今日开展逆回购。", "公司营收增长12%。")
+    ]
     assert rows(settings.warehouse, "SELECT categories, tags FROM articles WHERE post_id = 'NW202611250001'") == [
-        (["shanghaizhengquanbao"], ["上海证券报新闻"])]
+        (["shanghaizhengquanbao"], ["上海证券报新闻"])
+    ]
 
 
 def test_conditional_get_an_unchanged_feed_changes_nothing(server, tmp_path):
@@ -165,10 +206,14 @@ def test_a_changed_entry_is_a_new_version_and_an_entry_leaving_the_feed_is_not_d
     result = pipeline.run_all(settings)
     assert result["load"]["new"] == 1 and result["load"]["updated"] == 1 and result["load"]["deleted"] == 0
     assert rows(settings.warehouse, "SELECT post_id, version, deleted_at IS NULL FROM articles ORDER BY 1") == [
-        ("202611252417000001", 2, True), ("202611252417000002", 1, True), ("202611252417000003", 1, True)]
-    assert rows(settings.warehouse, "SELECT version, change, title FROM article_versions "
-                                    "WHERE post_id = '202611252417000001' ORDER BY version") == [
-        (1, "new", "央行开展逆回购操作"), (2, "updated", "央行开展逆回购操作（更新）")]
+        ("202611252417000001", 2, True),
+        ("202611252417000002", 1, True),
+        ("202611252417000003", 1, True),
+    ]
+    assert rows(
+        settings.warehouse,
+        "SELECT version, change, title FROM article_versions WHERE post_id = '202611252417000001' ORDER BY version",
+    ) == [(1, "new", "央行开展逆回购操作"), (2, "updated", "央行开展逆回购操作（更新）")]
 
 
 def test_a_gap_between_loaded_posts_and_the_feed_says_posts_may_have_been_missed(server, tmp_path, caplog):
@@ -176,16 +221,24 @@ def test_a_gap_between_loaded_posts_and_the_feed_says_posts_may_have_been_missed
     settings = settings_for(tmp_path, server.url)
     first = pipeline.run_all(settings)
     assert first["fetch"]["warnings"] == []
-    server.serve([entry("202611252417000009", "新的一条", day="2026-11-25"),
-                  entry("202611252417000008", "又一条", day="2026-11-24")])
+    server.serve(
+        [
+            entry("202611252417000009", "新的一条", day="2026-11-25"),
+            entry("202611252417000008", "又一条", day="2026-11-24"),
+        ]
+    )
     with caplog.at_level("WARNING"):
         result = pipeline.run_all(settings)
     assert "posts may have been missed" in caplog.text
     message = scalar(settings.warehouse, "SELECT message FROM etl_runs WHERE run_id = ?", [result["run"]["run_id"]])
     assert "posts may have been missed" in message and "2026-11-20" in message
     # overlapping feed: no warning
-    server.serve([entry("202611252417000010", "再一条", day="2026-11-26"),
-                  entry("202611252417000009", "新的一条", day="2026-11-25")])
+    server.serve(
+        [
+            entry("202611252417000010", "再一条", day="2026-11-26"),
+            entry("202611252417000009", "新的一条", day="2026-11-25"),
+        ]
+    )
     assert pipeline.run_all(settings)["fetch"]["warnings"] == []
 
 
@@ -196,11 +249,14 @@ def test_retries_ride_out_a_busy_server(server, tmp_path):
     assert result["load"]["new"] == 1 and len(server.requests) == 2
 
 
-@pytest.mark.parametrize("how, expected", [
-    ("fail", r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): HTTP 503"),
-    ("hang", r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): no answer within 0\.3s"),
-    ("404", r"feed http://127\.0\.0\.1:\d+/feed\.xml answered HTTP 404"),
-])
+@pytest.mark.parametrize(
+    "how, expected",
+    [
+        ("fail", r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): HTTP 503"),
+        ("hang", r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): no answer within 0\.3s"),
+        ("404", r"feed http://127\.0\.0\.1:\d+/feed\.xml answered HTTP 404"),
+    ],
+)
 def test_an_unreachable_feed_fails_with_what_and_where_and_the_warehouse_is_untouched(server, tmp_path, how, expected):
     server.serve([entry("202611252417000001", "央行开展逆回购操作")])
     settings = settings_for(tmp_path, server.url, retries=2, timeout=0.3)
@@ -226,16 +282,21 @@ def test_a_closed_port_is_unreachable(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    source = open_source(f"feed+http://127.0.0.1:{port}/feed.xml",
-                         Settings().with_(source_retries=2, source_backoff=0.01, source_timeout=1.0))
+    source = open_source(
+        f"feed+http://127.0.0.1:{port}/feed.xml",
+        Settings().with_(source_retries=2, source_backoff=0.01, source_timeout=1.0),
+    )
     with pytest.raises(SourceError, match=rf"127.0.0.1:{port}/feed.xml is unreachable after 2 attempt\(s\): .*refused"):
         list(source.changes({}, None))
 
 
-@pytest.mark.parametrize("body, expected", [
-    (b"<html><body>not a feed</body></html>", r"is not an Atom feed \(its root element is <html>"),
-    (b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>", r"is not valid XML"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (b"<html><body>not a feed</body></html>", r"is not an Atom feed \(its root element is <html>"),
+        (b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>", r"is not valid XML"),
+    ],
+)
 def test_something_that_is_not_an_atom_feed_is_refused(server, tmp_path, body, expected):
     server.serve(body)
     with pytest.raises(SourceError, match=expected):
@@ -243,9 +304,13 @@ def test_something_that_is_not_an_atom_feed_is_refused(server, tmp_path, body, e
 
 
 def test_entry_paths_stay_inside_the_staging_folder():
-    for entry_id, link in [("../../../etc/passwd", None), ("https://x/a/..%2F..%2Fetc%2Fpasswd.html", None),
-                           ("tag:x,2026:/", "https://x/"), ("https://x/新闻/央行 公告?.html", None),
-                           ("https://x/" + "长" * 500, None)]:
+    for entry_id, link in [
+        ("../../../etc/passwd", None),
+        ("https://x/a/..%2F..%2Fetc%2Fpasswd.html", None),
+        ("tag:x,2026:/", "https://x/"),
+        ("https://x/新闻/央行 公告?.html", None),
+        ("https://x/" + "长" * 500, None),
+    ]:
         path = entry_path(entry_id, link)
         assert path.startswith("feed/") and path.endswith(".md") and path.count("/") == 2, path
         assert ".." not in path and "\\" not in path and " " not in path, path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
+from site_repo import SiteRepo, git, post_text
+from warehouse_checks import rows, scalar
 
 from news_etl import pipeline
 from news_etl.config import Settings
@@ -12,13 +14,12 @@ from news_etl.sources import Deleted, Known, SourceError, open_source
 from news_etl.sources.dir import DirSource
 from news_etl.sources.feed import FeedSource
 from news_etl.sources.git import GitSource, is_post_path
-from site_repo import SiteRepo, git, post_text
-from warehouse_checks import rows, scalar
 
 
 def open_git(repo: SiteRepo, tmp_path, retries: int = 2) -> GitSource:
-    settings = Settings().with_(cache=tmp_path / "cache", source_retries=retries, source_backoff=0.01,
-                                source_timeout=5.0)
+    settings = Settings().with_(
+        cache=tmp_path / "cache", source_retries=retries, source_backoff=0.01, source_timeout=5.0
+    )
     return open_source(f"git+{repo.url}", settings)
 
 
@@ -37,9 +38,17 @@ def known_of(posts) -> dict[str, Known]:
 
 
 def settings_for(tmp_path, spec: str) -> Settings:
-    return Settings().with_(source=spec, warehouse=tmp_path / "w.duckdb", published=tmp_path / "p.duckdb",
-                            staging=tmp_path / "staging", cache=tmp_path / "cache", workers=1,
-                            source_retries=2, source_backoff=0.01, source_timeout=5.0)
+    return Settings().with_(
+        source=spec,
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "p.duckdb",
+        staging=tmp_path / "staging",
+        cache=tmp_path / "cache",
+        workers=1,
+        source_retries=2,
+        source_backoff=0.01,
+        source_timeout=5.0,
+    )
 
 
 @pytest.fixture
@@ -183,8 +192,9 @@ def test_legacy_encodings_are_read_and_other_bytes_rejected_with_their_bytes(rep
     pipeline.run_all(settings)
     title, warnings = rows(settings.warehouse, "SELECT title, warnings FROM articles WHERE post_id = '900010'")[0]
     assert title == "国标编码的新闻" and "decoded as gb18030, not UTF-8" in warnings
-    reason, raw = rows(settings.warehouse, "SELECT reason, raw FROM rejects WHERE path = ?",
-                       ["_posts/2026-11-26-900011.md"])[0]
+    reason, raw = rows(
+        settings.warehouse, "SELECT reason, raw FROM rejects WHERE path = ?", ["_posts/2026-11-26-900011.md"]
+    )[0]
     assert reason == "not UTF-8" and bytes(raw) == broken
 
 
@@ -195,15 +205,22 @@ def test_two_files_with_one_post_id_one_article_and_a_reject(repo, tmp_path):
     settings = settings_for(tmp_path, f"git+{repo.url}")
     pipeline.run_all(settings)
     assert rows(settings.warehouse, "SELECT path, title FROM articles WHERE post_id = '900020'") == [
-        ("_posts/2026-11-26-900020.md", "原稿")]
-    reason, detail = rows(settings.warehouse, "SELECT reason, detail FROM rejects WHERE path = ?",
-                          ["old_post/2026-11-26-900020.md"])[0]
+        ("_posts/2026-11-26-900020.md", "原稿")
+    ]
+    reason, detail = rows(
+        settings.warehouse, "SELECT reason, detail FROM rejects WHERE path = ?", ["old_post/2026-11-26-900020.md"]
+    )[0]
     assert reason == "duplicate post id" and "_posts/2026-11-26-900020.md" in detail
     # the file holding the article goes: the article moves to the other file, it is not deleted
     repo.delete("_posts/2026-11-26-900020.md")
     repo.commit("the original goes")
     pipeline.run_all(settings)
-    assert rows(settings.warehouse, "SELECT path, title, deleted_at IS NULL, version FROM articles "
-                                    "WHERE post_id = '900020'") == [("old_post/2026-11-26-900020.md", "副本", True, 2)]
-    assert scalar(settings.warehouse, "SELECT count(*) FROM article_versions WHERE post_id = '900020' "
-                                      "AND change = 'deleted'") == 0
+    assert rows(
+        settings.warehouse, "SELECT path, title, deleted_at IS NULL, version FROM articles WHERE post_id = '900020'"
+    ) == [("old_post/2026-11-26-900020.md", "副本", True, 2)]
+    assert (
+        scalar(
+            settings.warehouse, "SELECT count(*) FROM article_versions WHERE post_id = '900020' AND change = 'deleted'"
+        )
+        == 0
+    )

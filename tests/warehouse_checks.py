@@ -34,14 +34,19 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
     out = {}
     con = duckdb.connect(str(path), read_only=True)
     try:
-        for table, order in DATA_TABLES.items():
-            cols = [c for (c,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]).fetchall()
-                if c not in ("run_id", "loaded_at", "rejected_at", "first_loaded_at", "updated_at")]
+        for table, _order in DATA_TABLES.items():
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [table]
+                ).fetchall()
+                if c not in ("run_id", "loaded_at", "rejected_at", "first_loaded_at", "updated_at")
+            ]
             col_list = ", ".join(cols)
             n, digest = con.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(row_text, '|' ORDER BY row_text), '')) "
-                f"FROM (SELECT CAST(ROW({col_list}) AS VARCHAR) AS row_text FROM {table})").fetchone()
+                f"FROM (SELECT CAST(ROW({col_list}) AS VARCHAR) AS row_text FROM {table})"
+            ).fetchone()
             out[table] = (n, digest)
     finally:
         con.close()

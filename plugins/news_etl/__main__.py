@@ -19,9 +19,13 @@ from .config import Settings
 
 
 def _settings(args) -> Settings:
-    return Settings().with_(source=getattr(args, "source", None), warehouse=getattr(args, "warehouse", None),
-                            published=getattr(args, "published", None), staging=getattr(args, "staging", None),
-                            workers=getattr(args, "workers", None))
+    return Settings().with_(
+        source=getattr(args, "source", None),
+        warehouse=getattr(args, "warehouse", None),
+        published=getattr(args, "published", None),
+        staging=getattr(args, "staging", None),
+        workers=getattr(args, "workers", None),
+    )
 
 
 def cmd_run(args) -> int:
@@ -34,10 +38,14 @@ def cmd_run(args) -> int:
     print(f"run {result['run']['run_id']}: source {f['source']}")
     print(f"  fetched   {f['seen']} posts, {f['changed']} new or changed, {f['deleted']} deleted")
     print(f"  cleaned   {articles} articles, {load['rejects']} rejects")
-    print(f"  validated {result['validate']['expectations']} expectation results, "
-          f"{result['validate']['failed_soft']} soft failures")
-    print(f"  loaded    {load['new']} new, {load['updated']} updated, {load['unchanged']} unchanged, "
-          f"{load['deleted']} deleted, {load['revived']} revived into {settings.warehouse}")
+    print(
+        f"  validated {result['validate']['expectations']} expectation results, "
+        f"{result['validate']['failed_soft']} soft failures"
+    )
+    print(
+        f"  loaded    {load['new']} new, {load['updated']} updated, {load['unchanged']} unchanged, "
+        f"{load['deleted']} deleted, {load['revived']} revived into {settings.warehouse}"
+    )
     print(f"  published {result['publish']['snapshot']}")
     print(f"  in {result['seconds']:.2f}s")
     return 0
@@ -57,23 +65,29 @@ def cmd_bench(args) -> int:
 
     from .bench import run
 
-    run(posts=args.posts, repeat=args.repeat, workers=args.workers or Settings().workers, dag=args.dag,
-        big=args.big, out=Path(args.json) if args.json else None)
+    run(
+        posts=args.posts,
+        repeat=args.repeat,
+        workers=args.workers or Settings().workers,
+        dag=args.dag,
+        big=args.big,
+        out=Path(args.json) if args.json else None,
+    )
     return 0
 
 
 def cmd_report(args) -> int:
-    from .reports import list_reports, open_warehouse, run_report, write_report, ReportError
+    from .reports import ReportError, list_reports, open_warehouse, run_report, write_report
 
     if not args.name:
         reports = list_reports()
         width = max(len(n) for n, _, _ in reports)
         print("Reports (python -m news_etl report NAME [--param start=YYYY-MM-DD ...]):")
-        for name, description, params in reports:
-            takes = f"  [{', '.join(params)}]" if params else ""
+        for name, description, takes_params in reports:
+            takes = f"  [{', '.join(takes_params)}]" if takes_params else ""
             print(f"  {name:<{width}}  {description}{takes}")
         return 0
-    params = {}
+    params: dict[str, str] = {}
     for item in args.param or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -129,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", nargs="?", help="the report (sql/reports/NAME.sql)")
     p.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"], help="default: table")
     p.add_argument("--out", help="write to this file instead of the terminal (required for parquet)")
-    p.add_argument("--param", action="append", metavar="NAME=VALUE",
-                   help="a report parameter, e.g. start=2026-11-23 (repeatable; bound, never pasted)")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a report parameter, e.g. start=2026-11-23 (repeatable; bound, never pasted)",
+    )
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_report)
 
@@ -152,13 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("selftest", help="run the reliability suites (faults, hostile input) and print what was tried")
-    p.add_argument("--reliability", action="store_true", required=True,
-                   help="the fault and hostile-input suites (pytest marker 'reliability')")
+    p.add_argument(
+        "--reliability",
+        action="store_true",
+        required=True,
+        help="the fault and hostile-input suites (pytest marker 'reliability')",
+    )
     p.set_defaults(func=cmd_selftest)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -98,8 +98,8 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
     import duckdb
     import pyarrow.parquet as pq
 
-    from .config import Settings
     from . import pipeline
+    from .config import Settings
     from .warehouse import file_connect, migrate
 
     src = workdir / "load-src"
@@ -108,8 +108,13 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
     src.mkdir(parents=True)
     for f in sorted(site.iterdir())[:sample]:
         os.link(f, src / f.name)
-    settings = Settings().with_(source=str(src), staging=workdir / "load-staging", workers=1,
-                                warehouse=workdir / "load.duckdb", published=workdir / "load-pub.duckdb")
+    settings = Settings().with_(
+        source=str(src),
+        staging=workdir / "load-staging",
+        workers=1,
+        warehouse=workdir / "load.duckdb",
+        published=workdir / "load-pub.duckdb",
+    )
     run = pipeline.new_run("bench-load")
     fetched = pipeline.fetch(settings, run)
     transformed = pipeline.transform_all(fetched, 1)
@@ -141,8 +146,10 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
     def row_by_row():
         rbr_db.unlink(missing_ok=True)
         con = duckdb.connect(str(rbr_db))
-        con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?) LIMIT 0",
-                    [str(Path(fetched["staging"]) / transformed[0]["clean"])])
+        con.execute(
+            "CREATE TABLE t AS SELECT * FROM read_parquet(?) LIMIT 0",
+            [str(Path(fetched["staging"]) / transformed[0]["clean"])],
+        )
         sql = f"INSERT INTO t VALUES ({', '.join('?' for _ in cols)})"
         con.execute("BEGIN")
         for r in py_rows:
@@ -166,7 +173,10 @@ def _bench_dlt(table, workdir: Path, repeat: int) -> dict:
     import pyarrow.parquet as pq
 
     data = workdir / "dlt-input.parquet"
-    pq.write_table(table.drop_columns([c for c in ("categories", "tags", "paragraphs", "warnings") if c in table.column_names]), data)
+    pq.write_table(
+        table.drop_columns([c for c in ("categories", "tags", "paragraphs", "warnings") if c in table.column_names]),
+        data,
+    )
     script = (
         "import sys, time, shutil, statistics, dlt, pyarrow.parquet as pq\n"
         "t = pq.read_table(sys.argv[1]); times = []\n"
@@ -177,9 +187,14 @@ def _bench_dlt(table, workdir: Path, repeat: int) -> dict:
         "    t0 = time.perf_counter()\n"
         "    p.run(t, table_name='articles', write_disposition='merge', primary_key='post_id')\n"
         "    times.append(time.perf_counter() - t0)\n"
-        "print(t.num_rows / statistics.median(times))\n")
-    out = subprocess.run([str(python), "-c", script, str(data), str(workdir / "dlt"), str(repeat)],
-                         capture_output=True, text=True, timeout=900)
+        "print(t.num_rows / statistics.median(times))\n"
+    )
+    out = subprocess.run(
+        [str(python), "-c", script, str(data), str(workdir / "dlt"), str(repeat)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if out.returncode != 0:
         return {"dlt_rows_s": None, "dlt_note": "dlt failed: " + (out.stderr.strip().splitlines() or ["?"])[-1]}
     return {"dlt_rows_s": float(out.stdout.strip().splitlines()[-1])}
@@ -207,19 +222,35 @@ def _run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
     err_file.seek(0)
     out, err = out_file.read(), err_file.read()
     if proc.returncode != 0:
-        lines = [l for l in err.splitlines() if "great_expectations" not in l]
+        lines = [line for line in err.splitlines() if "great_expectations" not in line]
         raise RuntimeError(f"{' '.join(cmd[:5])} failed (exit {proc.returncode}): {' | '.join(lines[-5:])[-1500:]}")
     return wall, peak, out
 
 
 def bench_end_to_end(site: Path, posts: int, workdir: Path, workers: int, changed: int = 100) -> dict:
     """news_etl run on a site of ``posts`` posts, then a no-change run and a run with ``changed`` edits."""
-    wh, pub, stg = workdir / f"e2e-{posts}.duckdb", workdir / f"e2e-{posts}-pub.duckdb", workdir / f"e2e-{posts}-staging"
+    wh, pub, stg = (
+        workdir / f"e2e-{posts}.duckdb",
+        workdir / f"e2e-{posts}-pub.duckdb",
+        workdir / f"e2e-{posts}-staging",
+    )
     for p in (wh, pub, Path(str(wh) + ".wal")):
         p.unlink(missing_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT / "plugins"))
-    cmd = [sys.executable, "-m", "news_etl", "run", "--source", str(site), "--warehouse", str(wh),
-           "--published", str(pub), "--staging", str(stg), "--workers", str(workers)]
+    env = dict(os.environ)
+    cmd = [
+        str(Path(sys.executable).with_name("news-etl")),
+        "run",
+        "--source",
+        str(site),
+        "--warehouse",
+        str(wh),
+        "--published",
+        str(pub),
+        "--staging",
+        str(stg),
+        "--workers",
+        str(workers),
+    ]
     wall, peak, _ = _run_measured(cmd, env)
     nochange_wall, _, _ = _run_measured(cmd, env)
     pipeline_nochange = _last_run_seconds(pub)
@@ -230,9 +261,17 @@ def bench_end_to_end(site: Path, posts: int, workdir: Path, workers: int, change
             fh.write("\n\n<p>更正：本文数据已更新。</p>".encode())
     changed_wall, _, _ = _run_measured(cmd, env)
     pipeline_changed = _last_run_seconds(pub)
-    return {"posts": posts, "wall_s": wall, "posts_s": posts / wall, "peak_rss_mib": peak / 2**20,
-            "nochange_wall_s": nochange_wall, "nochange_pipeline_s": pipeline_nochange,
-            "changed": changed, "changed_wall_s": changed_wall, "changed_pipeline_s": pipeline_changed}
+    return {
+        "posts": posts,
+        "wall_s": wall,
+        "posts_s": posts / wall,
+        "peak_rss_mib": peak / 2**20,
+        "nochange_wall_s": nochange_wall,
+        "nochange_pipeline_s": pipeline_nochange,
+        "changed": changed,
+        "changed_wall_s": changed_wall,
+        "changed_pipeline_s": pipeline_changed,
+    }
 
 
 def _last_run_seconds(published: Path) -> float:
@@ -241,7 +280,7 @@ def _last_run_seconds(published: Path) -> float:
     con = duckdb.connect(str(published), read_only=True)
     try:
         return con.execute("""SELECT seconds_fetch + seconds_transform + seconds_validate + seconds_load
-                              FROM etl_runs ORDER BY loaded_at DESC LIMIT 1""").fetchone()[0]
+                              FROM etl_runs ORDER BY loaded_at DESC LIMIT 1""").fetchall()[0][0]
     finally:
         con.close()
 
@@ -259,12 +298,19 @@ def bench_dag(site: Path, posts: int, workdir: Path) -> dict:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir()
     airflow = str(Path(sys.executable).with_name("airflow"))
-    env = dict(os.environ, AIRFLOW_HOME=str(home), AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
-               AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"), AIRFLOW__CORE__LOAD_EXAMPLES="False",
-               AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db", PYTHONPATH=str(PROJECT_ROOT / "plugins"),
-               AIRFLOW_VAR_NEWS_ETL_SOURCE=str(src), NEWS_ETL_PUBLISHED=str(workdir / "dag-pub.duckdb"),
-               NEWS_ETL_STAGING=str(workdir / "dag-staging"), NEWS_ETL_BATCH_SIZE="250",
-               AIRFLOW_CONN_NEWS_WAREHOUSE=json.dumps({"conn_type": "duckdb", "host": str(workdir / "dag.duckdb")}))
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT_ROOT / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        AIRFLOW_VAR_NEWS_ETL_SOURCE=str(src),
+        NEWS_ETL_PUBLISHED=str(workdir / "dag-pub.duckdb"),
+        NEWS_ETL_STAGING=str(workdir / "dag-staging"),
+        NEWS_ETL_BATCH_SIZE="250",
+        AIRFLOW_CONN_NEWS_WAREHOUSE=json.dumps({"conn_type": "duckdb", "host": str(workdir / "dag.duckdb")}),
+    )
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([airflow, "pools", "set", "duckdb_writer", "1", "writer"], env=env, check=True, capture_output=True)
     wall, _, _ = _run_measured([airflow, "dags", "test", "news_etl_daily", "2026-11-25"], env)
@@ -273,8 +319,7 @@ def bench_dag(site: Path, posts: int, workdir: Path) -> dict:
                           FROM task_instance WHERE dag_id = 'news_etl_daily'""").fetchall()
     con.close()
     in_tasks = sum(s or 0 for _, s in rows)
-    return {"posts": posts, "wall_s": wall, "in_tasks_s": in_tasks, "around_s": wall - in_tasks,
-            "tasks": len(rows)}
+    return {"posts": posts, "wall_s": wall, "in_tasks_s": in_tasks, "around_s": wall - in_tasks, "tasks": len(rows)}
 
 
 def run(posts: int, repeat: int, workers: int, dag: bool, big: int | None, out: Path | None) -> dict:
@@ -304,7 +349,7 @@ def run(posts: int, repeat: int, workers: int, dag: bool, big: int | None, out: 
 
 
 def print_table(r: dict) -> None:
-    t, l = r["transform"], r["load"]
+    t, ld = r["transform"], r["load"]
     print(f"news_etl benchmark — {r['date']}, {r['cores']} cores, Python {r['python']} (medians)")
     print()
     print("| measure | figure |")
@@ -313,16 +358,26 @@ def print_table(r: dict) -> None:
     print(f"| whole transform (cleaner + keywords), 1 core | {t['transform_posts_s']:,.0f} posts/s |")
     print(f"| bare `BeautifulSoup(body, 'lxml')` of the same bodies, 1 core | {t['bare_parse_posts_s']:,.0f} posts/s |")
     print(f"| cleaner / bare parse | {t['ratio']:.0%} |")
-    print(f"| load: MERGE from Parquet, one transaction ({l['rows']:,} rows) | {l['merge_rows_s']:,.0f} rows/s |")
-    print(f"| load: row-by-row INSERT of the same rows | {l['row_by_row_rows_s']:,.0f} rows/s ({l['speedup']:.0f}× slower) |")
-    if l.get("dlt_rows_s"):
-        print(f"| load: dlt merge into DuckDB, same rows | {l['dlt_rows_s']:,.0f} rows/s |")
+    print(f"| load: MERGE from Parquet, one transaction ({ld['rows']:,} rows) | {ld['merge_rows_s']:,.0f} rows/s |")
+    print(
+        f"| load: row-by-row INSERT of the same rows | {ld['row_by_row_rows_s']:,.0f} rows/s ({ld['speedup']:.0f}× slower) |"
+    )
+    if ld.get("dlt_rows_s"):
+        print(f"| load: dlt merge into DuckDB, same rows | {ld['dlt_rows_s']:,.0f} rows/s |")
     else:
-        print(f"| load: dlt | {l.get('dlt_note')} |")
+        print(f"| load: dlt | {ld.get('dlt_note')} |")
     for e in r["e2e"]:
-        print(f"| end to end `news_etl run`, {e['posts']:,} posts | {e['wall_s']:.1f} s, {e['posts_s']:,.0f} posts/s, peak RSS {e['peak_rss_mib']:,.0f} MiB |")
-        print(f"| no-change run on {e['posts']:,} posts | {e['nochange_wall_s']:.2f} s wall, {e['nochange_pipeline_s']:.2f} s in the pipeline |")
-        print(f"| {e['changed']} changed posts on {e['posts']:,} | {e['changed_wall_s']:.2f} s wall, {e['changed_pipeline_s']:.2f} s in the pipeline |")
+        print(
+            f"| end to end `news_etl run`, {e['posts']:,} posts | {e['wall_s']:.1f} s, {e['posts_s']:,.0f} posts/s, peak RSS {e['peak_rss_mib']:,.0f} MiB |"
+        )
+        print(
+            f"| no-change run on {e['posts']:,} posts | {e['nochange_wall_s']:.2f} s wall, {e['nochange_pipeline_s']:.2f} s in the pipeline |"
+        )
+        print(
+            f"| {e['changed']} changed posts on {e['posts']:,} | {e['changed_wall_s']:.2f} s wall, {e['changed_pipeline_s']:.2f} s in the pipeline |"
+        )
     if "dag" in r:
         d = r["dag"]
-        print(f"| DAG (`airflow dags test`) on {d['posts']:,} new posts | {d['wall_s']:.1f} s: {d['in_tasks_s']:.1f} s in {d['tasks']} tasks, {d['around_s']:.1f} s in Airflow around them |")
+        print(
+            f"| DAG (`airflow dags test`) on {d['posts']:,} new posts | {d['wall_s']:.1f} s: {d['in_tasks_s']:.1f} s in {d['tasks']} tasks, {d['around_s']:.1f} s in Airflow around them |"
+        )

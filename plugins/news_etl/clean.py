@@ -18,18 +18,83 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 #: Elements whose text a reader never sees.
-DROP = frozenset({
-    "script", "style", "noscript", "iframe", "template", "head", "title", "meta", "link",
-    "object", "embed", "applet", "svg", "math", "canvas", "audio", "video", "source", "track",
-    "button", "select", "option", "input", "textarea", "form", "frame", "frameset", "map",
-})
+DROP = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "iframe",
+        "template",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "object",
+        "embed",
+        "applet",
+        "svg",
+        "math",
+        "canvas",
+        "audio",
+        "video",
+        "source",
+        "track",
+        "button",
+        "select",
+        "option",
+        "input",
+        "textarea",
+        "form",
+        "frame",
+        "frameset",
+        "map",
+    }
+)
 #: Elements that start and end a paragraph.
-BLOCK = frozenset({
-    "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
-    "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "blockquote", "center",
-    "section", "article", "header", "footer", "aside", "nav", "main", "pre", "figure",
-    "figcaption", "hr", "address", "details", "summary", "body", "html",
-})
+BLOCK = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "blockquote",
+        "center",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "nav",
+        "main",
+        "pre",
+        "figure",
+        "figcaption",
+        "hr",
+        "address",
+        "details",
+        "summary",
+        "body",
+        "html",
+    }
+)
 _DIGEST_CLASS = "news-etl-digest"
 
 _AUTOLINK = re.compile(r"<((?:https?|ftp)://[^\s<>]*)?>")
@@ -51,7 +116,9 @@ _NOT_CREDIT = {"完", "全文完", "待续", "续", "注", "下同", "同上", "
 #: A bracketed tail that starts like this points at something (``（附名单）``, ``（详见附件）``,
 #: ``（图）``), it does not name a source.
 _NOT_CREDIT_PREFIXES = ("附", "详见", "见", "注", "图", "含", "点击", "更新", "编者按", "上接", "下转", "接上", "转下")
-_BYLINE = re.compile(r"^[■●▲◆□★\s]*[^，。！？；,.!?;\s]{0,4}?(?:本报|本刊)?(?:实习|见习|特约)?(?:记者|通讯员)[\s：:]*\S")
+_BYLINE = re.compile(
+    r"^[■●▲◆□★\s]*[^，。！？；,.!?;\s]{0,4}?(?:本报|本刊)?(?:实习|见习|特约)?(?:记者|通讯员)[\s：:]*\S"
+)
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]")
 
 
@@ -94,9 +161,9 @@ def clean_body(body: str) -> Body:
         elif s[0] == ">":
             end_text_paragraph()
             digest_lines.append(s.lstrip(">").strip())
-        elif s[0] == "<" and _AUTOLINK.fullmatch(s):
+        elif s[0] == "<" and (autolink := _AUTOLINK.fullmatch(s)):
             end_text_paragraph()
-            source_urls.append(_AUTOLINK.fullmatch(s).group(1))
+            source_urls.append(autolink.group(1))
         elif "](" in s and _is_nav_line(s):
             end_text_paragraph()
         elif s[0] == "<" and not text_lines and _TAG.match(s):
@@ -145,7 +212,7 @@ def _hidden(tag: Tag) -> bool:
     if "hidden" in attrs:
         return True
     style = attrs.get("style")
-    if style:
+    if isinstance(style, str) and style:
         style = style.replace(" ", "").lower()
         return "display:none" in style or "visibility:hidden" in style
     return False
@@ -183,8 +250,8 @@ def _walk(doc: str) -> Body:
             continue
         if name == "img":
             body.images += 1
-            alt = node.get("alt") or ""
-            if alt.startswith("K图") or "kline" in (node.get("src") or "").lower():
+            alt, src = node.get("alt"), node.get("src")
+            if (isinstance(alt, str) and alt.startswith("K图")) or (isinstance(src, str) and "kline" in src.lower()):
                 body.kline_images += 1
             continue
         if name == "br":
@@ -250,8 +317,13 @@ def _take_credit(body: Body) -> None:
 def _names_a_source(text: str) -> bool:
     """Whether a trailing ``（…）`` names where the story comes from (``澎湃新闻``, ``央视新闻客户端``)
     rather than pointing at something (``附名单``) or closing the text (``完``)."""
-    return (bool(_CJK.search(text)) and text not in _NOT_CREDIT and not text.startswith(_NOT_CREDIT_PREFIXES)
-            and not _SENTENCE_PUNCT.search(text) and "、" not in text)
+    return (
+        bool(_CJK.search(text))
+        and text not in _NOT_CREDIT
+        and not text.startswith(_NOT_CREDIT_PREFIXES)
+        and not _SENTENCE_PUNCT.search(text)
+        and "、" not in text
+    )
 
 
 def _take_byline(body: Body) -> None:

@@ -13,8 +13,20 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-#: The project's root folder (``plugins/news_etl/config.py`` → three levels up).
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The package's own folder (``plugins/news_etl`` in a checkout, ``site-packages/news_etl`` installed).
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _project_root() -> Path:
+    """The checkout the package runs from (``plugins/news_etl`` → two levels up), else the working folder."""
+    checkout = PACKAGE_DIR.parents[1]
+    return checkout if (checkout / "sql" / "migrations").is_dir() else Path.cwd()
+
+
+#: Where the default data paths live: the checkout, or (an installed package) the working folder.
+PROJECT_ROOT = _project_root()
+#: The SQL migrations and reports: ``sql/`` of the checkout, or the copy an installed package carries.
+SQL_DIR = PACKAGE_DIR / "sql" if (PACKAGE_DIR / "sql" / "migrations").is_dir() else PACKAGE_DIR.parents[1] / "sql"
 
 #: The site's timezone: naive dates in posts are local times here, and
 #: ``published_date`` and the DAG's daily intervals are days here.
@@ -40,14 +52,18 @@ class Settings:
     or ``feed+<url>``; see :func:`news_etl.sources.open_source`.
     """
 
-    source: str = field(default_factory=lambda: os.environ.get(
-        "NEWS_ETL_SOURCE", str(PROJECT_ROOT / "data" / "sample_posts")))
-    warehouse: Path = field(default_factory=lambda: _env_path(
-        "NEWS_ETL_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb"))
-    published: Path = field(default_factory=lambda: _env_path(
-        "NEWS_ETL_PUBLISHED", PROJECT_ROOT / "data" / "published" / "warehouse.duckdb"))
-    staging: Path = field(default_factory=lambda: _env_path(
-        "NEWS_ETL_STAGING", PROJECT_ROOT / "data" / "staging"))
+    source: str = field(
+        default_factory=lambda: os.environ.get("NEWS_ETL_SOURCE", str(PROJECT_ROOT / "data" / "sample_posts"))
+    )
+    warehouse: Path = field(
+        default_factory=lambda: _env_path("NEWS_ETL_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb")
+    )
+    published: Path = field(
+        default_factory=lambda: _env_path(
+            "NEWS_ETL_PUBLISHED", PROJECT_ROOT / "data" / "published" / "warehouse.duckdb"
+        )
+    )
+    staging: Path = field(default_factory=lambda: _env_path("NEWS_ETL_STAGING", PROJECT_ROOT / "data" / "staging"))
     #: Posts per staged batch: the unit of work of one transform task.
     batch_size: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_BATCH_SIZE", "2000")))
     #: Worker processes for the transform in the CLI (the DAG maps tasks instead).
@@ -58,8 +74,9 @@ class Settings:
     keep_staging: bool = field(default_factory=lambda: os.environ.get("NEWS_ETL_KEEP_STAGING", "") == "1")
     #: Hours the source may go without a new post before the DAG's freshness check fails
     #: (measured from the newest article to the end of the run's interval); 0 turns it off.
-    max_source_silence_hours: float = field(default_factory=lambda: float(
-        os.environ.get("NEWS_ETL_MAX_SOURCE_SILENCE_HOURS", "0")))
+    max_source_silence_hours: float = field(
+        default_factory=lambda: float(os.environ.get("NEWS_ETL_MAX_SOURCE_SILENCE_HOURS", "0"))
+    )
     #: Where the git source keeps its clones (one per repository, reused by every run).
     cache: Path = field(default_factory=lambda: _env_path("NEWS_ETL_CACHE", PROJECT_ROOT / "data" / "cache"))
     #: Seconds a network source (git, feed) may wait for the remote before the attempt fails.
@@ -69,7 +86,7 @@ class Settings:
     #: Seconds before the second attempt; doubled for each further one.
     source_backoff: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_SOURCE_BACKOFF", "2")))
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         """A copy with some settings changed (paths are resolved)."""
         for key in ("warehouse", "published", "staging", "cache"):
             if changes.get(key) is not None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from .clean import _TAG
 from .model import RawPost, Reject
-from .parse import decode, load_yaml, post_id_from_path, split_front_matter, _string_list
+from .parse import _string_list, decode, load_yaml, post_id_from_path, split_front_matter
 from .transform import transform_post
 
 TEMPLATES = {
@@ -80,8 +80,11 @@ def shape_of(path: str, raw: bytes) -> Shape | None:
         categories = _string_list(fm.get("categories", fm.get("category")), "categories")
     except Reject:
         return None
-    shape = Shape(post_id=post_id_from_path(path), categories=categories,
-                  blank_before_front_matter=any("before the front matter" in w for w in warnings))
+    shape = Shape(
+        post_id=post_id_from_path(path),
+        categories=categories,
+        blank_before_front_matter=any("before the front matter" in w for w in warnings),
+    )
     for line in body.split("\n"):
         s = line.strip()
         if not s:
@@ -184,8 +187,10 @@ def _width(text: str) -> int:
 
 
 def format_report(report: CorpusReport, path: str) -> str:
-    lines = [f"corpus {path}: {report.posts} posts, {report.articles} articles, "
-             f"{report.posts - report.articles} rejects", ""]
+    lines = [
+        f"corpus {path}: {report.posts} posts, {report.articles} articles, {report.posts - report.articles} rejects",
+        "",
+    ]
 
     def table(title: str, counter: Counter, describe=None) -> None:
         lines.append(title)
@@ -198,8 +203,7 @@ def format_report(report: CorpusReport, path: str) -> str:
             lines.append(f"  {count:6d}  {key}{extra}")
         lines.append("")
 
-    table("per template (inferred from each post's shape):", report.templates,
-          lambda t: TEMPLATES.get(t, ""))
+    table("per template (inferred from each post's shape):", report.templates, lambda t: TEMPLATES.get(t, ""))
     table("per outlet:", report.outlets)
     table("rejects by reason:", report.rejects)
     lines.append(f"fields most often missing (of {report.articles} articles):")

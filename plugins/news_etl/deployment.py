@@ -63,8 +63,13 @@ def run_identity() -> dict:
     def iso(value):
         return value.isoformat() if value is not None else None
 
-    return new_run(dag_run.run_id, dag_run_id=dag_run.run_id, logical_date=iso(ctx.get("logical_date")),
-                   interval_start=iso(ctx.get("data_interval_start")), interval_end=iso(ctx.get("data_interval_end")))
+    return new_run(
+        dag_run.run_id,
+        dag_run_id=dag_run.run_id,
+        logical_date=iso(ctx.get("logical_date")),
+        interval_start=iso(ctx.get("data_interval_start")),
+        interval_end=iso(ctx.get("data_interval_end")),
+    )
 
 
 #: The Airflow Variable (or env ``AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER``) that names a notifier for
@@ -89,9 +94,13 @@ def alert_on_failure(context) -> None:
     map_index = getattr(ti, "map_index", -1)
     if map_index is not None and map_index >= 0:
         task = f"{task}[{map_index}]"
-    log.error("NEWS ETL ALERT: task %s of run %s failed on try %s: %s",
-              task, getattr(dag_run, "run_id", "?"), getattr(ti, "try_number", "?"),
-              context.get("exception") or context.get("reason") or "see the task log")
+    log.error(
+        "NEWS ETL ALERT: task %s of run %s failed on try %s: %s",
+        task,
+        getattr(dag_run, "run_id", "?"),
+        getattr(ti, "try_number", "?"),
+        context.get("exception") or context.get("reason") or "see the task log",
+    )
     spec = Variable.get(ALERT_NOTIFIER_VARIABLE, default=None)
     if not spec:
         return
@@ -101,7 +110,7 @@ def alert_on_failure(context) -> None:
         notifier = getattr(importlib.import_module(module), name)(**spec.get("kwargs", {}))
         notifier(context)
         log.error("NEWS ETL ALERT sent through %s", spec["class"])
-    except Exception:  # noqa: BLE001 - a broken notifier must not hide the alert above
+    except Exception:
         log.exception("NEWS ETL ALERT: the notifier in Variable %s failed", ALERT_NOTIFIER_VARIABLE)
 
 

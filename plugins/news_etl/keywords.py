@@ -72,12 +72,12 @@ _DECISIONS: dict[tuple[str, str], str | None] = {}
 
 
 def _decide(token: tuple[str, str]) -> str | None:
-    word = _DECISIONS.get(token, False)
-    if word is False:
-        if len(_DECISIONS) > 500_000:
-            _DECISIONS.clear()
-        stripped = token[0].strip()
-        word = _DECISIONS[token] = stripped if _keep(stripped, token[1]) else None
+    if token in _DECISIONS:
+        return _DECISIONS[token]
+    if len(_DECISIONS) > 500_000:
+        _DECISIONS.clear()
+    stripped = token[0].strip()
+    word = _DECISIONS[token] = stripped if _keep(stripped, token[1]) else None
     return word
 
 

@@ -29,18 +29,23 @@ def main(argv=None) -> None:
     parser.add_argument("--times", type=int, default=40)
     args = parser.parse_args(argv)
     files = sorted(Path(args.posts).glob("*.md"))
-    articles, _ = transform_rows(RawPost("bench", f.name, f.read_bytes(), hashlib.sha256(f.read_bytes()).hexdigest())
-                                 for f in files)
+    articles, _ = transform_rows(
+        RawPost("bench", f.name, f.read_bytes(), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files
+    )
     texts = [a["title"] + "\n" + a["body_text"] for a in articles]
-    print(f"{len(texts)} articles, {sum(map(len, texts))} characters; synthetic set: {len(texts) * args.times} articles")
+    print(
+        f"{len(texts)} articles, {sum(map(len, texts))} characters; synthetic set: {len(texts) * args.times} articles"
+    )
 
     t = time.perf_counter()
     import jieba
+
     jieba.setLogLevel(60)
     jieba.initialize()
     load_j = time.perf_counter() - t
     t = time.perf_counter()
     import rjieba
+
     rjieba.cut("预热")
     load_r = time.perf_counter() - t
 
@@ -58,16 +63,18 @@ def main(argv=None) -> None:
     print(f"load:      jieba {load_j:.2f}s   rjieba {load_r:.3f}s")
     print(f"corpus:    jieba {tj:.3f}s   rjieba {tr:.3f}s   ({tj / tr:.1f}x)")
     print(f"synthetic: jieba {tjb:.2f}s   rjieba {trb:.2f}s   ({tjb / trb:.1f}x)")
-    diff = collections.Counter()
-    for a, b in zip(oj, orr):
+    diff: collections.Counter[str] = collections.Counter()
+    for a, b in zip(oj, orr, strict=False):
         ca, cb = collections.Counter(a), collections.Counter(b)
         for w, n in (ca - cb).items():
             diff["jieba:" + w] += n
         for w, n in (cb - ca).items():
             diff["rjieba:" + w] += n
     cjk = {k: v for k, v in diff.items() if re.search(r"[\u4e00-\u9fff]", k)}
-    print(f"identical token lists: {sum(a == b for a, b in zip(oj, orr))}/{len(texts)}; "
-          f"differing tokens: {sum(diff.values())}, with Chinese characters: {sum(cjk.values())}")
+    print(
+        f"identical token lists: {sum(a == b for a, b in zip(oj, orr, strict=False))}/{len(texts)}; "
+        f"differing tokens: {sum(diff.values())}, with Chinese characters: {sum(cjk.values())}"
+    )
     print("most common differences:", diff.most_common(12))
 
 

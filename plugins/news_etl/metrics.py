@@ -24,7 +24,9 @@ _SCALE = r"(?:万亿|千亿|百亿|亿|千万|百万|万|千)?"
 #: (For speed the two patterns below start only where a number starts, and their digit runs are
 #: possessive: nothing after a digit run can be a digit, so giving digits back never helps a match.)
 _NUM_AT = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d++)(?:\.\d++)?"
-_MONEY = re.compile(rf"(?:{_NUM_AT}\s*{_SCALE}{_AND})*{_NUM_AT}\s*{_SCALE}(?:元|美元|港元|港币|欧元|日元|英镑)(?![旦宵])")
+_MONEY = re.compile(
+    rf"(?:{_NUM_AT}\s*{_SCALE}{_AND})*{_NUM_AT}\s*{_SCALE}(?:元|美元|港元|港币|欧元|日元|英镑)(?![旦宵])"
+)
 #: A percentage: ``93.1%``, ``-3％``, ``百分之三十``; not ``2.6个百分点`` (points are not a percentage).
 _PERCENT = re.compile(rf"(?:{_NUM_AT}\s*[%％]?{_AND})*{_NUM_AT}\s*[%％]|百分之[零一二三四五六七八九十百点\d.]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
@@ -49,14 +51,22 @@ _CLAUSE = re.compile(r"[，。；！？;!?\n]")  # not the ASCII comma: it group
 
 def money_mentions(text: str) -> int:
     """Amounts of money in a text (元, 万元, 亿元, 美元, 港元 …); each figure of a list or range counts."""
-    return sum(len(_NUMBER.findall(m)) for clause in _CLAUSE.split(text) if "元" in clause or "港币" in clause
-               for m in _MONEY.findall(clause))
+    return sum(
+        len(_NUMBER.findall(m))
+        for clause in _CLAUSE.split(text)
+        if "元" in clause or "港币" in clause
+        for m in _MONEY.findall(clause)
+    )
 
 
 def percent_mentions(text: str) -> int:
     """Percentages in a text (``%``, ``％``, ``百分之…``); each figure of a list or range counts."""
-    return sum(max(1, len(_NUMBER.findall(m))) for clause in _CLAUSE.split(text)
-               if "%" in clause or "％" in clause or "百分之" in clause for m in _PERCENT.findall(clause))
+    return sum(
+        max(1, len(_NUMBER.findall(m)))
+        for clause in _CLAUSE.split(text)
+        if "%" in clause or "％" in clause or "百分之" in clause
+        for m in _PERCENT.findall(clause)
+    )
 
 
 def _count_sentences(paragraphs: list[str]) -> int:

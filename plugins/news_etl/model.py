@@ -60,19 +60,23 @@ class Article:
     keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
 
 
-RAW_SCHEMA = pa.schema([
-    ("source", pa.string()),
-    ("path", pa.string()),
-    ("raw", pa.binary()),
-    ("content_hash", pa.string()),
-    ("size", pa.int64()),
-    ("mtime_ns", pa.int64()),
-])
+RAW_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("raw", pa.binary()),
+        ("content_hash", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+    ]
+)
 
-DELETED_SCHEMA = pa.schema([
-    ("source", pa.string()),
-    ("path", pa.string()),
-])
+DELETED_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("path", pa.string()),
+    ]
+)
 
 METRIC_FIELDS = [
     ("cjk_chars", pa.int32()),
@@ -92,37 +96,40 @@ METRIC_FIELDS = [
 #: An article's keywords: word, occurrences, share of the counted words (0..1).
 KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
 
-ARTICLE_SCHEMA = pa.schema([
-    ("post_id", pa.string()),
-    ("source", pa.string()),
-    ("path", pa.string()),
-    ("title", pa.string()),
-    ("layout", pa.string()),
-    ("published_at", pa.timestamp("us", tz="UTC")),
-    ("published_date", pa.date32()),
-    ("categories", pa.list_(pa.string())),
-    ("tags", pa.list_(pa.string())),
-    ("category", pa.string()),
-    ("outlet", pa.string()),
-    ("source_url", pa.string()),
-    ("digest", pa.string()),
-    ("byline", pa.string()),
-    ("credit", pa.string()),
-    ("body_text", pa.string()),
-    ("paragraphs", pa.list_(pa.string())),
-    ("warnings", pa.list_(pa.string())),
-    ("content_hash", pa.string()),
-    *METRIC_FIELDS,
-    # top keywords of the clean text, best first (news_etl/keywords.py)
-    ("keywords", KEYWORDS_TYPE),
-])
+ARTICLE_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("title", pa.string()),
+        ("layout", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("published_date", pa.date32()),
+        ("categories", pa.list_(pa.string())),
+        ("tags", pa.list_(pa.string())),
+        ("category", pa.string()),
+        ("outlet", pa.string()),
+        ("source_url", pa.string()),
+        ("digest", pa.string()),
+        ("byline", pa.string()),
+        ("credit", pa.string()),
+        ("body_text", pa.string()),
+        ("paragraphs", pa.list_(pa.string())),
+        ("warnings", pa.list_(pa.string())),
+        ("content_hash", pa.string()),
+        *METRIC_FIELDS,
+        # top keywords of the clean text, best first (news_etl/keywords.py)
+        ("keywords", KEYWORDS_TYPE),
+    ]
+)
 
-REJECT_SCHEMA = pa.schema([
-    ("source", pa.string()),
-    ("path", pa.string()),
-    ("reason", pa.string()),
-    ("detail", pa.string()),
-    ("raw", pa.binary()),
-    ("content_hash", pa.string()),
-])
-
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("raw", pa.binary()),
+        ("content_hash", pa.string()),
+    ]
+)

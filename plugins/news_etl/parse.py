@@ -31,9 +31,19 @@ _FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 _OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})$")
 _SimpleLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: The only explicit YAML tags a front matter may use (no Python objects, no binary).
-_PLAIN_TAGS = frozenset({"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-                         "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp",
-                         "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"})
+_PLAIN_TAGS = frozenset(
+    {
+        "!",
+        "tag:yaml.org,2002:str",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:timestamp",
+        "tag:yaml.org,2002:seq",
+        "tag:yaml.org,2002:map",
+    }
+)
 
 
 @dataclass
@@ -61,7 +71,9 @@ def decode(raw: bytes, warnings: list[str]) -> str:
             except UnicodeDecodeError:
                 continue
         if not decoded:
-            raise Reject("not UTF-8", f"invalid byte at offset {exc.start}; also not {', '.join(FALLBACK_ENCODINGS)}") from None
+            raise Reject(
+                "not UTF-8", f"invalid byte at offset {exc.start}; also not {', '.join(FALLBACK_ENCODINGS)}"
+            ) from None
         # GB18030 decodes almost any bytes, Big5 ones too, into private-use characters: take the
         # encoding whose reading has the fewest of them (the first on a tie)
         encoding, text = min(decoded, key=lambda d: len(_PRIVATE_USE.findall(d[1])))
@@ -109,17 +121,17 @@ def split_front_matter(text: str, warnings: list[str]) -> tuple[str, str, int]:
     end = stripped.find("\n---", first_nl)
     while end >= 0:
         line_end = stripped.find("\n", end + 1)
-        line = stripped[end + 1: line_end if line_end >= 0 else len(stripped)]
+        line = stripped[end + 1 : line_end if line_end >= 0 else len(stripped)]
         if line.rstrip() in ("---", "..."):
             break
         end = stripped.find("\n---", end + 1)
     if end < 0:
         raise Reject("no front matter", "the front matter is not closed by a '---' line")
-    fm = stripped[first_nl + 1: end + 1]
+    fm = stripped[first_nl + 1 : end + 1]
     if len(fm) > MAX_FRONT_MATTER:
         raise Reject("front matter too large", f"{len(fm)} characters, limit {MAX_FRONT_MATTER}")
     line_end = stripped.find("\n", end + 1)
-    body = stripped[line_end + 1:] if line_end >= 0 else ""
+    body = stripped[line_end + 1 :] if line_end >= 0 else ""
     return fm, body, skipped + 2
 
 
@@ -145,10 +157,15 @@ def _load_yaml_checked(fm: str, first_line: int) -> dict:
     try:
         for event in yaml.parse(fm, Loader=_SimpleLoader):
             if isinstance(event, yaml.AliasEvent):
-                raise Reject("bad YAML: aliases are not allowed", f"alias *{event.anchor} at line {event.start_mark.line + first_line}")
+                raise Reject(
+                    "bad YAML: aliases are not allowed",
+                    f"alias *{event.anchor} at line {event.start_mark.line + first_line}",
+                )
             tag = getattr(event, "tag", None)
             if tag and tag not in _PLAIN_TAGS:
-                raise Reject("bad YAML: tags are not allowed", f"tag {tag} at line {event.start_mark.line + first_line}")
+                raise Reject(
+                    "bad YAML: tags are not allowed", f"tag {tag} at line {event.start_mark.line + first_line}"
+                )
         data = yaml.load(fm, Loader=_SimpleLoader)
     except yaml.YAMLError as exc:
         raise _bad_yaml(exc, first_line) from None
@@ -214,7 +231,10 @@ def parse_date(value, fallback: date | None, warnings: list[str]) -> datetime:
     if fallback is not None:
         warnings.append(f"unparseable date '{raw}'; used the file name's date {fallback.isoformat()}")
         return datetime.combine(fallback, time(), tzinfo=SITE_TZ)
-    raise Reject(f"unparseable date '{raw.strip()}'" if raw.strip() else "no date", f"date field {raw!r}, and no date in the file name")
+    raise Reject(
+        f"unparseable date '{raw.strip()}'" if raw.strip() else "no date",
+        f"date field {raw!r}, and no date in the file name",
+    )
 
 
 def _parse_date_text(text: str) -> datetime | None:
@@ -231,7 +251,8 @@ def _parse_date_text(text: str) -> datetime | None:
     try:
         if len(text) <= 10:
             return datetime.combine(date.fromisoformat(text), time()).replace(
-                tzinfo=datetime.fromisoformat("2000-01-01T00:00" + offset).tzinfo if offset else None)
+                tzinfo=datetime.fromisoformat("2000-01-01T00:00" + offset).tzinfo if offset else None
+            )
         return datetime.fromisoformat(text + offset)
     except ValueError:
         return None
@@ -252,7 +273,9 @@ def parse_post(path: str, raw: bytes) -> FrontMatter:
     published_at = parse_date(fm.get("date"), fallback, warnings)
     published_date = published_at.astimezone(SITE_TZ).date()
     if fallback is not None and fallback != published_date:
-        warnings.append(f"file name date {fallback.isoformat()} differs from the front matter date {published_date.isoformat()}")
+        warnings.append(
+            f"file name date {fallback.isoformat()} differs from the front matter date {published_date.isoformat()}"
+        )
     return FrontMatter(
         post_id=post_id_from_path(path),
         title=title,

@@ -14,13 +14,13 @@ import json
 import logging
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from . import staging
 from .config import Settings
 from .model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
 from .sources import Deleted, open_source
-from . import staging
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,18 @@ class QualityError(Exception):
 
 def new_run(run_id: str | None = None, **airflow) -> dict:
     """The identity of a run; the CLI's runs are named ``cli__<UTC time>``."""
-    run_id = run_id or "cli__" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    return {"run_id": run_id, "dag_run_id": airflow.get("dag_run_id"),
-            "logical_date": airflow.get("logical_date"), "interval_start": airflow.get("interval_start"),
-            "interval_end": airflow.get("interval_end")}
+    run_id = run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return {
+        "run_id": run_id,
+        "dag_run_id": airflow.get("dag_run_id"),
+        "logical_date": airflow.get("logical_date"),
+        "interval_start": airflow.get("interval_start"),
+        "interval_end": airflow.get("interval_end"),
+    }
 
 
 # --- 1. fetch ----------------------------------------------------------------------------------
+
 
 def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     """Ask the source what changed since the last load; stage it in raw batches.
@@ -52,7 +57,7 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
 
     from .warehouse import read_state
 
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     t0 = time.monotonic()
     folder = staging.run_folder(settings.staging, run["run_id"])
     staging.remove_run(folder)  # a retried fetch starts clean
@@ -88,19 +93,35 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     deleted_file = None
     if deleted:
         deleted_file = "deleted.parquet"
-        staging.write_table(pa.Table.from_pylist([{"source": source.name, "path": p} for p in deleted],
-                                                 schema=DELETED_SCHEMA), folder / deleted_file)
+        staging.write_table(
+            pa.Table.from_pylist([{"source": source.name, "path": p} for p in deleted], schema=DELETED_SCHEMA),
+            folder / deleted_file,
+        )
     manifest = {
-        "run_id": run["run_id"], "staging": str(folder), "source": source.name,
-        "revision": source.revision, "previous_revision": previous_revision,
-        "seen": source.seen, "changed": changed, "deleted": len(deleted),
-        "batches": batches, "deleted_file": deleted_file,
+        "run_id": run["run_id"],
+        "staging": str(folder),
+        "source": source.name,
+        "revision": source.revision,
+        "previous_revision": previous_revision,
+        "seen": source.seen,
+        "changed": changed,
+        "deleted": len(deleted),
+        "batches": batches,
+        "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
-        "started_at": started_at.isoformat(), "seconds": round(time.monotonic() - t0, 3),
+        "started_at": started_at.isoformat(),
+        "seconds": round(time.monotonic() - t0, 3),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    log.info("fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
-             source.name, source.seen, changed, len(deleted), len(batches), manifest["seconds"])
+    log.info(
+        "fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
+        source.name,
+        source.seen,
+        changed,
+        len(deleted),
+        len(batches),
+        manifest["seconds"],
+    )
     return manifest
 
 
@@ -110,10 +131,13 @@ def read_manifest(settings: Settings, run: dict) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first (or the staging folder is not shared)") from None
+        raise staging.StagingError(
+            f"no fetch manifest at {path}: run fetch first (or the staging folder is not shared)"
+        ) from None
 
 
 # --- 2. transform ------------------------------------------------------------------------------
+
 
 def transform(staging_folder: str, batch: str) -> dict:
     """Clean one raw batch into an articles file and a rejects file."""
@@ -128,11 +152,23 @@ def transform(staging_folder: str, batch: str) -> dict:
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)
     staging.write_table(rejects, folder / rejects_name)
-    result = {"batch": batch, "clean": clean_name, "rejects_file": rejects_name,
-              "posts": raw.num_rows, "articles": articles.num_rows, "rejects": rejects.num_rows,
-              "seconds": round(time.monotonic() - t0, 3)}
-    log.info("transform %s: %d posts → %d articles, %d rejects, %.2fs",
-             batch, raw.num_rows, articles.num_rows, rejects.num_rows, result["seconds"])
+    result = {
+        "batch": batch,
+        "clean": clean_name,
+        "rejects_file": rejects_name,
+        "posts": raw.num_rows,
+        "articles": articles.num_rows,
+        "rejects": rejects.num_rows,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    log.info(
+        "transform %s: %d posts → %d articles, %d rejects, %.2fs",
+        batch,
+        raw.num_rows,
+        articles.num_rows,
+        rejects.num_rows,
+        result["seconds"],
+    )
     return result
 
 
@@ -170,9 +206,15 @@ def validate_batch(staging_folder: str, item: dict, today: date | None = None) -
     return _VALIDATORS[today].validate(table, item["batch"])
 
 
-def validate(staging_folder: str, transformed: list[dict], today: date | None = None,
-             connect=None, settings: Settings | None = None, run: dict | None = None,
-             precomputed: dict[str, list[dict]] | None = None) -> dict:
+def validate(
+    staging_folder: str,
+    transformed: list[dict],
+    today: date | None = None,
+    connect=None,
+    settings: Settings | None = None,
+    run: dict | None = None,
+    precomputed: dict[str, list[dict]] | None = None,
+) -> dict:
     """Run the GX suite over each staged batch; stop the run on a hard failure.
 
     Every result is written to ``quality.parquet`` for the load (``precomputed``
@@ -189,37 +231,68 @@ def validate(staging_folder: str, transformed: list[dict], today: date | None = 
     for item in transformed:
         checked = (precomputed or {}).get(item["batch"])
         rows.extend(checked if checked is not None else validate_batch(staging_folder, item, today))
-    quality = pa.Table.from_pylist(rows, schema=pa.schema([
-        ("suite", pa.string()), ("batch", pa.string()), ("expectation", pa.string()),
-        ("column_name", pa.string()), ("severity", pa.string()), ("success", pa.bool_()),
-        ("observed", pa.string())]))
+    quality = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("suite", pa.string()),
+                ("batch", pa.string()),
+                ("expectation", pa.string()),
+                ("column_name", pa.string()),
+                ("severity", pa.string()),
+                ("success", pa.bool_()),
+                ("observed", pa.string()),
+            ]
+        ),
+    )
     staging.write_table(quality, folder / "quality.parquet")
     hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
     soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
-    result = {"quality_file": "quality.parquet", "expectations": len(rows), "failed_hard": len(hard),
-              "failed_soft": len(soft), "seconds": round(time.monotonic() - t0, 3)}
-    log.info("validate: %d expectation results, %d hard failures, %d soft failures, %.2fs",
-             len(rows), len(hard), len(soft), result["seconds"])
+    result = {
+        "quality_file": "quality.parquet",
+        "expectations": len(rows),
+        "failed_hard": len(hard),
+        "failed_soft": len(soft),
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    log.info(
+        "validate: %d expectation results, %d hard failures, %d soft failures, %.2fs",
+        len(rows),
+        len(hard),
+        len(soft),
+        result["seconds"],
+    )
     for r in soft:
-        log.warning("soft expectation failed: %s on %s in %s: %s", r["expectation"], r["column_name"], r["batch"], r["observed"])
+        log.warning(
+            "soft expectation failed: %s on %s in %s: %s", r["expectation"], r["column_name"], r["batch"], r["observed"]
+        )
     if hard:
-        details = "; ".join(f"{r['expectation']}({r['column_name']}) in {r['batch']}: {r['observed']}" for r in hard[:5])
+        details = "; ".join(
+            f"{r['expectation']}({r['column_name']}) in {r['batch']}: {r['observed']}" for r in hard[:5]
+        )
         message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
         if connect is not None and settings is not None and run is not None:
             from .warehouse import record_failed_validation, writer
 
             with writer(connect, settings.lock_timeout) as con:
-                record_failed_validation(con, run=run, fetch=read_manifest(settings, run),
-                                         quality_file=str(folder / "quality.parquet"), message=message)
+                record_failed_validation(
+                    con,
+                    run=run,
+                    fetch=read_manifest(settings, run),
+                    quality_file=str(folder / "quality.parquet"),
+                    message=message,
+                )
         raise QualityError(message)
     return result
 
 
 # --- 4. load -----------------------------------------------------------------------------------
 
+
 def load(connect, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
     """Write the run into the warehouse in one transaction (the single writer)."""
-    from .warehouse import load as load_warehouse, writer
+    from .warehouse import load as load_warehouse
+    from .warehouse import writer
 
     folder = Path(fetched["staging"])
     files = {
@@ -232,22 +305,35 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
         staging.check_file(Path(path))
     with writer(connect, settings.lock_timeout) as con:
         counts = load_warehouse(
-            con, run=run, fetch=fetched, **files,
+            con,
+            run=run,
+            fetch=fetched,
+            **files,
             deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
             quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
             transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
-            validate_seconds=validated.get("seconds", 0.0))
-    log.info("load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
-             counts["new"], counts["updated"], counts["unchanged"], counts["deleted"], counts["revived"],
-             counts["rejects"], counts["seconds"])
+            validate_seconds=validated.get("seconds", 0.0),
+        )
+    log.info(
+        "load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
+        counts["new"],
+        counts["updated"],
+        counts["unchanged"],
+        counts["deleted"],
+        counts["revived"],
+        counts["rejects"],
+        counts["seconds"],
+    )
     return counts
 
 
 # --- 5. publish --------------------------------------------------------------------------------
 
+
 def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
     """Publish the analysts' snapshot and clean the run's staging folder."""
-    from .warehouse import publish as publish_snapshot, writer
+    from .warehouse import publish as publish_snapshot
+    from .warehouse import writer
 
     with writer(connect, settings.lock_timeout) as con:
         result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
@@ -259,6 +345,7 @@ def publish(connect, settings: Settings, run: dict, fetched: dict | None = None)
 
 # --- freshness (a check after publish) ---------------------------------------------------------
 
+
 class StaleSourceError(Exception):
     """The source has produced no new post for longer than the configured time."""
 
@@ -269,30 +356,46 @@ def check_freshness(settings: Settings, run: dict, now: datetime | None = None) 
     import duckdb
 
     limit = settings.max_source_silence_hours
-    end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(timezone.utc))
+    end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
     con = duckdb.connect(str(settings.published), read_only=True)
     try:
-        newest = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchone()[0]
+        (newest,) = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
     finally:
         con.close()
     hours = None if newest is None else round((end - newest).total_seconds() / 3600, 1)
-    result = {"newest_post_at": newest.isoformat() if newest else None, "checked_at": end.isoformat(),
-              "hours_without_new_post": hours, "limit_hours": limit, "stale": False}
+    result = {
+        "newest_post_at": newest.isoformat() if newest else None,
+        "checked_at": end.isoformat(),
+        "hours_without_new_post": hours,
+        "limit_hours": limit,
+        "stale": False,
+    }
     if not limit:
-        log.info("freshness: newest post %s, %s h before %s (check off: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS=0)",
-                 result["newest_post_at"], hours, result["checked_at"])
+        log.info(
+            "freshness: newest post %s, %s h before %s (check off: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS=0)",
+            result["newest_post_at"],
+            hours,
+            result["checked_at"],
+        )
         return result
     result["stale"] = hours is None or hours > limit
     if result["stale"]:
         raise StaleSourceError(
             f"STALE SOURCE: no new post for {hours} h at {result['checked_at']} (newest post "
-            f"{result['newest_post_at']}; limit {limit} h). Is the site's scraper still committing?")
-    log.info("freshness: newest post %s, %s h before %s (limit %s h): fresh",
-             result["newest_post_at"], hours, result["checked_at"], limit)
+            f"{result['newest_post_at']}; limit {limit} h). Is the site's scraper still committing?"
+        )
+    log.info(
+        "freshness: newest post %s, %s h before %s (limit %s h): fresh",
+        result["newest_post_at"],
+        hours,
+        result["checked_at"],
+        limit,
+    )
     return result
 
 
 # --- all five, for the CLI ---------------------------------------------------------------------
+
 
 def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
     """fetch → transform → validate → load → publish, in this process (transform in a process pool)."""
@@ -305,6 +408,7 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
     pool = ProcessPoolExecutor(max_workers=settings.workers) if settings.workers > 1 else None
     futures: list = []
     try:
+
         def start(folder: str, batch: str) -> None:
             futures.append(pool.submit(transform_and_check, folder, batch) if pool else (folder, batch))
 
@@ -314,9 +418,22 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
         if pool:
             pool.shutdown(cancel_futures=True)
     transformed = [t for t, _ in done]
-    validated = validate(fetched["staging"], transformed, connect=connect, settings=settings, run=run,
-                         precomputed={t["batch"]: rows for t, rows in done})
+    validated = validate(
+        fetched["staging"],
+        transformed,
+        connect=connect,
+        settings=settings,
+        run=run,
+        precomputed={t["batch"]: rows for t, rows in done},
+    )
     loaded = load(connect, settings, run, fetched, transformed, validated)
     published = publish(connect, settings, run, fetched)
-    return {"run": run, "fetch": fetched, "transform": transformed, "validate": validated,
-            "load": loaded, "publish": published, "seconds": round(time.monotonic() - t0, 3)}
+    return {
+        "run": run,
+        "fetch": fetched,
+        "transform": transformed,
+        "validate": validated,
+        "load": loaded,
+        "publish": published,
+        "seconds": round(time.monotonic() - t0, 3),
+    }

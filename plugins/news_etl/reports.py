@@ -9,15 +9,16 @@ from pathlib import Path
 
 import duckdb
 
+from .config import SQL_DIR
+
 
 def _table(con, sql: str, params: list | None = None) -> str:
     rel = con.execute(sql, params or [])
     names = [d[0] for d in rel.description]
     rows = [["" if v is None else str(v) for v in row] for row in rel.fetchall()]
     widths = [max(_width(x) for x in [n, *(r[i] for r in rows)]) for i, n in enumerate(names)]
-    lines = ["  ".join(_pad(n, w) for n, w in zip(names, widths)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths)) for r in rows]
+    lines = ["  ".join(_pad(n, w) for n, w in zip(names, widths, strict=False)), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)) for r in rows]
     return "\n".join(lines)
 
 
@@ -36,18 +37,33 @@ def print_summary(path: Path | str) -> None:
     try:
         print(f"Warehouse {path}\n")
         print("Articles per outlet and day (live articles):")
-        print(_table(con, """
+        print(
+            _table(
+                con,
+                """
             SELECT day, outlet, sum(articles) AS articles, sum(chars_total) AS characters
-            FROM daily_metrics GROUP BY ALL HAVING sum(articles) > 0 ORDER BY day, articles DESC, outlet"""))
+            FROM daily_metrics GROUP BY ALL HAVING sum(articles) > 0 ORDER BY day, articles DESC, outlet""",
+            )
+        )
         print("\nRejects by reason:")
-        print(_table(con, "SELECT reason, count(*) AS posts, min(path) AS example FROM rejects GROUP BY reason ORDER BY posts DESC, reason"))
+        print(
+            _table(
+                con,
+                "SELECT reason, count(*) AS posts, min(path) AS example FROM rejects GROUP BY reason ORDER BY posts DESC, reason",
+            )
+        )
         print("\nThe last run:")
-        print(_table(con, """
+        print(
+            _table(
+                con,
+                """
             SELECT run_id, status, posts_seen AS seen, posts_changed AS changed, articles_new AS new,
                    articles_updated AS updated, articles_deleted AS deleted, rejects,
                    expectations_failed AS soft_fails,
                    round(seconds_fetch + seconds_transform + seconds_validate + seconds_load, 2) AS seconds
-            FROM etl_runs ORDER BY loaded_at DESC LIMIT 1"""))
+            FROM etl_runs ORDER BY loaded_at DESC LIMIT 1""",
+            )
+        )
     finally:
         con.close()
 
@@ -55,7 +71,7 @@ def print_summary(path: Path | str) -> None:
 # --- the analysts' reports: sql/reports/*.sql ---------------------------------------------------
 
 #: The reports' folder: one plain SQL file per report; its first comment line says what it answers.
-REPORTS_DIR = Path(__file__).resolve().parents[2] / "sql" / "reports"
+REPORTS_DIR = SQL_DIR / "reports"
 #: Output formats of :func:`write_report`.
 FORMATS = ("table", "csv", "json", "parquet")
 #: Time zone of the reports' sessions: the site's, so timestamps read as the newsroom's clock.
@@ -117,8 +133,9 @@ def run_report(con, name: str, params: dict[str, str] | None = None):
     params = dict(params or {})
     unknown = sorted(set(params) - set(wanted))
     if unknown:
-        raise ReportError(f"report {name} takes {', '.join('$' + w for w in wanted) or 'no parameters'}; "
-                          f"not {', '.join(unknown)}")
+        raise ReportError(
+            f"report {name} takes {', '.join('$' + w for w in wanted) or 'no parameters'}; not {', '.join(unknown)}"
+        )
     bound = {w: params.get(w) for w in wanted}
     return con.sql(sql, params=bound or None).to_arrow_table()
 
@@ -128,7 +145,7 @@ def open_warehouse(path: Path | str):
     if not Path(path).exists():
         raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
     con = duckdb.connect(str(path), read_only=True)
-    con.execute("SET TimeZone = '%s'" % REPORT_TIMEZONE)  # a constant of this module
+    con.execute(f"SET TimeZone = '{REPORT_TIMEZONE}'")  # a constant of this module
     return con
 
 
@@ -137,9 +154,11 @@ def format_table(table) -> str:
     names = table.column_names
     rows = [["" if v is None else str(v) for v in row.values()] for row in table.to_pylist()]
     widths = [max(_width(x) for x in [n, *(r[i] for r in rows)]) for i, n in enumerate(names)]
-    lines = ["  ".join(_pad(n, w) for n, w in zip(names, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = [
+        "  ".join(_pad(n, w) for n, w in zip(names, widths, strict=False)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
 
@@ -175,6 +194,7 @@ def write_report(table, fmt: str = "table", out: Path | str | None = None, strea
 
 
 # --- an interactive SQL shell on the snapshot, with the DuckDB that wrote it ---------------------
+
 
 def sql_shell(path: Path | str, stdin=None, stdout=None) -> int:
     """A small SQL shell on a warehouse file, read-only, with this environment's DuckDB.
@@ -251,18 +271,24 @@ def _dot_command(con, line: str, stdout) -> str | None:
     if word in (".quit", ".exit", ".q"):
         return "quit"
     if word == ".tables":
-        rows = con.execute("SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() "
-                           "WHERE NOT internal ORDER BY 1").fetchall()
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() "
+            "WHERE NOT internal ORDER BY 1"
+        ).fetchall()
         stdout.write("  ".join(r[0] for r in rows) + "\n")
     elif word == ".schema":
-        rel = con.sql("SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
-                      "WHERE $t IS NULL OR table_name = $t ORDER BY table_name, column_index",
-                      params={"t": rest.strip() or None})
+        rel = con.sql(
+            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+            "WHERE $t IS NULL OR table_name = $t ORDER BY table_name, column_index",
+            params={"t": rest.strip() or None},
+        )
         stdout.write(str(rel) + "\n")
     elif word == ".help":
-        stdout.write(".tables            tables and views\n.schema [TABLE]    columns and their comments\n"
-                     ".quit              leave\nAny SQL statement, ended with ';'. The file is read-only.\n"
-                     f"Reports: {', '.join(report_names())} (python -m news_etl report NAME)\n")
+        stdout.write(
+            ".tables            tables and views\n.schema [TABLE]    columns and their comments\n"
+            ".quit              leave\nAny SQL statement, ended with ';'. The file is read-only.\n"
+            f"Reports: {', '.join(report_names())} (python -m news_etl report NAME)\n"
+        )
     else:
         stdout.write(f"unknown command {word}; .help lists them\n")
     return None

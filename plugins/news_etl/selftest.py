@@ -49,16 +49,21 @@ def table(records: list[dict], outcomes: dict[str, dict[str, int]]) -> str:
     sets = [r for r in records if r["kind"] == "input"]
     total = {k: sum(r.get(k, 0) for r in sets) for k in ("inputs", "articles", "rejects", "lost")}
     rss = max((r["peak_rss_mb"] for r in sets if "peak_rss_mb" in r), default=None)
-    lines = ["| reliability | result |", "|---|---|",
-             f"| faults tried | {faults['run'] - faults['skipped']} |",
-             f"| faults survived | {faults['passed']} |"]
+    lines = [
+        "| reliability | result |",
+        "|---|---|",
+        f"| faults tried | {faults['run'] - faults['skipped']} |",
+        f"| faults survived | {faults['passed']} |",
+    ]
     if faults["skipped"]:
         lines.append(f"| faults skipped (a part missing here) | {faults['skipped']} |")
-    lines += [f"| hostile and broken inputs tried | {total['inputs']} |",
-              f"| → clean articles | {total['articles']} |",
-              f"| → rejects (reason + raw bytes) | {total['rejects']} |",
-              f"| rows lost | {total['lost']} |",
-              f"| input and security checks passed | {inputs['passed']} of {inputs['run'] - inputs['skipped']} |"]
+    lines += [
+        f"| hostile and broken inputs tried | {total['inputs']} |",
+        f"| → clean articles | {total['articles']} |",
+        f"| → rejects (reason + raw bytes) | {total['rejects']} |",
+        f"| rows lost | {total['lost']} |",
+        f"| input and security checks passed | {inputs['passed']} of {inputs['run'] - inputs['skipped']} |",
+    ]
     if rss is not None:
         lines.append(f"| peak RSS of the nasty-file run (50 MB post included) | {rss} MB |")
     lines += ["", "| fault survived |", "|---|"]
@@ -71,16 +76,35 @@ def table(records: list[dict], outcomes: dict[str, dict[str, int]]) -> str:
 def run_reliability(root: Path = PROJECT_ROOT, extra: list[str] | None = None, timeout: float = 1800) -> int:
     missing = [s for s in SUITES if not (root / s).exists()]
     if missing:
-        print(f"error: the reliability suites are not here ({', '.join(missing)}): run from a checkout of the project",
-              file=sys.stderr)
+        print(
+            f"error: the reliability suites are not here ({', '.join(missing)}): run from a checkout of the project",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory(prefix="news-etl-selftest-") as tmp:
         report, junit = Path(tmp) / "report.jsonl", Path(tmp) / "junit.xml"
         env = dict(os.environ, **{REPORT_ENV: str(report)})
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-m", "reliability", "-q", "-p", "no:cacheprovider",
-                               f"--junitxml={junit}", *SUITES, *(extra or [])], cwd=root, env=env, timeout=timeout)
-        records = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()] \
-            if report.exists() else []
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                "reliability",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={junit}",
+                *SUITES,
+                *(extra or []),
+            ],
+            cwd=root,
+            env=env,
+            timeout=timeout,
+        )
+        records = (
+            [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()] if report.exists() else []
+        )
         outcomes = _outcomes(junit)
     print()
     print(table(records, outcomes))

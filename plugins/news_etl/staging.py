@@ -54,7 +54,9 @@ def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
     try:
         return pq.read_table(path, columns=columns)
     except FileNotFoundError:
-        raise StagingError(f"staging file {path} is missing (was the staging folder cleaned, or is it not shared with this worker?)") from None
+        raise StagingError(
+            f"staging file {path} is missing (was the staging folder cleaned, or is it not shared with this worker?)"
+        ) from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise StagingError(f"staging file {path} is truncated or corrupt: {exc}") from None
 
@@ -62,7 +64,7 @@ def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
 def check_file(path: Path) -> None:
     """Fail clearly now if a staged file cannot be read back."""
     try:
-        pq.ParquetFile(path).metadata
+        _ = pq.ParquetFile(path).metadata
     except FileNotFoundError:
         raise StagingError(f"staging file {path} is missing") from None
     except (pa.ArrowInvalid, OSError) as exc:

@@ -47,9 +47,12 @@ def transform_post(post: RawPost, latest: date | None = None) -> Article:
     if len(title) > MAX_TITLE_CHARS:
         raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
     if fm.published_date < EARLIEST_DATE or (latest is not None and fm.published_date > latest):
-        raise Reject("date out of range", f"{fm.published_date.isoformat()} is not between "
-                     f"{EARLIEST_DATE.isoformat()} and {latest.isoformat() if latest else '…'}")
-    if not body.paragraphs:  # a digest-only post (a template of the site): the digest is its text
+        raise Reject(
+            "date out of range",
+            f"{fm.published_date.isoformat()} is not between "
+            f"{EARLIEST_DATE.isoformat()} and {latest.isoformat() if latest else '…'}",
+        )
+    if not body.paragraphs and body.digest:  # a digest-only post (a template of the site): the digest is its text
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
     return Article(
@@ -102,15 +105,22 @@ _ARTICLE_FIELDS = [f for f in ARTICLE_SCHEMA.names if f in Article.__dataclass_f
 
 
 def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
-    return {"source": post.source, "path": post.path, "reason": reason, "detail": detail,
-            "raw": post.raw, "content_hash": post.content_hash}
+    return {
+        "source": post.source,
+        "path": post.path,
+        "reason": reason,
+        "detail": detail,
+        "raw": post.raw,
+        "content_hash": post.content_hash,
+    }
 
 
 def transform_table(raw: pa.Table, latest: date | None = None) -> tuple[pa.Table, pa.Table]:
     """A staged raw batch → (articles table, rejects table); ``latest``: the last plausible date."""
     cols = raw.to_pydict()
-    posts = (RawPost(source=s, path=p, raw=r, content_hash=h)
-             for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"]))
+    posts = (
+        RawPost(source=s, path=p, raw=r, content_hash=h)
+        for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"], strict=False)
+    )
     articles, rejects = transform_rows(posts, latest)
-    return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA),
-            pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))
+    return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

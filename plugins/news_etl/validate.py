@@ -21,8 +21,19 @@ SUITE_NAME = "articles_batch"
 EARLIEST_DATE = date(2000, 1, 1)
 
 #: Columns the suite reads (the bodies themselves stay on disk).
-COLUMNS = ["post_id", "path", "title", "published_at", "published_date", "outlet",
-           "body_text", "content_hash", "chars", "paragraph_count", "cjk_chars"]
+COLUMNS = [
+    "post_id",
+    "path",
+    "title",
+    "published_at",
+    "published_date",
+    "outlet",
+    "body_text",
+    "content_hash",
+    "chars",
+    "paragraph_count",
+    "cjk_chars",
+]
 
 
 def build_suite(today: date):
@@ -37,12 +48,24 @@ def build_suite(today: date):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, meta=hard))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="path", meta=hard))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="post_id", meta=soft))
-    suite.add_expectation(gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=500, meta=hard))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
-        column="published_date", min_value=EARLIEST_DATE.isoformat(), max_value=date(today.year + 1, 12, 31).isoformat(), meta=hard))
+    suite.add_expectation(
+        gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=500, meta=hard)
+    )
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="published_date",
+            min_value=EARLIEST_DATE.isoformat(),  # type: ignore[arg-type]  # GX compares ISO strings
+            max_value=date(today.year + 1, 12, 31).isoformat(),  # type: ignore[arg-type]
+            meta=hard,
+        )
+    )
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="chars", min_value=1, meta=hard))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="paragraph_count", min_value=1, max_value=2000, meta=soft))
-    suite.add_expectation(gxe.ExpectColumnValueLengthsToBeBetween(column="content_hash", min_value=64, max_value=64, meta=hard))
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeBetween(column="paragraph_count", min_value=1, max_value=2000, meta=soft)
+    )
+    suite.add_expectation(
+        gxe.ExpectColumnValueLengthsToBeBetween(column="content_hash", min_value=64, max_value=64, meta=hard)
+    )
     suite.add_expectation(gxe.ExpectColumnValuesToBeOfType(column="chars", type_="int32", meta=hard))
     suite.add_expectation(gxe.ExpectColumnValuesToBeOfType(column="title", type_="str", meta=hard))
     suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="outlet", mostly=0.99, meta=soft))
@@ -61,8 +84,8 @@ class Validator:
 
         self.context = gx.get_context(mode="ephemeral")
         try:
-            self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        except Exception:  # older/newer GX without the setting: only cosmetic
+            self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
+        except Exception:  # noqa: BLE001 - older/newer GX without the setting: only cosmetic
             pass
         source = self.context.data_sources.add_pandas("staged")
         asset = source.add_dataframe_asset("articles")
@@ -78,22 +101,34 @@ class Validator:
         rows = []
         for r in result.results:
             config = r.expectation_config
+            assert config is not None  # GX fills it for every result of a suite
             kwargs = dict(config.kwargs)
-            rows.append({
-                "suite": SUITE_NAME,
-                "batch": batch_name,
-                "expectation": config.type,
-                "column_name": kwargs.get("column"),
-                "severity": (config.meta or {}).get("severity", "hard"),
-                "success": bool(r.success),
-                "observed": _observed(r.result, r.exception_info),
-            })
+            rows.append(
+                {
+                    "suite": SUITE_NAME,
+                    "batch": batch_name,
+                    "expectation": config.type,
+                    "column_name": kwargs.get("column"),
+                    "severity": (config.meta or {}).get("severity", "hard"),
+                    "success": bool(r.success),
+                    "observed": _observed(r.result, r.exception_info),
+                }
+            )
         return rows
 
 
 def _observed(result: dict, exception_info) -> str:
-    keep = {k: result[k] for k in ("observed_value", "element_count", "unexpected_count",
-                                   "unexpected_percent", "partial_unexpected_list") if k in result}
+    keep = {
+        k: result[k]
+        for k in (
+            "observed_value",
+            "element_count",
+            "unexpected_count",
+            "unexpected_percent",
+            "partial_unexpected_list",
+        )
+        if k in result
+    }
     if exception_info and exception_info.get("raised_exception"):
         keep["exception"] = str(exception_info.get("exception_message"))[:500]
     return json.dumps(keep, ensure_ascii=False, default=str)[:4000]

@@ -16,19 +16,18 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 
-from .config import PROJECT_ROOT
+from .config import SQL_DIR
 from .sources import Known
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = PROJECT_ROOT / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 
 Connect = Callable[[], duckdb.DuckDBPyConnection]
@@ -43,10 +42,12 @@ class WarehouseBusy(Exception):
 
 def file_connect(path: Path | str, read_only: bool = False) -> Connect:
     """A connect function for a warehouse file (the CLI's; the DAG uses the provider's hook)."""
+
     def connect() -> duckdb.DuckDBPyConnection:
         if not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return duckdb.connect(str(path), read_only=read_only)
+
     return connect
 
 
@@ -70,7 +71,8 @@ def writer(connect: Connect, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyC
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
                     f"the warehouse file is held by another process for more than {timeout:.0f}s: {exc}. "
-                    "Only one process may write it; analysts should open the published snapshot.") from None
+                    "Only one process may write it; analysts should open the published snapshot."
+                ) from None
             log.warning("warehouse is locked by another process; retrying in %.1fs", delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
@@ -88,6 +90,7 @@ def writer(connect: Connect, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyC
 
 # --- migrations --------------------------------------------------------------------------------
 
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every file in sql/migrations, in order."""
     out = []
@@ -103,8 +106,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)""")
     con.execute("COMMENT ON TABLE schema_migrations IS 'Schema migrations applied to this warehouse (sql/migrations).'")
-    for column, text in (("version", "The number of the migration (the prefix of its file name)."),
-                         ("name", "The migration file without .sql."), ("applied_at", "When it was applied.")):
+    for column, text in (
+        ("version", "The number of the migration (the prefix of its file name)."),
+        ("name", "The migration file without .sql."),
+        ("applied_at", "When it was applied."),
+    ):
         con.execute(f"COMMENT ON COLUMN schema_migrations.{column} IS '{text}'")  # fixed texts of this module
     done = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
@@ -125,6 +131,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 # --- the watermark -----------------------------------------------------------------------------
 
+
 def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
     """The files loaded from ``source`` and its revision, read from a warehouse file.
 
@@ -144,8 +151,8 @@ def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
         if "source_files" not in tables:
             return {}, None
         rows = con.execute(
-            "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted",
-            [source]).fetchall()
+            "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
+        ).fetchall()
         revision = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
     finally:
         con.close()
@@ -158,39 +165,80 @@ def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
 READ_FILES = "read_parquet(?::VARCHAR[], union_by_name=true)"
 
 
-def load(con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, clean_files: list[str],
-         reject_files: list[str], raw_files: list[str], deleted_file: str | None,
-         quality_file: str | None, transform_seconds: float, validate_seconds: float) -> dict:
+def load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run: dict,
+    fetch: dict,
+    clean_files: list[str],
+    reject_files: list[str],
+    raw_files: list[str],
+    deleted_file: str | None,
+    quality_file: str | None,
+    transform_seconds: float,
+    validate_seconds: float,
+) -> dict:
     """Load one run in ONE transaction; return its counts.
 
     On any error the transaction rolls back and the warehouse is as it was.
     """
     started = time.monotonic()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     run_id = run["run_id"]
     source = fetch["source"]
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        counts = _load_in_transaction(con, now=now, run_id=run_id, source=source, clean_files=clean_files,
-                                      reject_files=reject_files, raw_files=raw_files, deleted_file=deleted_file,
-                                      quality_file=quality_file)
+        counts = _load_in_transaction(
+            con,
+            now=now,
+            run_id=run_id,
+            source=source,
+            clean_files=clean_files,
+            reject_files=reject_files,
+            raw_files=raw_files,
+            deleted_file=deleted_file,
+            quality_file=quality_file,
+        )
         seconds_load = time.monotonic() - started
         con.execute("DELETE FROM etl_runs WHERE run_id = ?", [run_id])
-        con.execute("""
+        con.execute(
+            """
             INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [run_id, run.get("dag_run_id"), run.get("logical_date"), run.get("interval_start"), run.get("interval_end"),
-             source, fetch.get("revision"), fetch["started_at"], now,
-             fetch["seen"], fetch["changed"], fetch["deleted"],
-             counts["new"], counts["updated"], counts["unchanged"], counts["deleted"], counts["revived"],
-             counts["rejects"], counts["expectations_failed"],
-             fetch["seconds"], transform_seconds, validate_seconds, seconds_load,
-             "; ".join(fetch.get("warnings", [])) or None])
-        con.execute("""
+            [
+                run_id,
+                run.get("dag_run_id"),
+                run.get("logical_date"),
+                run.get("interval_start"),
+                run.get("interval_end"),
+                source,
+                fetch.get("revision"),
+                fetch["started_at"],
+                now,
+                fetch["seen"],
+                fetch["changed"],
+                fetch["deleted"],
+                counts["new"],
+                counts["updated"],
+                counts["unchanged"],
+                counts["deleted"],
+                counts["revived"],
+                counts["rejects"],
+                counts["expectations_failed"],
+                fetch["seconds"],
+                transform_seconds,
+                validate_seconds,
+                seconds_load,
+                "; ".join(fetch.get("warnings", [])) or None,
+            ],
+        )
+        con.execute(
+            """
             INSERT INTO source_state VALUES (?, ?, ?, ?)
             ON CONFLICT (source) DO UPDATE SET revision = excluded.revision,
                 updated_at = excluded.updated_at, run_id = excluded.run_id""",
-            [source, fetch.get("revision"), now, run_id])
+            [source, fetch.get("revision"), now, run_id],
+        )
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -202,23 +250,44 @@ def load(con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, clean_files:
     return counts
 
 
-def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files, raw_files,
-                         deleted_file, quality_file) -> dict:
+def _load_in_transaction(
+    con, *, now, run_id, source, clean_files, reject_files, raw_files, deleted_file, quality_file
+) -> dict:
     x = con.execute
     # -- stage everything in temp tables, straight from Parquet (bulk, no Python rows)
-    x("CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT source, path, content_hash, size, mtime_ns FROM "
-      + (READ_FILES if raw_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR content_hash, NULL::BIGINT size, NULL::BIGINT mtime_ns) WHERE false"),
-      [raw_files] if raw_files else [])
+    x(
+        "CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT source, path, content_hash, size, mtime_ns FROM "
+        + (
+            READ_FILES
+            if raw_files
+            else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR content_hash, NULL::BIGINT size, NULL::BIGINT mtime_ns) WHERE false"
+        ),
+        [raw_files] if raw_files else [],
+    )
     # only the keys of all staged articles are held at once; their bodies are read batch by batch below
-    x("CREATE OR REPLACE TEMP TABLE staged_all AS SELECT source, path, post_id, content_hash FROM "
-      + (READ_FILES if clean_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR post_id, NULL::VARCHAR content_hash) WHERE false"),
-      [clean_files] if clean_files else [])
-    x("CREATE OR REPLACE TEMP TABLE staged_rejects AS SELECT * FROM "
-      + (READ_FILES if reject_files else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"),
-      [reject_files] if reject_files else [])
-    x("CREATE OR REPLACE TEMP TABLE staged_deleted AS SELECT source, path FROM "
-      + ("read_parquet(?)" if deleted_file else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path) WHERE false"),
-      [deleted_file] if deleted_file else [])
+    x(
+        "CREATE OR REPLACE TEMP TABLE staged_all AS SELECT source, path, post_id, content_hash FROM "
+        + (
+            READ_FILES
+            if clean_files
+            else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR post_id, NULL::VARCHAR content_hash) WHERE false"
+        ),
+        [clean_files] if clean_files else [],
+    )
+    x(
+        "CREATE OR REPLACE TEMP TABLE staged_rejects AS SELECT * FROM "
+        + (
+            READ_FILES
+            if reject_files
+            else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"
+        ),
+        [reject_files] if reject_files else [],
+    )
+    x(
+        "CREATE OR REPLACE TEMP TABLE staged_deleted AS SELECT source, path FROM "
+        + ("read_parquet(?)" if deleted_file else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path) WHERE false"),
+        [deleted_file] if deleted_file else [],
+    )
 
     # -- two files, one post id: the file that holds the live article wins, else the first path;
     #    the others are rejects. Only files of the same source compete: a new source of the same
@@ -245,9 +314,13 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
                NULL, s.content_hash
         FROM staged_all s WHERE NOT EXISTS (SELECT 1 FROM staged t WHERE t.path = s.path AND t.source = s.source)""")
     if raw_files:  # the raw bytes of duplicate-id rejects, from the raw batches
-        x("""UPDATE staged_rejects r SET raw = w.raw FROM """ + READ_FILES + """ w
+        x(
+            """UPDATE staged_rejects r SET raw = w.raw FROM """
+            + READ_FILES
+            + """ w
              WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path AND w.source = r.source""",
-          [raw_files])
+            [raw_files],
+        )
 
     # -- each batch of staged articles in turn (one batch of bodies in memory), same transaction
     x("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
@@ -263,24 +336,35 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
         JOIN staged_deleted d ON d.source = a.source AND d.path = a.path
         WHERE a.deleted_at IS NULL AND a.post_id NOT IN (SELECT post_id FROM staged)""")
     counts["deleted"] = x("SELECT count(*) FROM gone").fetchone()[0]
-    x("UPDATE articles SET deleted_at = ?, updated_at = ?, run_id = ? WHERE post_id IN (SELECT post_id FROM gone)",
-      [now, now, run_id])
-    x("""
+    x(
+        "UPDATE articles SET deleted_at = ?, updated_at = ?, run_id = ? WHERE post_id IN (SELECT post_id FROM gone)",
+        [now, now, run_id],
+    )
+    x(
+        """
         INSERT INTO article_versions
         SELECT a.post_id, a.version, 'deleted', a.source, a.path, a.title, a.published_at, a.published_date,
                a.categories, a.tags, a.outlet, a.source_url, a.digest, a.byline, a.credit, NULL, a.content_hash, ?, ?
         FROM articles a WHERE a.post_id IN (SELECT post_id FROM gone)
-        ON CONFLICT DO NOTHING""", [now, run_id])
-    x("""
+        ON CONFLICT DO NOTHING""",
+        [now, run_id],
+    )
+    x(
+        """
         UPDATE source_files SET deleted = true, run_id = ?
-        FROM staged_deleted d WHERE source_files.source = d.source AND source_files.path = d.path""", [run_id])
+        FROM staged_deleted d WHERE source_files.source = d.source AND source_files.path = d.path""",
+        [run_id],
+    )
 
     # -- the watermark per file: every staged file, article or reject
-    x("""
+    x(
+        """
         INSERT OR REPLACE INTO source_files
         SELECT r.source, r.path, c.post_id, r.content_hash, r.size, r.mtime_ns,
                CASE WHEN c.post_id IS NULL THEN 'reject' ELSE 'article' END, false, ?
-        FROM staged_raw r LEFT JOIN staged c ON c.source = r.source AND c.path = r.path""", [run_id])
+        FROM staged_raw r LEFT JOIN staged c ON c.source = r.source AND c.path = r.path""",
+        [run_id],
+    )
 
     # -- rejects and quality results of the run
     # a file version already rejected for the same reason (staged again by a concurrent run or a
@@ -288,17 +372,23 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
     x("""CREATE OR REPLACE TEMP TABLE new_rejects AS SELECT * FROM staged_rejects r WHERE NOT EXISTS (
            SELECT 1 FROM rejects o WHERE o.source = r.source AND o.path = r.path AND o.reason = r.reason
              AND o.content_hash IS NOT DISTINCT FROM r.content_hash)""")
-    x("INSERT INTO rejects SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects",
-      [run_id, now])
+    x(
+        "INSERT INTO rejects SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects",
+        [run_id, now],
+    )
     counts["rejects"] = x("SELECT count(*) FROM new_rejects").fetchone()[0]
     x("DROP TABLE new_rejects")
     counts["expectations_failed"] = 0
     if quality_file:
         x("DELETE FROM quality_results WHERE run_id = ?", [run_id])
-        x("""INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity, success,
-                    observed, ? FROM read_parquet(?)""", [run_id, now, quality_file])
+        x(
+            """INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity, success,
+                    observed, ? FROM read_parquet(?)""",
+            [run_id, now, quality_file],
+        )
         counts["expectations_failed"] = x(
-            "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run_id]).fetchone()[0]
+            "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run_id]
+        ).fetchone()[0]
 
     # -- daily metrics of the days this run touched, rebuilt from the articles
     x("""
@@ -307,7 +397,8 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
         UNION SELECT old_day FROM changed WHERE old_day IS NOT NULL
         UNION SELECT published_date FROM gone""")
     x("DELETE FROM daily_metrics WHERE day IN (SELECT day FROM touched_days)")
-    x("""
+    x(
+        """
         INSERT INTO daily_metrics
         SELECT a.published_date, coalesce(a.outlet, '?'), coalesce(a.category, '?'),
                count(*) FILTER (WHERE a.deleted_at IS NULL),
@@ -321,14 +412,25 @@ def _load_in_transaction(con, *, now, run_id, source, clean_files, reject_files,
                ?
         FROM articles a JOIN article_metrics m USING (post_id)
         WHERE a.published_date IN (SELECT day FROM touched_days)
-        GROUP BY ALL""", [run_id])
+        GROUP BY ALL""",
+        [run_id],
+    )
 
     _load_keywords(x, run_id)
 
     for name in ("new", "updated", "unchanged", "moved", "revived", "deleted"):
         counts.setdefault(name, 0)
     counts["unchanged"] += counts.pop("moved")
-    for t in ("staged_raw", "staged_all", "staged", "staged_rejects", "staged_deleted", "changed", "gone", "touched_days"):
+    for t in (
+        "staged_raw",
+        "staged_all",
+        "staged",
+        "staged_rejects",
+        "staged_deleted",
+        "changed",
+        "gone",
+        "touched_days",
+    ):
         x(f"DROP TABLE IF EXISTS {t}")
     return counts
 
@@ -337,7 +439,8 @@ def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) ->
     """Classify one staged batch against the warehouse and write its articles, versions,
     metrics and keywords (inside the load's transaction)."""
     # -- what each staged article is to the warehouse
-    x("""
+    x(
+        """
         CREATE OR REPLACE TEMP TABLE classified AS
         SELECT s.*,
                a.version AS old_version, a.first_loaded_at AS old_first_loaded_at,
@@ -352,12 +455,15 @@ def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) ->
                     WHEN a.deleted_at IS NOT NULL OR a.content_hash <> s.content_hash THEN a.version + 1
                     ELSE a.version END AS new_version
         FROM read_parquet(?) s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
-        LEFT JOIN articles a ON a.post_id = s.post_id""", [clean_file])
+        LEFT JOIN articles a ON a.post_id = s.post_id""",
+        [clean_file],
+    )
     for change, n in x("SELECT change, count(*) FROM classified GROUP BY change").fetchall():
         counts[change] = counts.get(change, 0) + n
 
     # -- articles: insert new, update changed (one MERGE)
-    x("""
+    x(
+        """
         MERGE INTO articles AS a
         USING (SELECT * FROM classified WHERE change <> 'unchanged') AS c
         ON a.post_id = c.post_id
@@ -374,18 +480,25 @@ def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) ->
         VALUES (c.post_id, c.source, c.path, c.title, c.layout, c.published_at, c.published_date,
             c.categories, c.tags, c.category, c.outlet, c.source_url, c.digest, c.byline, c.credit, c.body_text,
             c.paragraphs, c.warnings, c.content_hash, 1, ?, ?, NULL, ?)""",
-      [now, run_id, now, now, run_id])
-    x("""
+        [now, run_id, now, now, run_id],
+    )
+    x(
+        """
         INSERT INTO article_versions
         SELECT post_id, new_version, change, source, path, title, published_at, published_date, categories, tags,
                outlet, source_url, digest, byline, credit, body_text, content_hash, ?, ?
         FROM classified WHERE change IN ('new', 'updated', 'revived')
-        ON CONFLICT DO NOTHING""", [now, run_id])
-    x("""
+        ON CONFLICT DO NOTHING""",
+        [now, run_id],
+    )
+    x(
+        """
         INSERT OR REPLACE INTO article_metrics
         SELECT post_id, new_version, cjk_chars, chars, paragraph_count, sentences, numbers, money_mentions,
                percent_mentions, links, images, kline_images, tables, reading_seconds, ?
-        FROM classified WHERE change IN ('new', 'updated', 'revived')""", [run_id])
+        FROM classified WHERE change IN ('new', 'updated', 'revived')""",
+        [run_id],
+    )
 
     _load_batch_keywords(x, run_id)
     x("""INSERT INTO changed SELECT post_id, change, published_date, old_published_date
@@ -397,12 +510,15 @@ def _load_batch_keywords(x, run_id: str) -> None:
     x("""
         DELETE FROM article_keywords
         WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
-    x("""
+    x(
+        """
         INSERT INTO article_keywords
         SELECT c.post_id, c.new_version, r.i, c.keywords[r.i].keyword, c.keywords[r.i].count,
                c.keywords[r.i].weight, ?
         FROM classified c, range(1, coalesce(len(c.keywords), 0) + 1) AS r(i)
-        WHERE c.change IN ('new', 'updated', 'revived')""", [run_id])
+        WHERE c.change IN ('new', 'updated', 'revived')""",
+        [run_id],
+    )
 
 
 def _load_keywords(x, run_id: str) -> None:
@@ -414,37 +530,61 @@ def _load_keywords(x, run_id: str) -> None:
     ``touched_days``, the days daily_metrics was rebuilt for.
     """
     x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
-    x("""
+    x(
+        """
         INSERT INTO keyword_daily
         SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')), sum(k.weight), ?
         FROM article_keywords k JOIN articles a USING (post_id)
         WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
-        GROUP BY ALL""", [run_id])
+        GROUP BY ALL""",
+        [run_id],
+    )
 
 
-def record_failed_validation(con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, quality_file: str,
-                             message: str) -> None:
+def record_failed_validation(
+    con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, quality_file: str, message: str
+) -> None:
     """A run stopped by a hard expectation: store its GX results and an audit row, nothing else.
 
     The data tables and the watermark are not touched, so the next run sees
     the same changes again.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM quality_results WHERE run_id = ?", [run["run_id"]])
-        con.execute("""INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity,
-                       success, observed, ? FROM read_parquet(?)""", [run["run_id"], now, quality_file])
-        failed = con.execute("SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success",
-                             [run["run_id"]]).fetchone()[0]
+        con.execute(
+            """INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity,
+                       success, observed, ? FROM read_parquet(?)""",
+            [run["run_id"], now, quality_file],
+        )
+        (failed,) = con.execute(
+            "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run["run_id"]]
+        ).fetchall()[0]
         con.execute("DELETE FROM etl_runs WHERE run_id = ?", [run["run_id"]])
-        con.execute("""
+        con.execute(
+            """
             INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'failed validation', ?, ?, ?,
                                          0, 0, 0, 0, 0, 0, ?, ?, NULL, NULL, NULL, ?)""",
-            [run["run_id"], run.get("dag_run_id"), run.get("logical_date"), run.get("interval_start"),
-             run.get("interval_end"), fetch["source"], fetch.get("revision"), fetch["started_at"], now,
-             fetch["seen"], fetch["changed"], fetch["deleted"], failed, fetch["seconds"], message[:2000]])
+            [
+                run["run_id"],
+                run.get("dag_run_id"),
+                run.get("logical_date"),
+                run.get("interval_start"),
+                run.get("interval_end"),
+                fetch["source"],
+                fetch.get("revision"),
+                fetch["started_at"],
+                now,
+                fetch["seen"],
+                fetch["changed"],
+                fetch["deleted"],
+                failed,
+                fetch["seconds"],
+                message[:2000],
+            ],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -452,6 +592,7 @@ def record_failed_validation(con: duckdb.DuckDBPyConnection, *, run: dict, fetch
 
 
 # --- publish -----------------------------------------------------------------------------------
+
 
 def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, run_id: str | None) -> dict:
     """Mark the run published, checkpoint, and copy the file to the snapshot path atomically.
@@ -474,5 +615,8 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     finally:
         if tmp.exists():
             tmp.unlink()
-    return {"snapshot": str(published), "bytes": published.stat().st_size,
-            "seconds": round(time.monotonic() - started, 3)}
+    return {
+        "snapshot": str(published),
+        "bytes": published.stat().st_size,
+        "seconds": round(time.monotonic() - started, 3),
+    }

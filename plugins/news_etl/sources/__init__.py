@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from ..model import RawPost
 
@@ -67,8 +68,7 @@ class Source(Protocol):
     seen: int
     revision: str | None
 
-    def changes(self, known: dict[str, Known], previous_revision: str | None) -> Iterator[RawPost | Deleted]:
-        ...
+    def changes(self, known: dict[str, Known], previous_revision: str | None) -> Iterator[RawPost | Deleted]: ...
 
 
 def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
@@ -101,14 +101,20 @@ def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
     if kind == "git":
         from .git import GitSource
 
-        source = GitSource(location, cache=settings.cache, timeout=settings.source_timeout,
-                           retries=settings.source_retries, backoff=settings.source_backoff)
+        source = GitSource(
+            location,
+            cache=settings.cache,
+            timeout=settings.source_timeout,
+            retries=settings.source_retries,
+            backoff=settings.source_backoff,
+        )
         source.as_of = as_of
         return source
     from .feed import FeedSource
 
-    return FeedSource(location, timeout=settings.source_timeout, retries=settings.source_retries,
-                      backoff=settings.source_backoff)
+    return FeedSource(
+        location, timeout=settings.source_timeout, retries=settings.source_retries, backoff=settings.source_backoff
+    )
 
 
 def sharing_post_id(known: dict[str, Known], deleted: set[str], staged: set[str]) -> list[str]:

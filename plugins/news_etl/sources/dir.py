@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..model import RawPost
 from . import Deleted, Known, SourceError
@@ -83,8 +83,14 @@ class DirSource:
             content_hash = hashlib.sha256(raw).hexdigest()
             hashes.append((rel, content_hash))
             if old is None or old.content_hash != content_hash:
-                yield RawPost(source=self.name, path=rel, raw=raw, content_hash=content_hash,
-                              size=st.st_size, mtime_ns=st.st_mtime_ns)
+                yield RawPost(
+                    source=self.name,
+                    path=rel,
+                    raw=raw,
+                    content_hash=content_hash,
+                    size=st.st_size,
+                    mtime_ns=st.st_mtime_ns,
+                )
         for rel in sorted(set(known) - present):
             yield Deleted(rel)
         self.seen = len(present)

@@ -33,8 +33,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import yaml
 
@@ -81,7 +81,7 @@ def _parse_time(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _text(element) -> str | None:
@@ -105,8 +105,10 @@ class FeedSource:
 
     def _get(self, etag: str | None, last_modified: str | None) -> tuple[int, bytes, dict]:
         """(status, body, headers) of one conditional GET, retried with backoff; 304 has an empty body."""
-        headers = {"User-Agent": "news-etl (+https://github.com/zning1994/finews)",
-                   "Accept": "application/atom+xml, application/xml;q=0.9, */*;q=0.1"}
+        headers = {
+            "User-Agent": "news-etl (+https://github.com/zning1994/finews)",
+            "Accept": "application/atom+xml, application/xml;q=0.9, */*;q=0.1",
+        }
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -126,7 +128,7 @@ class FeedSource:
                 if exc.code not in RETRY_STATUSES:
                     raise SourceError(f"feed {self.display} answered HTTP {exc.code} {exc.reason}") from None
                 raise Retry(f"HTTP {exc.code} {exc.reason}") from None
-            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 if isinstance(reason, (socket.timeout, TimeoutError)):
                     raise Retry(f"no answer within {self.timeout:g}s") from None
@@ -142,8 +144,10 @@ class FeedSource:
         except ET.ParseError as exc:
             raise SourceError(f"feed {self.display} is not valid XML: {exc}") from None
         if root.tag != f"{ATOM}feed":
-            raise SourceError(f"feed {self.display} is not an Atom feed (its root element is <{root.tag}>, "
-                              "expected <feed> in the Atom namespace, as jekyll-feed writes)")
+            raise SourceError(
+                f"feed {self.display} is not an Atom feed (its root element is <{root.tag}>, "
+                "expected <feed> in the Atom namespace, as jekyll-feed writes)"
+            )
         entries = []
         for element in root.findall(f"{ATOM}entry"):
             link = None
@@ -154,18 +158,24 @@ class FeedSource:
             content = element.find(f"{ATOM}content")
             if content is None:
                 content = element.find(f"{ATOM}summary")
-            entry_id = (_text(element.find(f"{ATOM}id")) or "").strip() or link \
+            entry_id = (
+                (_text(element.find(f"{ATOM}id")) or "").strip()
+                or link
                 or "sha256:" + hashlib.sha256(ET.tostring(element)).hexdigest()
+            )
             terms = [c.get("term", "").strip() for c in element.findall(f"{ATOM}category") if c.get("term", "").strip()]
-            entries.append({
-                "id": entry_id, "link": link,
-                "title": (_text(element.find(f"{ATOM}title")) or "").strip(),
-                "published": _text(element.find(f"{ATOM}published")),
-                "updated": _text(element.find(f"{ATOM}updated")),
-                "categories": [t for t in terms if not t.endswith("新闻")],
-                "tags": [t for t in terms if t.endswith("新闻")],
-                "content": _text(content) or "",
-            })
+            entries.append(
+                {
+                    "id": entry_id,
+                    "link": link,
+                    "title": (_text(element.find(f"{ATOM}title")) or "").strip(),
+                    "published": _text(element.find(f"{ATOM}published")),
+                    "updated": _text(element.find(f"{ATOM}updated")),
+                    "categories": [t for t in terms if not t.endswith("新闻")],
+                    "tags": [t for t in terms if t.endswith("新闻")],
+                    "content": _text(content) or "",
+                }
+            )
         return entries
 
     @staticmethod
@@ -175,8 +185,13 @@ class FeedSource:
         a blockquote (→ ``> digest`` lines). The rest stays HTML, which the cleaner reads as it is."""
         content = _AUTOLINK_P.sub(lambda m: f"\n\n<{html.unescape(m[1])}>\n\n", content)
         content = _BLOCKQUOTE.sub(
-            lambda m: "\n\n" + "\n".join("> " + " ".join(p.split()) for p in _P_TEXT.findall(m[1]) or [m[1]]
-                                          if p.strip()) + "\n\n", content)
+            lambda m: (
+                "\n\n"
+                + "\n".join("> " + " ".join(p.split()) for p in _P_TEXT.findall(m[1]) or [m[1]] if p.strip())
+                + "\n\n"
+            ),
+            content,
+        )
         return re.sub(r"\n{3,}", "\n\n", content).strip()
 
     @staticmethod
@@ -220,18 +235,21 @@ class FeedSource:
             return
         entries = self._entries(body)
         self.seen = len(entries)
-        self.revision = json.dumps({"etag": lower.get("etag"), "last_modified": lower.get("last-modified"),
-                                    "entries": len(entries)}, sort_keys=True)
+        self.revision = json.dumps(
+            {"etag": lower.get("etag"), "last_modified": lower.get("last-modified"), "entries": len(entries)},
+            sort_keys=True,
+        )
         published = [t for t in (_parse_time(e["published"] or e["updated"]) for e in entries) if t]
         loaded = [k.mtime_ns for k in known.values() if k.mtime_ns]
         if published and loaded:
             oldest_entry = min(published)
-            newest_loaded = datetime.fromtimestamp(max(loaded) / 1e9, tz=timezone.utc)
+            newest_loaded = datetime.fromtimestamp(max(loaded) / 1e9, tz=UTC)
             if newest_loaded < oldest_entry:
                 self._warn(
                     f"posts may have been missed: the newest loaded post is from {newest_loaded.isoformat()}, "
                     f"the oldest of the feed's {len(entries)} entries from {oldest_entry.isoformat()}; "
-                    "the feed lists only its newest entries, so run more often or load the gap from the git source")
+                    "the feed lists only its newest entries, so run more often or load the gap from the git source"
+                )
         changed = 0
         for entry in entries:
             raw = self.render(entry)
@@ -242,6 +260,12 @@ class FeedSource:
                 continue
             when = _parse_time(entry["published"] or entry["updated"])
             changed += 1
-            yield RawPost(source=self.name, path=path, raw=raw, content_hash=content_hash, size=len(raw),
-                          mtime_ns=int(when.timestamp() * 1_000_000_000) if when else 0)
+            yield RawPost(
+                source=self.name,
+                path=path,
+                raw=raw,
+                content_hash=content_hash,
+                size=len(raw),
+                mtime_ns=int(when.timestamp() * 1_000_000_000) if when else 0,
+            )
         log.info("feed %s: %d entries, %d new or changed", self.display, len(entries), changed)

@@ -29,8 +29,8 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..model import RawPost
 from . import Deleted, Known, Retry, SourceError, sharing_post_id, with_retries
@@ -61,8 +61,9 @@ def _decode_path(raw: bytes) -> str:
 
 
 class GitSource:
-    def __init__(self, location: str, cache: Path | str, timeout: float = 30.0, retries: int = 3,
-                 backoff: float = 2.0) -> None:
+    def __init__(
+        self, location: str, cache: Path | str, timeout: float = 30.0, retries: int = 3, backoff: float = 2.0
+    ) -> None:
         location, _, branch = location.partition("#")
         is_url = "://" in location or re.match(r"^[\w.-]+@[\w.-]+:", location) is not None
         self.url = location if is_url else str(Path(location).expanduser().resolve())
@@ -93,8 +94,9 @@ class GitSource:
         env.setdefault("GIT_SSH_COMMAND", f"ssh -o BatchMode=yes -o ConnectTimeout={max(1, int(self.timeout))}")
         return env
 
-    def _git(self, *args: str, cwd: Path | None = None, check: bool = True,
-             timeout: float | None = None) -> subprocess.CompletedProcess:
+    def _git(
+        self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess:
         cmd = ["git", *args] if cwd is None else ["git", "-C", str(cwd), *args]
         try:
             done = subprocess.run(cmd, capture_output=True, env=self._env(), timeout=timeout)
@@ -103,8 +105,10 @@ class GitSource:
         except subprocess.TimeoutExpired:
             raise SourceError(f"git {args[0]} on {self.display} took more than {timeout:.0f}s") from None
         if check and done.returncode != 0:
-            raise SourceError(f"git {args[0]} failed on {self.display}: "
-                              f"{done.stderr.decode('utf-8', 'replace').strip() or 'exit ' + str(done.returncode)}")
+            raise SourceError(
+                f"git {args[0]} failed on {self.display}: "
+                f"{done.stderr.decode('utf-8', 'replace').strip() or 'exit ' + str(done.returncode)}"
+            )
         return done
 
     def _sync(self) -> None:
@@ -116,8 +120,9 @@ class GitSource:
         def attempt() -> None:
             try:
                 if (self.clone / "HEAD").is_file():
-                    self._git("fetch", "--prune", "--force", "--quiet", "origin", cwd=self.clone,
-                              timeout=network_timeout)
+                    self._git(
+                        "fetch", "--prune", "--force", "--quiet", "origin", cwd=self.clone, timeout=network_timeout
+                    )
                 else:
                     tmp = self.clone.with_name(self.clone.name + f".tmp{os.getpid()}")
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -130,8 +135,13 @@ class GitSource:
             except SourceError as exc:
                 raise Retry(str(exc)) from None
 
-        with_retries(attempt, what=f"git repository {self.display}", retries=self.retries,
-                     backoff=self.backoff, where=f" (cache {self.clone})")
+        with_retries(
+            attempt,
+            what=f"git repository {self.display}",
+            retries=self.retries,
+            backoff=self.backoff,
+            where=f" (cache {self.clone})",
+        )
 
     def _head(self) -> str | None:
         """The commit to load: the branch's head, or its last commit at or before ``as_of`` (None: none yet)."""
@@ -158,7 +168,8 @@ class GitSource:
         if not names & JEKYLL_MARKERS:
             raise SourceError(
                 f"git repository {self.display} (commit {head[:12]}) is not a Jekyll site: its top level has "
-                f"no _config.yml and no _posts/ folder (found: {', '.join(sorted(names)[:8]) or 'nothing'})")
+                f"no _config.yml and no _posts/ folder (found: {', '.join(sorted(names)[:8]) or 'nothing'})"
+            )
 
     def _post_blobs(self, head: str) -> dict[str, str]:
         """Every post file at ``head``: path → blob id (one ``ls-tree``, the size of the tree)."""
@@ -178,8 +189,7 @@ class GitSource:
 
     def _diff(self, old: str, new: str) -> tuple[dict[str, str], set[str]]:
         """(post paths to read → blob id, post paths gone) between two commits."""
-        out = self._git("diff-tree", "-r", "-z", "-M", "--no-commit-id", "--no-abbrev", old, new,
-                        cwd=self.clone).stdout
+        out = self._git("diff-tree", "-r", "-z", "-M", "--no-commit-id", "--no-abbrev", old, new, cwd=self.clone).stdout
         fields = out.split(b"\0")
         to_read: dict[str, str] = {}
         gone: set[str] = set()
@@ -213,21 +223,28 @@ class GitSource:
         """(path, bytes) for each (path, object name), through one ``git cat-file --batch``."""
         if not names:
             return
-        proc = subprocess.Popen(["git", "-C", str(self.clone), "cat-file", "--batch"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env())
+        proc = subprocess.Popen(
+            ["git", "-C", str(self.clone), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self._env(),
+        )
+
+        stdin, out = proc.stdin, proc.stdout
+        assert stdin is not None and out is not None  # both are pipes
 
         def feed() -> None:  # a thread, so a full stdout pipe never blocks our writes
             try:
                 for _, obj in names:
-                    proc.stdin.write(obj.encode() + b"\n")
-                proc.stdin.close()
+                    stdin.write(obj.encode() + b"\n")
+                stdin.close()
             except BrokenPipeError:
                 pass
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
         try:
-            out = proc.stdout
             for path, obj in names:
                 header = out.readline()
                 parts = header.split()
@@ -277,22 +294,34 @@ class GitSource:
         if previous and previous != head and self._has_commit(previous) and self._is_ancestor(head, previous):
             # a backfill of a day older than what is loaded: that state is covered already
             self.mode, self.revision, self.seen = "older", previous, len(known)
-            log.info("git source %s: the commit as of %s (%s) is older than the loaded %s; nothing to load",
-                     self.display, self.as_of, head[:12], previous[:12])
+            log.info(
+                "git source %s: the commit as of %s (%s) is older than the loaded %s; nothing to load",
+                self.display,
+                self.as_of,
+                head[:12],
+                previous[:12],
+            )
             return
         if previous == head:
             self.mode = "same"
-            to_read, gone = {}, set()
+            to_read: dict[str, str] = {}
+            gone: set[str] = set()
             full = False
         elif previous and not self._has_commit(previous):
-            self._warn(f"the last loaded commit {previous[:12]} is not in the repository (history rewritten, "
-                       "or another repository): scanning every post by content hash")
+            self._warn(
+                f"the last loaded commit {previous[:12]} is not in the repository (history rewritten, "
+                "or another repository): scanning every post by content hash"
+            )
         elif previous and not self._is_ancestor(previous, head):
-            self._warn(f"history was rewritten (force-push): the last loaded commit {previous[:12]} is not an "
-                       f"ancestor of {head[:12]}; scanning every post by content hash")
+            self._warn(
+                f"history was rewritten (force-push): the last loaded commit {previous[:12]} is not an "
+                f"ancestor of {head[:12]}; scanning every post by content hash"
+            )
         elif not previous and known:
-            self._warn(f"no loaded commit is recorded ({previous_revision!r}) but {len(known)} files were "
-                       "loaded: scanning every post by content hash")
+            self._warn(
+                f"no loaded commit is recorded ({previous_revision!r}) but {len(known)} files were "
+                "loaded: scanning every post by content hash"
+            )
         elif previous:
             self.mode = "diff"
             to_read, gone = self._diff(previous, head)
@@ -306,8 +335,15 @@ class GitSource:
         else:
             self.seen = len(self._post_blobs(head)) if self.mode == "diff" or not known else len(known)
             gone &= set(known)  # files never loaded need no deletion
-        log.info("git source %s: %s → %s (%s): %d post files to read, %d gone", self.display,
-                 (previous or "nothing")[:12], head[:12], self.mode, len(to_read), len(gone))
+        log.info(
+            "git source %s: %s → %s (%s): %d post files to read, %d gone",
+            self.display,
+            (previous or "nothing")[:12],
+            head[:12],
+            self.mode,
+            len(to_read),
+            len(gone),
+        )
 
         names = sorted(to_read.items())
         names += [(p, f"{head}:{p}") for p in sharing_post_id(known, gone, set(to_read)) if "\n" not in p]

@@ -1,0 +1,135 @@
+"""The records that pass between the steps, and their Arrow schemas.
+
+A step hands the next one a batch as a Parquet file with one of these
+schemas; the manifests that travel through XCom only name the files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+
+class Reject(Exception):
+    """A post that cannot become an article. ``reason`` is short and plain
+    (``empty file``, ``bad YAML at line 3``, ...); ``detail`` says more."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class RawPost:
+    """One post file as the source found it."""
+
+    source: str
+    path: str
+    raw: bytes
+    content_hash: str
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclass
+class Article:
+    """A clean article: the fields of ``articles`` plus its metrics."""
+
+    post_id: str
+    source: str
+    path: str
+    title: str
+    layout: str | None
+    published_at: object  # datetime with tzinfo
+    published_date: object  # date, site-local
+    categories: list[str]
+    tags: list[str]
+    category: str | None
+    outlet: str | None
+    source_url: str | None
+    digest: str | None
+    byline: str | None
+    credit: str | None
+    body_text: str
+    paragraphs: list[str]
+    warnings: list[str]
+    content_hash: str
+    metrics: dict = field(default_factory=dict)
+    keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
+
+
+RAW_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("raw", pa.binary()),
+        ("content_hash", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+    ]
+)
+
+DELETED_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("path", pa.string()),
+    ]
+)
+
+METRIC_FIELDS = [
+    ("cjk_chars", pa.int32()),
+    ("chars", pa.int32()),
+    ("paragraph_count", pa.int32()),
+    ("sentences", pa.int32()),
+    ("numbers", pa.int32()),
+    ("money_mentions", pa.int32()),
+    ("percent_mentions", pa.int32()),
+    ("links", pa.int32()),
+    ("images", pa.int32()),
+    ("kline_images", pa.int32()),
+    ("tables", pa.int32()),
+    ("reading_seconds", pa.int32()),
+]
+
+#: An article's keywords: word, occurrences, share of the counted words (0..1).
+KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
+
+ARTICLE_SCHEMA = pa.schema(
+    [
+        ("post_id", pa.string()),
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("title", pa.string()),
+        ("layout", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("published_date", pa.date32()),
+        ("categories", pa.list_(pa.string())),
+        ("tags", pa.list_(pa.string())),
+        ("category", pa.string()),
+        ("outlet", pa.string()),
+        ("source_url", pa.string()),
+        ("digest", pa.string()),
+        ("byline", pa.string()),
+        ("credit", pa.string()),
+        ("body_text", pa.string()),
+        ("paragraphs", pa.list_(pa.string())),
+        ("warnings", pa.list_(pa.string())),
+        ("content_hash", pa.string()),
+        *METRIC_FIELDS,
+        # top keywords of the clean text, best first (news_etl/keywords.py)
+        ("keywords", KEYWORDS_TYPE),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("path", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+        ("raw", pa.binary()),
+        ("content_hash", pa.string()),
+    ]
+)

@@ -1,0 +1,439 @@
+"""The five steps of a run as plain functions: fetch, transform, validate, load, publish.
+
+The DAG's tasks and the CLI call these and nothing else. Steps talk through
+run-scoped Parquet files (``staging.py``); what each step returns is a small
+JSON-able manifest (file names and counts), fit for XCom.
+
+``run`` is the identity of a run: ``{"run_id", "dag_run_id", "logical_date",
+"interval_start", "interval_end"}`` (the last four may be None).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from . import staging
+from .config import Settings
+from .model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
+from .sources import Deleted, open_source
+
+log = logging.getLogger(__name__)
+
+#: The fetch manifest, beside the run's staged batches.
+MANIFEST = "manifest.json"
+
+
+class QualityError(Exception):
+    """A hard expectation failed: the run stops before the load."""
+
+
+def new_run(run_id: str | None = None, **airflow) -> dict:
+    """The identity of a run; the CLI's runs are named ``cli__<UTC time>``."""
+    run_id = run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return {
+        "run_id": run_id,
+        "dag_run_id": airflow.get("dag_run_id"),
+        "logical_date": airflow.get("logical_date"),
+        "interval_start": airflow.get("interval_start"),
+        "interval_end": airflow.get("interval_end"),
+    }
+
+
+# --- 1. fetch ----------------------------------------------------------------------------------
+
+
+def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
+    """Ask the source what changed since the last load; stage it in raw batches.
+
+    Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
+    name)`` is called as each batch is staged (the CLI starts its transform then).
+    """
+    import pyarrow as pa
+
+    from .warehouse import read_state
+
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    folder = staging.run_folder(settings.staging, run["run_id"])
+    staging.remove_run(folder)  # a retried fetch starts clean
+    folder.mkdir(parents=True, exist_ok=True)
+    source = open_source(settings.source, settings, as_of=run.get("interval_end"))
+    known, previous_revision = read_state(settings.published, source.name)
+
+    batches: list[str] = []
+    deleted: list[str] = []
+    pending: list[RawPost] = []
+    changed = 0
+
+    def flush() -> None:
+        if not pending:
+            return
+        name = f"raw/batch-{len(batches):05d}.parquet"
+        table = pa.Table.from_pylist([vars(p) for p in pending], schema=RAW_SCHEMA)
+        staging.write_table(table, folder / name, compression="lz4")
+        batches.append(name)
+        pending.clear()
+        if on_batch is not None:
+            on_batch(str(folder), name)
+
+    for item in source.changes(known, previous_revision):
+        if isinstance(item, Deleted):
+            deleted.append(item.path)
+            continue
+        pending.append(item)
+        changed += 1
+        if len(pending) >= settings.batch_size:
+            flush()
+    flush()
+    deleted_file = None
+    if deleted:
+        deleted_file = "deleted.parquet"
+        staging.write_table(
+            pa.Table.from_pylist([{"source": source.name, "path": p} for p in deleted], schema=DELETED_SCHEMA),
+            folder / deleted_file,
+        )
+    manifest = {
+        "run_id": run["run_id"],
+        "staging": str(folder),
+        "source": source.name,
+        "revision": source.revision,
+        "previous_revision": previous_revision,
+        "seen": source.seen,
+        "changed": changed,
+        "deleted": len(deleted),
+        "batches": batches,
+        "deleted_file": deleted_file,
+        "warnings": list(getattr(source, "warnings", [])),
+        "started_at": started_at.isoformat(),
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    log.info(
+        "fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
+        source.name,
+        source.seen,
+        changed,
+        len(deleted),
+        len(batches),
+        manifest["seconds"],
+    )
+    return manifest
+
+
+def read_manifest(settings: Settings, run: dict) -> dict:
+    """The manifest the run's fetch wrote (for tasks that run after it)."""
+    path = staging.run_folder(settings.staging, run["run_id"]) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise staging.StagingError(
+            f"no fetch manifest at {path}: run fetch first (or the staging folder is not shared)"
+        ) from None
+
+
+# --- 2. transform ------------------------------------------------------------------------------
+
+
+def transform(staging_folder: str, batch: str) -> dict:
+    """Clean one raw batch into an articles file and a rejects file."""
+    from .transform import transform_table
+
+    t0 = time.monotonic()
+    folder = Path(staging_folder)
+    raw = staging.read_table(folder / batch)
+    # the GX suite's hard date range ends a year after today: later dates become rejects, not a stopped run
+    articles, rejects = transform_table(raw, latest=date(date.today().year + 1, 12, 31))
+    stem = Path(batch).name
+    clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
+    staging.write_table(articles, folder / clean_name)
+    staging.write_table(rejects, folder / rejects_name)
+    result = {
+        "batch": batch,
+        "clean": clean_name,
+        "rejects_file": rejects_name,
+        "posts": raw.num_rows,
+        "articles": articles.num_rows,
+        "rejects": rejects.num_rows,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    log.info(
+        "transform %s: %d posts → %d articles, %d rejects, %.2fs",
+        batch,
+        raw.num_rows,
+        articles.num_rows,
+        rejects.num_rows,
+        result["seconds"],
+    )
+    return result
+
+
+def transform_and_check(staging_folder: str, batch: str) -> tuple[dict, list[dict]]:
+    """Transform one batch and run the GX suite on it, in one process (the CLI's unit of work)."""
+    result = transform(staging_folder, batch)
+    return result, validate_batch(staging_folder, result)
+
+
+def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
+    """Transform every batch of a fetch, in parallel processes when there are several."""
+    batches = manifest["batches"]
+    if workers <= 1 or len(batches) <= 1:
+        return [transform(manifest["staging"], b) for b in batches]
+    with ProcessPoolExecutor(max_workers=min(workers, len(batches))) as pool:
+        return list(pool.map(transform, [manifest["staging"]] * len(batches), batches))
+
+
+# --- 3. validate -------------------------------------------------------------------------------
+
+_VALIDATORS: dict = {}
+
+
+def validate_batch(staging_folder: str, item: dict, today: date | None = None) -> list[dict]:
+    """The GX results of one transformed batch (one GX context per process, reused)."""
+    from .validate import COLUMNS, Validator
+
+    table = staging.read_table(Path(staging_folder) / item["clean"], columns=COLUMNS)
+    if table.num_rows == 0:
+        return []
+    today = today or date.today()
+    if today not in _VALIDATORS:
+        _VALIDATORS.clear()
+        _VALIDATORS[today] = Validator(today)
+    return _VALIDATORS[today].validate(table, item["batch"])
+
+
+def validate(
+    staging_folder: str,
+    transformed: list[dict],
+    today: date | None = None,
+    connect=None,
+    settings: Settings | None = None,
+    run: dict | None = None,
+    precomputed: dict[str, list[dict]] | None = None,
+) -> dict:
+    """Run the GX suite over each staged batch; stop the run on a hard failure.
+
+    Every result is written to ``quality.parquet`` for the load (``precomputed``
+    holds results the CLI's workers already computed per batch). On a hard
+    failure, with ``connect`` given, the results and a ``failed validation``
+    audit row are stored in the warehouse (nothing else), then
+    :class:`QualityError` is raised.
+    """
+    import pyarrow as pa
+
+    t0 = time.monotonic()
+    folder = Path(staging_folder)
+    rows: list[dict] = []
+    for item in transformed:
+        checked = (precomputed or {}).get(item["batch"])
+        rows.extend(checked if checked is not None else validate_batch(staging_folder, item, today))
+    quality = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("suite", pa.string()),
+                ("batch", pa.string()),
+                ("expectation", pa.string()),
+                ("column_name", pa.string()),
+                ("severity", pa.string()),
+                ("success", pa.bool_()),
+                ("observed", pa.string()),
+            ]
+        ),
+    )
+    staging.write_table(quality, folder / "quality.parquet")
+    hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
+    soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
+    result = {
+        "quality_file": "quality.parquet",
+        "expectations": len(rows),
+        "failed_hard": len(hard),
+        "failed_soft": len(soft),
+        "seconds": round(time.monotonic() - t0, 3),
+    }
+    log.info(
+        "validate: %d expectation results, %d hard failures, %d soft failures, %.2fs",
+        len(rows),
+        len(hard),
+        len(soft),
+        result["seconds"],
+    )
+    for r in soft:
+        log.warning(
+            "soft expectation failed: %s on %s in %s: %s", r["expectation"], r["column_name"], r["batch"], r["observed"]
+        )
+    if hard:
+        details = "; ".join(
+            f"{r['expectation']}({r['column_name']}) in {r['batch']}: {r['observed']}" for r in hard[:5]
+        )
+        message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
+        if connect is not None and settings is not None and run is not None:
+            from .warehouse import record_failed_validation, writer
+
+            with writer(connect, settings.lock_timeout) as con:
+                record_failed_validation(
+                    con,
+                    run=run,
+                    fetch=read_manifest(settings, run),
+                    quality_file=str(folder / "quality.parquet"),
+                    message=message,
+                )
+        raise QualityError(message)
+    return result
+
+
+# --- 4. load -----------------------------------------------------------------------------------
+
+
+def load(connect, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
+    """Write the run into the warehouse in one transaction (the single writer)."""
+    from .warehouse import load as load_warehouse
+    from .warehouse import writer
+
+    folder = Path(fetched["staging"])
+    files = {
+        "clean_files": [str(folder / t["clean"]) for t in transformed],
+        "reject_files": [str(folder / t["rejects_file"]) for t in transformed],
+        "raw_files": [str(folder / b) for b in fetched["batches"]],
+    }
+    extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
+    for path in [*(p for group in files.values() for p in group), *extra]:
+        staging.check_file(Path(path))
+    with writer(connect, settings.lock_timeout) as con:
+        counts = load_warehouse(
+            con,
+            run=run,
+            fetch=fetched,
+            **files,
+            deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
+            quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
+            transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
+            validate_seconds=validated.get("seconds", 0.0),
+        )
+    log.info(
+        "load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
+        counts["new"],
+        counts["updated"],
+        counts["unchanged"],
+        counts["deleted"],
+        counts["revived"],
+        counts["rejects"],
+        counts["seconds"],
+    )
+    return counts
+
+
+# --- 5. publish --------------------------------------------------------------------------------
+
+
+def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
+    """Publish the analysts' snapshot and clean the run's staging folder."""
+    from .warehouse import publish as publish_snapshot
+    from .warehouse import writer
+
+    with writer(connect, settings.lock_timeout) as con:
+        result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
+    if fetched and not settings.keep_staging:
+        staging.remove_run(Path(fetched["staging"]))
+    log.info("publish: snapshot %s (%d bytes) in %.2fs", result["snapshot"], result["bytes"], result["seconds"])
+    return result
+
+
+# --- freshness (a check after publish) ---------------------------------------------------------
+
+
+class StaleSourceError(Exception):
+    """The source has produced no new post for longer than the configured time."""
+
+
+def check_freshness(settings: Settings, run: dict, now: datetime | None = None) -> dict:
+    """Fail loudly when the newest article in the published snapshot is older than
+    ``settings.max_source_silence_hours`` at the end of the run's interval (or now)."""
+    import duckdb
+
+    limit = settings.max_source_silence_hours
+    end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
+    con = duckdb.connect(str(settings.published), read_only=True)
+    try:
+        (newest,) = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+    finally:
+        con.close()
+    hours = None if newest is None else round((end - newest).total_seconds() / 3600, 1)
+    result = {
+        "newest_post_at": newest.isoformat() if newest else None,
+        "checked_at": end.isoformat(),
+        "hours_without_new_post": hours,
+        "limit_hours": limit,
+        "stale": False,
+    }
+    if not limit:
+        log.info(
+            "freshness: newest post %s, %s h before %s (check off: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS=0)",
+            result["newest_post_at"],
+            hours,
+            result["checked_at"],
+        )
+        return result
+    result["stale"] = hours is None or hours > limit
+    if result["stale"]:
+        raise StaleSourceError(
+            f"STALE SOURCE: no new post for {hours} h at {result['checked_at']} (newest post "
+            f"{result['newest_post_at']}; limit {limit} h). Is the site's scraper still committing?"
+        )
+    log.info(
+        "freshness: newest post %s, %s h before %s (limit %s h): fresh",
+        result["newest_post_at"],
+        hours,
+        result["checked_at"],
+        limit,
+    )
+    return result
+
+
+# --- all five, for the CLI ---------------------------------------------------------------------
+
+
+def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
+    """fetch → transform → validate → load → publish, in this process (transform in a process pool)."""
+    from .warehouse import file_connect
+
+    run = run or new_run()
+    connect = connect or file_connect(settings.warehouse)
+    t0 = time.monotonic()
+    # transform and check each batch in a worker process as soon as fetch has staged it
+    pool = ProcessPoolExecutor(max_workers=settings.workers) if settings.workers > 1 else None
+    futures: list = []
+    try:
+
+        def start(folder: str, batch: str) -> None:
+            futures.append(pool.submit(transform_and_check, folder, batch) if pool else (folder, batch))
+
+        fetched = fetch(settings, run, on_batch=start)
+        done = [f.result() if pool else transform_and_check(*f) for f in futures]
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    transformed = [t for t, _ in done]
+    validated = validate(
+        fetched["staging"],
+        transformed,
+        connect=connect,
+        settings=settings,
+        run=run,
+        precomputed={t["batch"]: rows for t, rows in done},
+    )
+    loaded = load(connect, settings, run, fetched, transformed, validated)
+    published = publish(connect, settings, run, fetched)
+    return {
+        "run": run,
+        "fetch": fetched,
+        "transform": transformed,
+        "validate": validated,
+        "load": loaded,
+        "publish": published,
+        "seconds": round(time.monotonic() - t0, 3),
+    }

@@ -1,0 +1,16 @@
+-- Daily volume by outlet: how many live articles each outlet published each site-local day (new, updated, deleted, characters).
+-- Parameters: $start, $end: first and last day (DATE, inclusive); leave one out for an open end.
+-- Source: daily_metrics, summed over categories.
+SELECT day,
+       outlet,
+       sum(articles)::INTEGER          AS articles,
+       sum(new_articles)::INTEGER      AS new,
+       sum(updated_articles)::INTEGER  AS updated,
+       sum(deleted_articles)::INTEGER  AS deleted,
+       sum(chars_total)::BIGINT        AS characters
+FROM daily_metrics
+WHERE ($start IS NULL OR day >= CAST($start AS DATE))
+  AND ($end IS NULL OR day <= CAST($end AS DATE))
+GROUP BY day, outlet
+HAVING sum(articles) + sum(deleted_articles) > 0
+ORDER BY day, articles DESC, outlet;
