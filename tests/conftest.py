@@ -27,7 +27,11 @@ SAMPLE = ROOT / "data" / "sample_posts"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Airflow reads its configuration at import: point it at a session home before anything imports it.
-_SESSION_HOME = Path(os.environ.get("NEWS_ETL_TEST_AIRFLOW_HOME", f"/tmp/news-etl-test-airflow-home-{os.getuid()}"))
+# one home per checkout (two clones or worktrees testing at once never share a metadata database)
+_CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+_SESSION_HOME = Path(
+    os.environ.get("NEWS_ETL_TEST_AIRFLOW_HOME", f"/tmp/news-etl-test-airflow-home-{os.getuid()}-{_CHECKOUT}")
+)
 os.environ.update(
     {
         "AIRFLOW_HOME": str(_SESSION_HOME),
