@@ -24,12 +24,13 @@ export NO_ALBUMENTATIONS_UPDATE              := 1
 # The day the one-off run covers (the DAG's interval ends at 00:30 the next day).
 DAY ?= $(shell date -u -d yesterday +%Y-%m-%d)
 
-.PHONY: help run test lint bench bench-dlt-venv airflow-init venv lock clean report sql airflow airflow-stop
+.PHONY: help run test lint selftest bench bench-dlt-venv airflow-init venv lock clean report sql airflow airflow-stop
 help:
 	@echo "make run    run the daily DAG once on the sample posts into data/warehouse.duckdb, then print a report"
 	@echo "make test   run the whole test suite"
 	@echo "make lint   ruff (check and format) and mypy: the gates CI runs before the tests"
 	@echo "make bench  benchmark on synthetic sites of 10,000 and 100,000 posts (POSTS=, BIG=)"
+	@echo "make selftest  the fault and hostile-input suites, with a table of what was tried"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
 	@echo "make airflow       local Airflow (api-server, scheduler, dag-processor, triggerer; SQLite) on http://127.0.0.1:\$$AIRFLOW_PORT (8080); Ctrl-C stops it"
 	@echo "make airflow-stop  stop a local Airflow started by make airflow"
@@ -86,7 +87,11 @@ BIG   ?= 100000
 bench-dlt-venv: .venv-dlt/.installed
 
 bench: airflow-init bench-dlt-venv
-	$(NEWS_ETL) bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
+	$(PY) -m devtools.bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
+
+# The fault and hostile-input suites, with a table of what was tried (docs/reliability.md).
+selftest: venv
+	$(PY) -m devtools.selftest
 
 lock:
 	rm -rf /tmp/news-etl-lock && $(PYTHON) -m venv /tmp/news-etl-lock

@@ -164,7 +164,7 @@ class LocalAirflow:
             "--conn-host",
             str(self.warehouse),
             "--conn-description",
-            "The writer's DuckDB file (or md:<database> for MotherDuck)",
+            "The writer's DuckDB file (host = the file on the machine that runs the loads)",
         )
         self.airflow("variables", "set", "news_etl_source", str(self.source))
 

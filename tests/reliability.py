@@ -1,7 +1,7 @@
 """Helpers shared by the reliability suites (tests/test_faults.py, tests/test_hostile_input.py).
 
 ``record`` appends one JSON line per fault survived or input set tried to the file named by
-``NEWS_ETL_RELIABILITY_REPORT``; ``python -m news_etl selftest --reliability`` sets it and
+``NEWS_ETL_RELIABILITY_REPORT``; ``make selftest`` (``python -m devtools.selftest``) sets it and
 prints the table. Outside the selftest it does nothing.
 """
 

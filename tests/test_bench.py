@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
+
 pytestmark = pytest.mark.slow
 
 
@@ -16,8 +18,9 @@ def test_small_bench_prints_its_table(tmp_path):
     env = dict(os.environ)
     out = subprocess.run(
         [
-            str(Path(sys.executable).with_name("news-etl")),
-            "bench",
+            sys.executable,
+            "-m",
+            "devtools.bench",
             "--posts",
             "1500",
             "--repeat",
@@ -28,6 +31,7 @@ def test_small_bench_prints_its_table(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        cwd=ROOT,
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -35,7 +39,7 @@ def test_small_bench_prints_its_table(tmp_path):
         "cleaner / bare parse",
         "load: MERGE from Parquet",
         "row-by-row INSERT",
-        "end to end `news_etl run`, 1,500 posts",
+        "end to end `news-etl run`, 1,500 posts",
         "no-change run on 1,500 posts",
         "100 changed posts on 1,500",
     ):
@@ -46,7 +50,7 @@ def test_small_bench_prints_its_table(tmp_path):
 def test_synthetic_site_has_the_template_mix_and_broken_posts(tmp_path):
     from conftest import raw_post
 
-    from news_etl.synthetic import generate_site
+    from devtools.synthetic import generate_site
     from news_etl.transform import transform_rows
 
     site = generate_site(tmp_path / "site", 400)

@@ -1,12 +1,8 @@
-"""Command line: the same pipeline without Airflow.
+"""news-etl: the news warehouse pipeline without Airflow, and its tools.
 
-    python -m news_etl run --source PATH --warehouse FILE
-    python -m news_etl summary [--warehouse FILE]
-    python -m news_etl report [NAME] [--format table|csv|json|parquet] [--out FILE] [--param NAME=VALUE ...]
-    python -m news_etl sql [--warehouse FILE]
-    python -m news_etl corpus-report PATH
-
-Exit code 0 on success; on failure, non-zero with a one-line reason.
+Every command is listed by ``news-etl --help`` and documented in docs/cli.md (written from the
+help texts). Exit code 0 on success; on failure, non-zero with a one-line reason (``-v`` logs
+each step and the traceback).
 """
 
 from __future__ import annotations
@@ -60,22 +56,6 @@ def cmd_summary(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from pathlib import Path
-
-    from .bench import run
-
-    run(
-        posts=args.posts,
-        repeat=args.repeat,
-        workers=args.workers or Settings().workers,
-        dag=args.dag,
-        big=args.big,
-        out=Path(args.json) if args.json else None,
-    )
-    return 0
-
-
 def cmd_report(args) -> int:
     from .reports import ReportError, list_reports, open_warehouse, run_report, write_report
 
@@ -109,12 +89,6 @@ def cmd_sql(args) -> int:
     return sql_shell(args.warehouse or _settings(args).published)
 
 
-def cmd_selftest(args) -> int:
-    from .selftest import run_reliability
-
-    return run_reliability()
-
-
 def cmd_corpus_report(args) -> int:
     from .corpus_report import build_report, format_report, read_folder
 
@@ -123,7 +97,7 @@ def cmd_corpus_report(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m news_etl", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="news-etl", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -159,24 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")
     p.add_argument("path", help="a folder of posts (searched recursively, like the dir source)")
     p.set_defaults(func=cmd_corpus_report)
-
-    p = sub.add_parser("bench", help="generate a synthetic site and print speed and memory figures")
-    p.add_argument("--posts", type=int, default=10000, help="posts in the synthetic site (default 10000)")
-    p.add_argument("--big", type=int, help="also run end to end on a second site of this many posts")
-    p.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is printed (default 3)")
-    p.add_argument("--workers", type=int, help="transform processes (default: one per core)")
-    p.add_argument("--dag", action="store_true", help="also time the DAG with airflow dags test on 1,000 posts")
-    p.add_argument("--json", help="also write the figures to this JSON file")
-    p.set_defaults(func=cmd_bench)
-
-    p = sub.add_parser("selftest", help="run the reliability suites (faults, hostile input) and print what was tried")
-    p.add_argument(
-        "--reliability",
-        action="store_true",
-        required=True,
-        help="the fault and hostile-input suites (pytest marker 'reliability')",
-    )
-    p.set_defaults(func=cmd_selftest)
 
     args = parser.parse_args(argv)
     logging.basicConfig(

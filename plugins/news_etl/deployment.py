@@ -34,7 +34,12 @@ def settings() -> Settings:
     silence = _run_conf().get("max_source_silence_hours")  # a run may set its own freshness limit
     if silence is not None:
         base = base.with_(max_source_silence_hours=float(silence))
-    return base.with_(source=source, warehouse=None if database.startswith(("md:", ":memory:")) else database)
+    if database.startswith(("md:", "motherduck:", ":memory:")) or not database:
+        raise ValueError(
+            f"connection {WAREHOUSE_CONN_ID!r} must name a DuckDB file on this machine (host = the file), "
+            f"not {database!r}: publish copies the writer's file, and hosted DuckDB is not supported"
+        )
+    return base.with_(source=source, warehouse=database)
 
 
 def _run_conf() -> dict:

@@ -5,7 +5,7 @@ Chinese text exactly like jieba 0.42.1 (the same dictionary), is about nine
 times faster, keeps stock codes such as ``00388.HK`` in one token, and carries
 its dictionary inside the wheel: nothing is downloaded or cached on disk. It is
 loaded lazily, once per process (the transform runs in worker processes).
-``python -m news_etl.keywords_bench`` has the comparison.
+``python -m devtools.keywords_bench`` has the comparison.
 
 The weights are term frequencies, not TF-IDF: an IDF would depend on which
 articles share a batch or a warehouse, and an article's keywords must depend on

@@ -1,4 +1,4 @@
-"""``python -m news_etl selftest --reliability``: run the fault and hostile-input suites, print what was tried.
+"""``make selftest`` (``python -m devtools.selftest``): run the fault and hostile-input suites, print what was tried.
 
 The suites are ordinary pytest tests marked ``reliability`` (``tests/test_faults.py``,
 ``tests/test_hostile_input.py``): real processes killed with real signals, real files, a real
@@ -18,7 +18,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from news_etl.config import PROJECT_ROOT
 
 SUITES = ("tests/test_faults.py", "tests/test_hostile_input.py")
 REPORT_ENV = "NEWS_ETL_RELIABILITY_REPORT"
@@ -111,3 +111,7 @@ def run_reliability(root: Path = PROJECT_ROOT, extra: list[str] | None = None, t
     lost = sum(r.get("lost", 0) for r in records if r["kind"] == "input")
     failed = sum(o["failed"] for o in outcomes.values())
     return 0 if proc.returncode == 0 and not failed and not lost else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run_reliability())

@@ -1,7 +1,7 @@
 """Compare the two segmenters on a folder of posts: jieba (pure Python) and rjieba (jieba-rs).
 
     pip install jieba==0.42.1   # only for this comparison; the pipeline uses rjieba
-    PYTHONPATH=plugins python -m news_etl.keywords_bench [POSTS_DIR] [--times 40]
+    .venv/bin/python -m devtools.keywords_bench [POSTS_DIR] [--times 40]
 
 Prints load time, segmentation time on the clean texts and on the texts
 repeated ``--times`` times (a larger synthetic set), and how far the
@@ -18,9 +18,9 @@ import re
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT
-from .model import RawPost
-from .transform import transform_rows
+from news_etl.config import PROJECT_ROOT
+from news_etl.model import RawPost
+from news_etl.transform import transform_rows
 
 
 def main(argv=None) -> None:

@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m news_etl bench --posts N`` (``make bench``).
+"""The benchmark: ``python -m devtools.bench --posts N`` (``make bench``), run from the checkout.
 
 Generates a synthetic site (``synthetic.py``) and prints a table of figures,
 each the median of several runs, with the machine's core count:
@@ -10,7 +10,7 @@ each the median of several runs, with the machine's core count:
 2. load: rows/s of the warehouse load (MERGE from Parquet in one
    transaction) against a row-by-row INSERT of the same rows (and dlt, where
    it is installed in ``.venv-dlt``);
-3. end to end ``news_etl run`` on the site: wall time, posts/s, peak RSS of
+3. end to end ``news-etl run`` on the site: wall time, posts/s, peak RSS of
    the whole process tree;
 4. incremental runs on that warehouse: no change, and 100 changed posts;
 5. optionally (``--dag``) the DAG with ``airflow dags test`` on 1,000 new
@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from news_etl.config import PROJECT_ROOT
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -49,11 +49,11 @@ def bench_transform(site: Path, sample: int, repeat: int) -> dict:
 
     from bs4 import BeautifulSoup
 
-    from .clean import clean_body
-    from .metrics import article_metrics
-    from .model import RawPost, Reject
-    from .parse import parse_post
-    from .transform import transform_rows
+    from news_etl.clean import clean_body
+    from news_etl.metrics import article_metrics
+    from news_etl.model import RawPost, Reject
+    from news_etl.parse import parse_post
+    from news_etl.transform import transform_rows
 
     files = sorted(site.iterdir())[:sample]
     posts = [RawPost("bench", f.name, f.read_bytes(), "") for f in files]
@@ -98,9 +98,9 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
     import duckdb
     import pyarrow.parquet as pq
 
-    from . import pipeline
-    from .config import Settings
-    from .warehouse import file_connect, migrate
+    from news_etl import pipeline
+    from news_etl.config import Settings
+    from news_etl.warehouse import file_connect, migrate
 
     src = workdir / "load-src"
     if src.exists():
@@ -323,7 +323,7 @@ def bench_dag(site: Path, posts: int, workdir: Path) -> dict:
 
 
 def run(posts: int, repeat: int, workers: int, dag: bool, big: int | None, out: Path | None) -> dict:
-    from .synthetic import generate_site
+    from devtools.synthetic import generate_site
 
     results: dict = {"cores": os.cpu_count(), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
     with tempfile.TemporaryDirectory(prefix="news-etl-bench-") as tmp:
@@ -368,7 +368,7 @@ def print_table(r: dict) -> None:
         print(f"| load: dlt | {ld.get('dlt_note')} |")
     for e in r["e2e"]:
         print(
-            f"| end to end `news_etl run`, {e['posts']:,} posts | {e['wall_s']:.1f} s, {e['posts_s']:,.0f} posts/s, peak RSS {e['peak_rss_mib']:,.0f} MiB |"
+            f"| end to end `news-etl run`, {e['posts']:,} posts | {e['wall_s']:.1f} s, {e['posts_s']:,.0f} posts/s, peak RSS {e['peak_rss_mib']:,.0f} MiB |"
         )
         print(
             f"| no-change run on {e['posts']:,} posts | {e['nochange_wall_s']:.2f} s wall, {e['nochange_pipeline_s']:.2f} s in the pipeline |"
@@ -381,3 +381,31 @@ def print_table(r: dict) -> None:
         print(
             f"| DAG (`airflow dags test`) on {d['posts']:,} new posts | {d['wall_s']:.1f} s: {d['in_tasks_s']:.1f} s in {d['tasks']} tasks, {d['around_s']:.1f} s in Airflow around them |"
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from news_etl.config import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--posts", type=int, default=10000, help="posts in the synthetic site (default 10000)")
+    parser.add_argument("--big", type=int, help="also run end to end on a second site of this many posts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is printed (default 3)")
+    parser.add_argument("--workers", type=int, help="transform processes (default: one per core)")
+    parser.add_argument("--dag", action="store_true", help="also time the DAG with airflow dags test on 1,000 posts")
+    parser.add_argument("--json", help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    run(
+        posts=args.posts,
+        repeat=args.repeat,
+        workers=args.workers or Settings().workers,
+        dag=args.dag,
+        big=args.big,
+        out=Path(args.json) if args.json else None,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

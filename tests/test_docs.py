@@ -1,0 +1,53 @@
+"""The docs stay true: every CLI command and option is in docs/cli.md (written from --help), every
+Makefile target is documented, and every link between the guides points at a file that exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from devtools import cli_docs
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _all_docs() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in DOCS)
+
+
+def test_the_cli_reference_is_written_from_the_cli_itself():
+    assert cli_docs.commands(), "news-etl --help lists no commands"
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == cli_docs.render(), (
+        "docs/cli.md is out of date: run .venv/bin/python -m devtools.cli_docs"
+    )
+
+
+def test_every_cli_command_is_explained_in_a_guide():
+    guides = "\n".join(p.read_text(encoding="utf-8") for p in DOCS if p.name != "cli.md")
+    missing = [c for c in cli_docs.commands() if f"news-etl {c}" not in guides]
+    assert not missing, f"commands with no guide that shows them: {missing}"
+
+
+def test_every_makefile_target_is_documented():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M)
+    assert phony
+    targets = phony[1].split()
+    text = _all_docs()
+    missing = [t for t in targets if not re.search(rf"make {re.escape(t)}\b", text)]
+    assert not missing, f"Makefile targets no doc mentions as `make <target>`: {missing}"
+    # and every target that has a recipe is in .PHONY (so this test sees it)
+    defined = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
+    assert defined <= set(targets), f"targets missing from .PHONY: {sorted(defined - set(targets))}"
+
+
+def test_links_between_the_docs_resolve():
+    broken = []
+    for page in DOCS:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if "://" in target:
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} → {target}")
+    assert not broken, broken
