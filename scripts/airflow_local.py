@@ -30,10 +30,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from news_etl import config
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / "deploy" / "airflow.env"
-DAG_ID = "news_etl_daily"
-POOL = "duckdb_writer"
+DAG_ID, POOL = config.DAG_ID, config.WRITER_POOL
+
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from conftest import ROOT
 
+from news_etl.config import DAG_ID
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
@@ -89,7 +91,7 @@ def test_a_failed_task_logs_the_alert_and_mails_the_operator(airflow_env, smtp_s
     )
     # the sample posts end on 2026-11-25: a run for mid-December finds the source silent for weeks
     monkeypatch.setenv("NEWS_ETL_MAX_SOURCE_SILENCE_HOURS", "48")
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags[DAG_ID]
     dag_run = dag.test(logical_date=datetime(2026, 12, 15, tzinfo=UTC))
 
     assert str(dag_run.state).endswith("failed")

@@ -100,6 +100,8 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     manifest = {
         "run_id": run["run_id"],
         "staging": str(folder),
+        # the run's "as of" time: the end of its data interval, or (a CLI run) when fetch started
+        "as_of": run.get("interval_end") or started_at.isoformat(),
         "source": source.name,
         "revision": source.revision,
         "previous_revision": previous_revision,
@@ -139,6 +141,19 @@ def read_manifest(settings: Settings, run: dict) -> dict:
 # --- 2. transform ------------------------------------------------------------------------------
 
 
+def run_day(staging_folder: str | Path) -> date:
+    """The site-local day of the run's "as of" time, from the manifest its fetch wrote: the
+    article contract's plausible dates end a year after it (``contract.py``)."""
+    from .contract import as_of_day
+
+    path = Path(staging_folder) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
+    return as_of_day(manifest.get("as_of") or manifest["started_at"])
+
+
 def transform(staging_folder: str, batch: str) -> dict:
     """Clean one raw batch into an articles file and a rejects file."""
     from .transform import transform_table
@@ -146,8 +161,8 @@ def transform(staging_folder: str, batch: str) -> dict:
     t0 = time.monotonic()
     folder = Path(staging_folder)
     raw = staging.read_table(folder / batch)
-    # the GX suite's hard date range ends a year after today: later dates become rejects, not a stopped run
-    articles, rejects = transform_table(raw, latest=date(date.today().year + 1, 12, 31))
+    # a post outside the contract (the GX suite's hard limits) becomes a reject, not a stopped run
+    articles, rejects = transform_table(raw, as_of=run_day(folder))
     stem = Path(batch).name
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)
@@ -192,24 +207,24 @@ def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
 _VALIDATORS: dict = {}
 
 
-def validate_batch(staging_folder: str, item: dict, today: date | None = None) -> list[dict]:
-    """The GX results of one transformed batch (one GX context per process, reused)."""
+def validate_batch(staging_folder: str, item: dict, as_of: date | None = None) -> list[dict]:
+    """The GX results of one transformed batch (one GX context per process and as-of day, reused)."""
     from .validate import COLUMNS, Validator
 
     table = staging.read_table(Path(staging_folder) / item["clean"], columns=COLUMNS)
     if table.num_rows == 0:
         return []
-    today = today or date.today()
-    if today not in _VALIDATORS:
+    as_of = as_of or run_day(staging_folder)
+    if as_of not in _VALIDATORS:
         _VALIDATORS.clear()
-        _VALIDATORS[today] = Validator(today)
-    return _VALIDATORS[today].validate(table, item["batch"])
+        _VALIDATORS[as_of] = Validator(as_of)
+    return _VALIDATORS[as_of].validate(table, item["batch"])
 
 
 def validate(
     staging_folder: str,
     transformed: list[dict],
-    today: date | None = None,
+    as_of: date | None = None,
     connect=None,
     settings: Settings | None = None,
     run: dict | None = None,
@@ -230,7 +245,7 @@ def validate(
     rows: list[dict] = []
     for item in transformed:
         checked = (precomputed or {}).get(item["batch"])
-        rows.extend(checked if checked is not None else validate_batch(staging_folder, item, today))
+        rows.extend(checked if checked is not None else validate_batch(staging_folder, item, as_of))
     quality = pa.Table.from_pylist(
         rows,
         schema=pa.schema(
@@ -274,7 +289,7 @@ def validate(
         if connect is not None and settings is not None and run is not None:
             from .warehouse import record_failed_validation, writer
 
-            with writer(connect, settings.lock_timeout) as con:
+            with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
                 record_failed_validation(
                     con,
                     run=run,
@@ -303,7 +318,7 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
     extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
     for path in [*(p for group in files.values() for p in group), *extra]:
         staging.check_file(Path(path))
-    with writer(connect, settings.lock_timeout) as con:
+    with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
         counts = load_warehouse(
             con,
             run=run,
@@ -335,7 +350,7 @@ def publish(connect, settings: Settings, run: dict, fetched: dict | None = None)
     from .warehouse import publish as publish_snapshot
     from .warehouse import writer
 
-    with writer(connect, settings.lock_timeout) as con:
+    with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
         result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
     if fetched and not settings.keep_staging:
         staging.remove_run(Path(fetched["staging"]))
