@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from site_repo import GitHttpServer, SiteRepo, git, post_text, serve_partial_clones
-from warehouse_checks import rows, scalar
+from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
 from news_etl.config import Settings
@@ -361,8 +361,9 @@ class ProcessWatch:
 
 @pytest.fixture
 def served(tmp_path):
-    """The site's repository behind an HTTP server that wants user ``bot`` and the secret (Basic auth)."""
-    repo = SiteRepo(tmp_path / "remote")
+    """The site's repository (committed on 2026-11-20) behind an HTTP server that wants user ``bot`` and
+    the secret (Basic auth)."""
+    repo = SiteRepo(tmp_path / "remote", when="2026-11-20T10:00:00+08:00")
     serve_partial_clones(repo.remote)
     with GitHttpServer(tmp_path / "remote", "bot", SECRET) as server:
         yield repo, server
@@ -556,3 +557,110 @@ def test_a_missing_branch_is_named(tmp_path):
     repo = lean_site(tmp_path)
     with pytest.raises(SourceError, match=r"has no branch 'nope'"):
         collect(open_source(f"git+file://{repo.url}#nope", Settings().with_(cache=tmp_path / "c", source_retries=3)))
+
+
+# --- the real site's scale: a long history, served over HTTP --------------------------------------
+
+
+def folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def day_end(day: str) -> str:
+    """The end of a site day's DAG interval (00:30 the next day, site time), ISO 8601."""
+    from datetime import date, timedelta
+
+    return f"{date.fromisoformat(day) + timedelta(days=1)}T00:30:00+08:00"
+
+
+RUNS = """SELECT interval_end, source, source_revision, posts_seen, posts_changed, posts_deleted, articles_new,
+                 articles_updated, articles_unchanged, articles_deleted, articles_revived, rejects, message
+          FROM etl_runs ORDER BY interval_end"""
+ARTICLES = """SELECT * EXCLUDE (run_id, first_loaded_at, updated_at, deleted_at), deleted_at IS NULL
+              FROM articles ORDER BY post_id"""
+
+
+@pytest.mark.slow
+def test_a_long_history_is_fetched_lean_and_loads_the_same_warehouse_as_a_full_mirror(tmp_path):
+    """3,000 posts over 2,000 commits in 40 days (posts moving to old_post/, edits, 16 KB of scraper state
+    a commit), served by git http-backend. The lean clone is at most a fifth of a full mirror, and first
+    loads, daily increments (one on a new, empty cache) and a backfill load the same warehouse as
+    the same runs on a full mirror (the git source as it was)."""
+    from generate_site import generate
+
+    generate(tmp_path / "srv" / "site.git", posts=3000, commits=2000, days=40, data_kb=16)
+    serve_partial_clones(tmp_path / "srv" / "site.git")
+    with GitHttpServer(tmp_path / "srv") as server:
+        url = server.url("site.git")
+
+        def settings(name: str, cache: str) -> Settings:
+            return settings_for(tmp_path, f"git+{url}").with_(
+                warehouse=tmp_path / f"{name}.duckdb",
+                published=tmp_path / f"{name}-published.duckdb",
+                cache=tmp_path / cache,
+                workers=2,
+            )
+
+        # the size of the cache after a first read of the head, against a full mirror
+        mirror = settings("full-a", "full-cache")
+        full_clone = open_source(mirror.source, mirror).clone
+        full_clone.parent.mkdir(parents=True)
+        git(tmp_path, "clone", "--quiet", "--mirror", url, str(full_clone))
+        head = open_source(mirror.source, mirror.with_(cache=tmp_path / "head-cache"))
+        posts, _ = collect(head)
+        assert len(posts) == head.seen == 3000 and head.mode == "full"
+        lean_size, full_size = folder_size(head.clone), folder_size(full_clone)
+        assert lean_size <= 0.2 * full_size, (lean_size, full_size)
+        assert int(git(head.clone, "rev-list", "--count", "HEAD")) == 1
+
+        # first load, two daily increments (the second on an empty cache: a new machine), a backfill
+        runs = [
+            ("a", "2026-10-20", "c1"),
+            ("a", "2026-10-21", "c1"),
+            ("a", "2026-10-22", "c2"),
+            ("b", "2026-10-18", "c1"),
+        ]
+        for variant in ("full", "lean"):
+            for warehouse, day, cache in runs:
+                cache = "full-cache" if variant == "full" else f"lean-{cache}"
+                done = pipeline.run_all(
+                    settings(f"{variant}-{warehouse}", cache), pipeline.new_run(interval_end=day_end(day))
+                )
+                assert done["fetch"]["warnings"] == [] and done["fetch"]["changed"] > 50
+    for warehouse in ("a", "b"):
+        full, lean = tmp_path / f"full-{warehouse}.duckdb", tmp_path / f"lean-{warehouse}.duckdb"
+        assert fingerprint(lean) == fingerprint(full)
+        assert rows(lean, ARTICLES) == rows(full, ARTICLES)
+        assert rows(lean, RUNS) == rows(full, RUNS)
+    # the lean clone reached back only as far as the backfill asked (a day before it), not to the first commit
+    lean_clone = open_source(mirror.source, mirror.with_(cache=tmp_path / "lean-c1")).clone
+    oldest = git(lean_clone, "log", "--format=%cs", "--reverse", "HEAD").split()[0]
+    assert "2026-10-16" < oldest <= "2026-10-18"
+    assert folder_size(lean_clone) <= 0.2 * full_size
+
+
+@pytest.mark.airflow
+@pytest.mark.slow
+def test_in_airflow_the_token_comes_from_the_news_etl_git_connection(served, airflow_env, monkeypatch, capfd):
+    """The DAG reads the git credentials from the Airflow connection ``news_etl_git``; the spec holds none."""
+    import json
+    from datetime import UTC, datetime
+
+    from airflow.dag_processing.dagbag import DagBag
+    from conftest import ROOT
+
+    repo, server = served
+    monkeypatch.setenv("AIRFLOW_VAR_NEWS_ETL_SOURCE", f"git+{server.url('site.git')}")
+    monkeypatch.setenv("NEWS_ETL_CACHE", str(airflow_env["warehouse"].parent / "cache"))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEWS_ETL_GIT", json.dumps({"conn_type": "generic", "login": "bot", "password": SECRET})
+    )
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
+    dag_run = dag.test(logical_date=datetime(2026, 11, 25, tzinfo=UTC))
+    assert str(dag_run.state).endswith("success")
+    assert server.requests > 0 and server.refused == 0
+    assert scalar(airflow_env["warehouse"], "SELECT count(*) FROM articles") > 40
+    out, err = capfd.readouterr()
+    assert f"git source {server.url('site.git')}" in out + err  # the fetch task's log is here
+    assert_no_secret("the task logs", out + err)
+    assert_no_secret_in_folder(airflow_env["warehouse"].parent / "cache")

@@ -37,6 +37,8 @@ DAG_ID = "news_etl_daily"
 WRITER_POOL = "duckdb_writer"
 WAREHOUSE_CONN_ID = "news_warehouse"
 SOURCE_VARIABLE = "news_etl_source"
+#: The optional Airflow connection that holds the git source's credentials (login, password = token).
+GIT_CONN_ID = "news_etl_git"
 
 
 def _env_path(name: str, default: Path) -> Path:
