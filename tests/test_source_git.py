@@ -298,6 +298,16 @@ def test_git_itself_refuses_other_transports_too(repo, tmp_path):
     assert not (tmp_path / "pwned").exists()
 
 
+def test_a_location_that_looks_like_an_option_runs_nothing_even_past_the_spec_check(tmp_path):
+    """A GitSource made directly (no spec check): the location reaches git after ``--``, so git reads it
+    as a repository (an ssh host beginning with '-', which git refuses), and nothing runs."""
+    for location in (f"-oProxyCommand=touch {tmp_path}/pwned:site.git", f"--upload-pack=touch {tmp_path}/pwned:x"):
+        source = GitSource(location, cache=tmp_path / "cache", retries=1, timeout=5.0)
+        with pytest.raises(SourceError, match="unreachable after 1 attempt"):
+            collect(source)
+        assert not (tmp_path / "pwned").exists()
+
+
 # --- credentials: through the environment only ---------------------------------------------------
 
 SECRET = "p@ss:w/rd-S3cr3t"
@@ -431,6 +441,7 @@ def test_a_wrong_password_fails_without_showing_it(served, tmp_path, caplog):
         pipeline.run_all(settings)
     assert server.refused > 0 and server.requests == 0
     assert "unreachable after 2 attempt(s)" in str(failed.value)
+    assert "the remote wants credentials or refused these" in str(failed.value)
     for text in (str(failed.value), caplog.text):
         assert "wr0ng" not in text and "p@ss" not in text and "w/rd" not in text
     assert_no_secret_in_folder(settings.cache)

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
+from ..config import GIT_CONN_ID
 from ..model import RawPost
 from . import Deleted, Known, Retry, SourceError, sharing_post_id, split_credentials, with_retries
 from .dir import NOT_POSTS, POST_SUFFIXES
@@ -103,14 +104,15 @@ class GitSource:
         url = location if self.remote else str(Path(location).expanduser().resolve())
         #: The URL without credentials: what git's config, the warehouse, the logs and the messages hold.
         self.url, user, password = split_credentials(url)
-        if password is not None and not self.url.lower().startswith(("http://", "https://")):
+        http = self.url.lower().startswith(("http://", "https://"))
+        if password is not None and not http:
             raise SourceError(
                 f"git repository {self.url}: a password is only sent over http(s); ssh uses a key "
                 "(GIT_SSH_COMMAND or the ssh agent)"
             )
-        if user is not None and password is None and not self.url.lower().startswith(("http://", "https://")):
+        if user is not None and not http:
             self.url = url  # an ssh:// user name is no secret, and ssh needs it
-        if password is None and token and self.url.lower().startswith(("http://", "https://")):
+        if password is None and token and http:
             user, password = user or username, token
         #: Each form a secret may take in a text (as typed, percent-encoded, inside the header): all redacted.
         self._secrets: list[str] = []
@@ -184,6 +186,11 @@ class GitSource:
 
     def _failure(self, command: str, done: subprocess.CompletedProcess) -> SourceError:
         stderr = self._redact(done.stderr.decode("utf-8", "replace").strip())
+        if "could not read Username" in stderr or "Authentication failed" in stderr:
+            stderr += (
+                " (the remote wants credentials or refused these: set the token in the Airflow connection "
+                f"{GIT_CONN_ID} or NEWS_ETL_GIT_TOKEN)"
+            )
         return SourceError(f"git {command} failed on {self.display}: {stderr or 'exit ' + str(done.returncode)}")
 
     def _network(self, what: str, attempt: Callable[[], _T]) -> _T:
@@ -211,7 +218,7 @@ class GitSource:
             if (self.clone / "HEAD").is_file():
                 current = self._git("config", "remote.origin.url", cwd=self.clone, check=False).stdout.decode()
                 if current.strip() != self.url:  # a clone made when credentials were kept in the URL
-                    self._git("config", "remote.origin.url", self.url, cwd=self.clone)
+                    self._git("config", "--", "remote.origin.url", self.url, cwd=self.clone)
                 self._git(
                     "fetch", "--prune", "--force", "--quiet", "--no-tags", "--", "origin",
                     cwd=self.clone, timeout=self._network_timeout,
@@ -269,7 +276,7 @@ class GitSource:
 
         A shallow clone is deepened until it holds a commit at or before ``as_of`` (or the whole history)."""
         ref = f"refs/heads/{self.branch}" if self.branch else "HEAD"
-        done = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=self.clone, check=False)
+        done = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", "--", cwd=self.clone, check=False)
         if done.returncode != 0:
             what = f"branch {self.branch!r}" if self.branch else "its default branch"
             raise SourceError(f"git repository {self.display} has no commit on {what}")
@@ -308,10 +315,10 @@ class GitSource:
             window *= 2
 
     def _is_ancestor(self, old: str, new: str) -> bool:
-        return self._git("merge-base", "--is-ancestor", old, new, cwd=self.clone, check=False).returncode == 0
+        return self._git("merge-base", "--is-ancestor", "--", old, new, cwd=self.clone, check=False).returncode == 0
 
     def _check_jekyll(self, head: str) -> None:
-        top = self._git("ls-tree", "-z", "--name-only", head, cwd=self.clone).stdout.split(b"\0")
+        top = self._git("ls-tree", "-z", "--name-only", head, "--", cwd=self.clone).stdout.split(b"\0")
         names = {_decode_path(n) for n in top if n}
         if not names & JEKYLL_MARKERS:
             raise SourceError(
@@ -321,7 +328,7 @@ class GitSource:
 
     def _post_blobs(self, head: str) -> dict[str, str]:
         """Every post file at ``head``: path → blob id (one ``ls-tree``, the size of the tree)."""
-        out = self._git("ls-tree", "-r", "-z", "--full-tree", head, cwd=self.clone).stdout
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", head, "--", cwd=self.clone).stdout
         blobs: dict[str, str] = {}
         for record in out.split(b"\0"):
             if not record:
