@@ -110,3 +110,107 @@ class SiteRepo:
             for p in (self.work / folder).rglob("*.md")
             if p.name.lower() != "readme.md"
         )
+
+
+class GitHttpServer:
+    """``git http-backend`` (git's own CGI server program) behind a small threaded HTTP server on
+    127.0.0.1 that wants Basic auth, as a site's git host does; serves the bare repositories under
+    ``root``. ``with GitHttpServer(root, "bot", "pw") as server: server.url("site.git")``.
+
+    Partial clone is on for the served repositories (``uploadpack.allowFilter``), as on GitHub.
+    ``requests`` counts the requests answered, ``refused`` the ones turned away (401)."""
+
+    def __init__(self, root: Path, user: str | None = None, password: str | None = None) -> None:
+        import base64
+
+        self.root = root
+        self.expected = None if user is None else "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.requests = 0
+        self.refused = 0
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def __enter__(self) -> GitHttpServer:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        if size == 0:
+                            self.rfile.readline()
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _serve(self) -> None:
+                body = self._body() if self.command == "POST" else b""
+                if server.expected and self.headers.get("Authorization") != server.expected:
+                    server.refused += 1
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                server.requests += 1
+                path, _, query = self.path.partition("?")
+                env = {
+                    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                    "GIT_PROJECT_ROOT": str(server.root),
+                    "GIT_HTTP_EXPORT_ALL": "1",
+                    "REQUEST_METHOD": self.command,
+                    "PATH_INFO": path,
+                    "QUERY_STRING": query,
+                    "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "REMOTE_USER": "bot",
+                    "REMOTE_ADDR": "127.0.0.1",
+                    "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                    "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                }
+                done = subprocess.run(["git", "http-backend"], input=body, capture_output=True, env=env)
+                head, _, payload = done.stdout.partition(b"\r\n\r\n")
+                if not _:
+                    head, _, payload = done.stdout.partition(b"\n\n")
+                headers = [line.split(b":", 1) for line in head.splitlines() if b":" in line]
+                status = next((int(v.split()[0]) for k, v in headers if k.lower() == b"status"), 200)
+                self.send_response(status)
+                for key, value in headers:
+                    if key.lower() != b"status":
+                        self.send_header(key.decode(), value.strip().decode())
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve_partial_clones(bare: Path) -> None:
+    """Let a bare repository answer partial-clone requests (``--filter``), as GitHub does."""
+    git(bare, "config", "uploadpack.allowFilter", "true")

@@ -10,7 +10,7 @@ the DAG file imports this module at parse time.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 #: The package's own folder (``plugins/news_etl`` in a checkout, ``site-packages/news_etl`` installed).
@@ -37,6 +37,8 @@ DAG_ID = "news_etl_daily"
 WRITER_POOL = "duckdb_writer"
 WAREHOUSE_CONN_ID = "news_warehouse"
 SOURCE_VARIABLE = "news_etl_source"
+#: The optional Airflow connection that holds the git source's credentials (login, password = token).
+GIT_CONN_ID = "news_etl_git"
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -87,6 +89,22 @@ class Settings:
     source_retries: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_SOURCE_RETRIES", "3")))
     #: Seconds before the second attempt; doubled for each further one.
     source_backoff: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_SOURCE_BACKOFF", "2")))
+    #: The token (or password) the git source sends to an http(s) remote, so the spec holds no secret;
+    #: it reaches git through the environment only. Never shown (``repr=False``).
+    git_token: str = field(default_factory=lambda: os.environ.get("NEWS_ETL_GIT_TOKEN", ""), repr=False)
+    #: The user name sent with ``git_token`` (GitHub accepts any name with a token).
+    git_username: str = field(
+        default_factory=lambda: os.environ.get("NEWS_ETL_GIT_USERNAME", "x-access-token"), repr=False
+    )
+
+    def __repr__(self) -> str:
+        """The settings, with no password: the source's URL shown without its user and password."""
+        from .sources import split_credentials
+
+        kind, plus, location = self.source.partition("+")
+        shown = kind + plus + split_credentials(location)[0] if plus else split_credentials(self.source)[0]
+        items = (f"{f.name}={shown if f.name == 'source' else getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"Settings({', '.join(items)})"
 
     def with_(self, **changes) -> Settings:
         """A copy with some settings changed (paths are resolved)."""

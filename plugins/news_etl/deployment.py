@@ -7,6 +7,8 @@ settings come from when the pipeline runs inside Airflow.
 - the warehouse: the Airflow connection ``news_warehouse`` (type ``duckdb``,
   host = the writer's file), opened with the official DuckDB provider's hook;
   set it in the UI or with ``AIRFLOW_CONN_NEWS_WAREHOUSE``;
+- the git source's credentials, if any: the Airflow connection ``news_etl_git``
+  (login = user, password = token), else ``NEWS_ETL_GIT_TOKEN``;
 - everything else: :class:`news_etl.config.Settings` (environment variables).
 
 This is the only module of ``news_etl`` that imports Airflow, and only
@@ -15,7 +17,7 @@ inside functions that run in tasks.
 
 from __future__ import annotations
 
-from .config import SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
+from .config import GIT_CONN_ID, SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
 
 
 def warehouse_hook():
@@ -34,12 +36,26 @@ def settings() -> Settings:
     silence = _run_conf().get("max_source_silence_hours")  # a run may set its own freshness limit
     if silence is not None:
         base = base.with_(max_source_silence_hours=float(silence))
+    git = _git_connection()
+    if git is not None and git.password:
+        base = base.with_(git_username=git.login or base.git_username, git_token=git.password)
     if database.startswith(("md:", "motherduck:", ":memory:")) or not database:
         raise ValueError(
             f"connection {WAREHOUSE_CONN_ID!r} must name a DuckDB file on this machine (host = the file), "
             f"not {database!r}: publish copies the writer's file, and hosted DuckDB is not supported"
         )
     return base.with_(source=source, warehouse=database)
+
+
+def _git_connection():
+    """The connection ``news_etl_git`` (Airflow masks its password in task logs), or None."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(GIT_CONN_ID)
+    except AirflowNotFoundException:
+        return None
 
 
 def _run_conf() -> dict:
