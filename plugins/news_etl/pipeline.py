@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -47,15 +48,18 @@ def new_run(run_id: str | None = None, **airflow) -> dict:
 # --- 1. fetch ----------------------------------------------------------------------------------
 
 
-def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
+def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict:
     """Ask the source what changed since the last load; stage it in raw batches.
 
     Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
     name)`` is called as each batch is staged (the CLI starts its transform then).
+    ``read_state(source name)`` gives the watermark to start from (a
+    :class:`~news_etl.warehouse.State`; by default read from the warehouse file).
+    The manifest records it, and the load commits only on top of it.
     """
     import pyarrow as pa
 
-    from .warehouse import read_state
+    from .warehouse import read_state_file
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -63,7 +67,8 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     staging.remove_run(folder)  # a retried fetch starts clean
     folder.mkdir(parents=True, exist_ok=True)
     source = open_source(settings.source, settings, as_of=run.get("interval_end"))
-    known, previous_revision = read_state(settings.published, source.name)
+    state = read_state(source.name) if read_state else read_state_file(settings.published, source.name)
+    known, previous_revision = state.known, state.revision
 
     batches: list[str] = []
     deleted: list[str] = []
@@ -99,12 +104,15 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
         )
     manifest = {
         "run_id": run["run_id"],
+        # names this fetch: transform and validate results carry it, so a load never mixes two fetches
+        "fetch_id": uuid.uuid4().hex,
         "staging": str(folder),
         # the run's "as of" time: the end of its data interval, or (a CLI run) when fetch started
         "as_of": run.get("interval_end") or started_at.isoformat(),
         "source": source.name,
         "revision": source.revision,
         "previous_revision": previous_revision,
+        "watermark": state.watermark,
         "seen": source.seen,
         "changed": changed,
         "deleted": len(deleted),
@@ -141,16 +149,21 @@ def read_manifest(settings: Settings, run: dict) -> dict:
 # --- 2. transform ------------------------------------------------------------------------------
 
 
+def _manifest_in(staging_folder: str | Path) -> dict:
+    """The manifest of the fetch that staged this folder."""
+    path = Path(staging_folder) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
+
+
 def run_day(staging_folder: str | Path) -> date:
     """The site-local day of the run's "as of" time, from the manifest its fetch wrote: the
     article contract's plausible dates end a year after it (``contract.py``)."""
     from .contract import as_of_day
 
-    path = Path(staging_folder) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
+    manifest = _manifest_in(staging_folder)
     return as_of_day(manifest.get("as_of") or manifest["started_at"])
 
 
@@ -168,6 +181,7 @@ def transform(staging_folder: str, batch: str) -> dict:
     staging.write_table(articles, folder / clean_name)
     staging.write_table(rejects, folder / rejects_name)
     result = {
+        "fetch_id": _manifest_in(folder).get("fetch_id"),
         "batch": batch,
         "clean": clean_name,
         "rejects_file": rejects_name,
@@ -264,6 +278,7 @@ def validate(
     hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
     soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
     result = {
+        "fetch_id": _manifest_in(folder).get("fetch_id"),
         "quality_file": "quality.parquet",
         "expectations": len(rows),
         "failed_hard": len(hard),
@@ -305,30 +320,28 @@ def validate(
 
 
 def load(connect, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
-    """Write the run into the warehouse in one transaction (the single writer)."""
-    from .warehouse import load as load_warehouse
-    from .warehouse import writer
+    """Write the run into the warehouse in one transaction (the single writer).
 
-    folder = Path(fetched["staging"])
-    files = {
-        "clean_files": [str(folder / t["clean"]) for t in transformed],
-        "reject_files": [str(folder / t["rejects_file"]) for t in transformed],
-        "raw_files": [str(folder / b) for b in fetched["batches"]],
-    }
-    extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
-    for path in [*(p for group in files.values() for p in group), *extra]:
-        staging.check_file(Path(path))
+    The load commits only on top of the watermark its fetch read. When another
+    run loaded in between (a backfill's runs at once, two CLI runs), what was
+    staged is stale: the run fetches, transforms and validates again from the
+    new watermark, here, while it holds the writer's file (so the watermark
+    cannot move again), then loads that. So concurrent runs end as if run in turn.
+    """
+    from .warehouse import WatermarkMoved, writer
+
     with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
-        counts = load_warehouse(
-            con,
-            run=run,
-            fetch=fetched,
-            **files,
-            deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
-            quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
-            transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
-            validate_seconds=validated.get("seconds", 0.0),
-        )
+        made_by = {t.get("fetch_id") for t in transformed} | {validated.get("fetch_id")}
+        if made_by != {fetched.get("fetch_id")}:
+            # a retried load after a load that fetched again: the transform results are of another fetch
+            log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+        try:
+            counts = _load_staged(con, run, fetched, transformed, validated)
+        except WatermarkMoved as moved:
+            log.warning("load: %s; fetching again from the new watermark, inside this load", moved)
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+            counts = _load_staged(con, run, fetched, transformed, validated)
     log.info(
         "load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
         counts["new"],
@@ -340,6 +353,53 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
         counts["seconds"],
     )
     return counts
+
+
+def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
+    """Check the staged files can be read, then load them (:func:`news_etl.warehouse.load`)."""
+    from .warehouse import load as load_warehouse
+
+    folder = Path(fetched["staging"])
+    files = {
+        "clean_files": [str(folder / t["clean"]) for t in transformed],
+        "reject_files": [str(folder / t["rejects_file"]) for t in transformed],
+        "raw_files": [str(folder / b) for b in fetched["batches"]],
+    }
+    extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
+    for path in [*(p for group in files.values() for p in group), *extra]:
+        staging.check_file(Path(path))
+    return load_warehouse(
+        con,
+        run=run,
+        fetch=fetched,
+        **files,
+        deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
+        quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
+        transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
+        validate_seconds=validated.get("seconds", 0.0),
+    )
+
+
+def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], dict]:
+    """fetch → transform → validate for ``run`` from the watermark in the warehouse open on
+    ``con`` (the load's), in this process. A hard expectation failure is recorded as in
+    :func:`validate`, through ``con``."""
+    from .warehouse import read_state, record_failed_validation
+
+    fetched = fetch(settings, run, read_state=lambda name: read_state(con, name))
+    transformed = transform_all(fetched)  # one process: this may run inside an Airflow task
+    try:
+        validated = validate(fetched["staging"], transformed)
+    except QualityError as exc:
+        record_failed_validation(
+            con,
+            run=run,
+            fetch=fetched,
+            quality_file=str(Path(fetched["staging"]) / "quality.parquet"),
+            message=str(exc),
+        )
+        raise
+    return fetched, transformed, validated
 
 
 # --- 5. publish --------------------------------------------------------------------------------

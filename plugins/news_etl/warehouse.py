@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,31 +135,90 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 # --- the watermark -----------------------------------------------------------------------------
 
 
-def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
-    """The files loaded from ``source`` and its revision, read from a warehouse file.
+class WatermarkMoved(Exception):
+    """Another run loaded since this run's fetch read the watermark: what it staged is stale."""
+
+    def __init__(self, source: str, read: dict, now: dict, by_run: str | None) -> None:
+        self.source, self.read, self.now, self.by_run = source, read, now, by_run
+        super().__init__(
+            f"the watermark of {source} moved since this run's fetch read it (revision {_short(read.get('revision'))}, "
+            f"{read.get('files')} files → revision {_short(now.get('revision'))}, {now.get('files')} files, "
+            f"loaded by run {by_run or '?'}): the staged changes are stale"
+        )
+
+
+def _short(revision: str | None) -> str:
+    """A revision as a log line shows it: a git commit's first 12 digits, others up to 40 characters."""
+    if revision is None:
+        return "none"
+    return revision[:12] if re.fullmatch(r"[0-9a-f]{40}", revision) else revision[:40]
+
+
+@dataclass(frozen=True)
+class State:
+    """What a fetch compares the source against: the files loaded from it and its revision, and
+    ``watermark``, a small fingerprint of both that the load checks in its transaction."""
+
+    known: dict[str, Known]
+    revision: str | None
+    watermark: dict
+
+
+_EMPTY_WATERMARK = {"revision": None, "files": 0, "digest": ""}
+
+
+def read_state(con: duckdb.DuckDBPyConnection, source: str) -> State:
+    """The watermark of ``source`` in the warehouse open on ``con``."""
+    tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    if not {"source_files", "source_state"} <= tables:
+        return State({}, None, dict(_EMPTY_WATERMARK))
+    rows = con.execute(
+        "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
+    ).fetchall()
+    return State({p: Known(h, s, m) for p, h, s, m in rows}, *_watermark(con, source))
+
+
+def _watermark(con: duckdb.DuckDBPyConnection, source: str) -> tuple[str | None, dict]:
+    """(revision, watermark): the revision and a digest of the live files (path, hash, size, mtime)."""
+    found = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
+    revision = found[0] if found else None
+    files, digest = con.execute(
+        """SELECT count(*), coalesce(md5(string_agg(
+               concat_ws(chr(31), path, content_hash, coalesce(size::VARCHAR, '-'), coalesce(mtime_ns::VARCHAR, '-')),
+               chr(30) ORDER BY path)), '')
+           FROM source_files WHERE source = ? AND NOT deleted""",
+        [source],
+    ).fetchall()[0]
+    return revision, {"revision": revision, "files": files, "digest": digest}
+
+
+def check_watermark(con: duckdb.DuckDBPyConnection, source: str, read: dict) -> None:
+    """Raise :class:`WatermarkMoved` unless the warehouse's watermark of ``source`` is still the
+    one the run's fetch ``read`` (called inside the load's transaction)."""
+    _, now = _watermark(con, source)
+    if now != read:
+        found = con.execute("SELECT run_id FROM source_state WHERE source = ?", [source]).fetchone()
+        raise WatermarkMoved(source, read, now, found[0] if found else None)
+
+
+def read_state_file(path: Path, source: str) -> State:
+    """The watermark read from a warehouse file (read-only).
 
     Fetch reads the published snapshot, never the writer's file, so it never
     waits for a load. A stale snapshot only makes fetch stage a few files
-    again, which the load's hash comparison finds unchanged.
+    again; the load finds the watermark moved and fetches again.
     """
     if not Path(path).exists():
-        return {}, None
+        return State({}, None, dict(_EMPTY_WATERMARK))
     try:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         log.warning("cannot read the watermark from %s (%s); scanning everything", path, exc)
-        return {}, None
+        return State({}, None, dict(_EMPTY_WATERMARK))
     try:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "source_files" not in tables:
-            return {}, None
-        rows = con.execute(
-            "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
-        ).fetchall()
-        revision = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
+        return read_state(con, source)
     finally:
         con.close()
-    return {p: Known(h, s, m) for p, h, s, m in rows}, (revision[0] if revision else None)
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -195,6 +255,8 @@ def load(
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
+        if fetch.get("watermark") is not None:  # only on top of the watermark the fetch read
+            check_watermark(con, fetch["source"], fetch["watermark"])
         _stage_files(con, raw_files, clean_files, reject_files, deleted_file)
         _pick_one_file_per_post(con, raw_files)
         counts: dict[str, int] = _write_articles(con, clean_files, now, run_id)
