@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +28,26 @@ log = logging.getLogger(__name__)
 
 #: The fetch manifest, beside the run's staged batches.
 MANIFEST = "manifest.json"
+
+
+#: Reject reasons a log line or a manifest counts one by one (the rest are summed up).
+MAX_REASONS = 12
+
+
+def by_reason(reasons: dict[str, int]) -> str:
+    """`` (2 no body, 1 empty file)``: counts of reject reasons for a log line, most frequent
+    first, each reason cut short and escaped (a reason may quote a post); empty without any."""
+    if not reasons:
+        return ""
+    shown = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{n} {_printable(reason)[:80]}" for reason, n in shown[:MAX_REASONS])
+    if len(shown) > MAX_REASONS:
+        text += f", {sum(n for _, n in shown[MAX_REASONS:])} for {len(shown) - MAX_REASONS} other reasons"
+    return f" ({text})"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class QualityError(Exception):
@@ -59,6 +80,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     """
     import pyarrow as pa
 
+    from .parse import post_id_from_path
     from .warehouse import read_state_file
 
     started_at = datetime.now(UTC)
@@ -73,6 +95,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     batches: list[str] = []
     deleted: list[str] = []
     pending: list[RawPost] = []
+    staged_ids: set[str] = set()  # post ids of the staged files: a deleted file with one of them has moved
     changed = 0
 
     def flush() -> None:
@@ -91,6 +114,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
             deleted.append(item.path)
             continue
         pending.append(item)
+        staged_ids.add(post_id_from_path(item.path))
         changed += 1
         if len(pending) >= settings.batch_size:
             flush()
@@ -116,6 +140,8 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
         "seen": source.seen,
         "changed": changed,
         "deleted": len(deleted),
+        # files staged under a new path whose old path is gone (the three-day move to old_post/)
+        "moved": sum(1 for p in deleted if post_id_from_path(p) in staged_ids),
         "batches": batches,
         "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
@@ -124,11 +150,18 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     log.info(
-        "fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
+        "fetch: %s as of %s (%s): revision %s (loaded before: %s); %d post files; %d to load "
+        "(%d new or changed, %d moved), %d deleted; %d batch(es), %.2fs",
         source.name,
+        manifest["as_of"],
+        "the end of the run's data interval" if run.get("interval_end") else "now",
+        manifest["revision"],
+        previous_revision,
         source.seen,
         changed,
-        len(deleted),
+        changed - manifest["moved"],
+        manifest["moved"],
+        len(deleted) - manifest["moved"],
         len(batches),
         manifest["seconds"],
     )
@@ -180,6 +213,7 @@ def transform(staging_folder: str, batch: str) -> dict:
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)
     staging.write_table(rejects, folder / rejects_name)
+    reasons = Counter(rejects.column("reason").to_pylist())
     result = {
         "fetch_id": _manifest_in(folder).get("fetch_id"),
         "batch": batch,
@@ -188,14 +222,16 @@ def transform(staging_folder: str, batch: str) -> dict:
         "posts": raw.num_rows,
         "articles": articles.num_rows,
         "rejects": rejects.num_rows,
+        "reasons": dict(reasons.most_common(MAX_REASONS)),
         "seconds": round(time.monotonic() - t0, 3),
     }
     log.info(
-        "transform %s: %d posts → %d articles, %d rejects, %.2fs",
+        "transform %s: %d posts → %d articles, %d rejects%s, %.2fs",
         batch,
         raw.num_rows,
         articles.num_rows,
         rejects.num_rows,
+        by_reason(result["reasons"]),
         result["seconds"],
     )
     return result
@@ -343,13 +379,18 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
             fetched, transformed, validated = _fetch_again(con, settings, run)
             counts = _load_staged(con, run, fetched, transformed, validated)
     log.info(
-        "load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
+        "load: wrote revision %s of %s: %d new, %d updated, %d moved, %d unchanged, %d deleted, %d revived, "
+        "%d rejects%s, %.2fs",
+        fetched["revision"],
+        fetched["source"],
         counts["new"],
         counts["updated"],
-        counts["unchanged"],
+        counts["moved"],
+        counts["unchanged"] - counts["moved"],
         counts["deleted"],
         counts["revived"],
         counts["rejects"],
+        by_reason(counts["reasons"]),
         counts["seconds"],
     )
     return counts

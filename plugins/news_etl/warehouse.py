@@ -262,7 +262,8 @@ def load(
         counts: dict[str, int] = _write_articles(con, clean_files, now, run_id)
         counts["deleted"] = _mark_deleted(con, now, run_id)
         _record_source_files(con, run_id)
-        counts["rejects"] = _write_rejects(con, now, run_id)
+        reasons = _write_rejects(con, now, run_id)
+        counts["rejects"] = sum(reasons.values())
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
         _rebuild_days(con, run_id)
         _drop_staged(con)
@@ -284,7 +285,7 @@ def load(
         except duckdb.Error:
             pass
         raise
-    return {**counts, "seconds": round(time.monotonic() - started, 3)}
+    return {**counts, "reasons": reasons, "seconds": round(time.monotonic() - started, 3)}
 
 
 def _stage(con, table: str, columns: str, files: list[str], empty: str) -> None:
@@ -384,7 +385,7 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str) -> 
     con.execute("DROP TABLE IF EXISTS classified")
     for name in ("new", "updated", "unchanged", "moved", "revived"):
         counts.setdefault(name, 0)
-    counts["unchanged"] += counts.pop("moved")  # a move keeps the version: unchanged content
+    counts["unchanged"] += counts["moved"]  # a move keeps the version: unchanged content, a new path
     return counts
 
 
@@ -528,8 +529,8 @@ def _record_source_files(con, run_id: str) -> None:
     )
 
 
-def _write_rejects(con, now: datetime, run_id: str) -> int:
-    """The run's rejects; returns how many were written.
+def _write_rejects(con, now: datetime, run_id: str) -> dict[str, int]:
+    """The run's rejects; returns how many were written for each reason.
 
     A file version already rejected for the same reason (staged again by a concurrent run or a
     stale watermark) is not recorded twice: running twice at once equals running in turn.
@@ -542,9 +543,9 @@ def _write_rejects(con, now: datetime, run_id: str) -> int:
            SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects""",
         [run_id, now],
     )
-    (written,) = con.execute("SELECT count(*) FROM new_rejects").fetchone()
+    reasons = dict(con.execute("SELECT reason, count(*) FROM new_rejects GROUP BY reason").fetchall())
     con.execute("DROP TABLE new_rejects")
-    return written
+    return reasons
 
 
 def write_quality_results(con, run_id: str, quality_file: str, now: datetime) -> int:
