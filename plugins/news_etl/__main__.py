@@ -1,6 +1,7 @@
 """Command line: the same pipeline without Airflow.
 
     python -m news_etl run --source PATH --warehouse FILE [--as-of TIME]
+    python -m news_etl restore --from SNAPSHOT [--warehouse FILE]
     python -m news_etl summary [--warehouse FILE]
     python -m news_etl report [NAME] [--format table|csv|json|parquet] [--out FILE] [--param NAME=VALUE ...]
     python -m news_etl sql [--warehouse FILE]
@@ -73,6 +74,18 @@ def cmd_run(args) -> int:
     )
     print(f"  published {result['publish']['snapshot']}")
     print(f"  in {result['seconds']:.2f}s")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from .warehouse import restore
+
+    settings = _settings(args)
+    result = restore(args.snapshot, settings.warehouse)
+    print(
+        f"restored {result['warehouse']} from {result['snapshot']}: "
+        f"{result['live_articles']} live articles, {result['runs']} runs"
+    )
     return 0
 
 
@@ -165,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
         "a day at its interval end; e.g. 2026-11-26T00:30+08:00 for site day 2026-11-25 (no offset: site time)",
     )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("restore", help="rebuild a missing writer's file from a published snapshot")
+    p.add_argument("--from", dest="snapshot", required=True, metavar="SNAPSHOT", help="the published snapshot file")
+    p.add_argument("--warehouse", help="the writer's DuckDB file to rebuild (default: data/warehouse.duckdb)")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("summary", help="articles per outlet and day, rejects, the last run")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")

@@ -50,6 +50,15 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def open_writer(connect, settings: Settings):
+    """The writer's connection (waiting while another process holds the file), once it is
+    sure the writer's file is not missing under a published snapshot."""
+    from .warehouse import require_writer, writer
+
+    require_writer(settings.warehouse, settings.published)
+    return writer(connect, settings.lock_timeout, settings.duckdb_memory)
+
+
 class QualityError(Exception):
     """A hard expectation failed: the run stops before the load."""
 
@@ -75,13 +84,13 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
     name)`` is called as each batch is staged (the CLI starts its transform then).
     ``read_state(source name)`` gives the watermark to start from (a
-    :class:`~news_etl.warehouse.State`; by default read from the warehouse file).
+    :class:`~news_etl.warehouse.State`; by default read from the writer's file).
     The manifest records it, and the load commits only on top of it.
     """
     import pyarrow as pa
 
     from .parse import post_id_from_path
-    from .warehouse import read_state_file
+    from .warehouse import read_state_file, require_writer
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -89,7 +98,11 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     staging.remove_run(folder)  # a retried fetch starts clean
     folder.mkdir(parents=True, exist_ok=True)
     source = open_source(settings.source, settings, as_of=run.get("interval_end"))
-    state = read_state(source.name) if read_state else read_state_file(settings.published, source.name)
+    if read_state is None:
+        require_writer(settings.warehouse, settings.published)
+        state = read_state_file(settings.warehouse, source.name, settings.lock_timeout)
+    else:
+        state = read_state(source.name)
     known, previous_revision = state.known, state.revision
 
     batches: list[str] = []
@@ -338,9 +351,9 @@ def validate(
         )
         message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
         if connect is not None and settings is not None and run is not None:
-            from .warehouse import record_failed_validation, writer
+            from .warehouse import record_failed_validation
 
-            with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
+            with open_writer(connect, settings) as con:
                 record_failed_validation(
                     con,
                     run=run,
@@ -364,9 +377,9 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
     new watermark, here, while it holds the writer's file (so the watermark
     cannot move again), then loads that. So concurrent runs end as if run in turn.
     """
-    from .warehouse import WatermarkMoved, writer
+    from .warehouse import WatermarkMoved
 
-    with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
+    with open_writer(connect, settings) as con:
         made_by = {t.get("fetch_id") for t in transformed} | {validated.get("fetch_id")}
         if made_by != {fetched.get("fetch_id")}:
             # a retried load after a load that fetched again: the transform results are of another fetch
@@ -449,13 +462,18 @@ def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], 
 def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
     """Publish the analysts' snapshot and clean the run's staging folder."""
     from .warehouse import publish as publish_snapshot
-    from .warehouse import writer
 
-    with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
+    with open_writer(connect, settings) as con:
         result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
     if fetched and not settings.keep_staging:
         staging.remove_run(Path(fetched["staging"]))
-    log.info("publish: snapshot %s (%d bytes) in %.2fs", result["snapshot"], result["bytes"], result["seconds"])
+    log.info(
+        "publish: snapshot %s (%d live articles, %d bytes) in %.2fs",
+        result["snapshot"],
+        result["live_articles"],
+        result["bytes"],
+        result["seconds"],
+    )
     return result
 
 
@@ -467,17 +485,14 @@ class StaleSourceError(Exception):
 
 
 def check_freshness(settings: Settings, run: dict, now: datetime | None = None) -> dict:
-    """Fail loudly when the newest article in the published snapshot is older than
+    """Fail loudly when the newest article in the warehouse (the writer's file) is older than
     ``settings.max_source_silence_hours`` at the end of the run's interval (or now)."""
-    import duckdb
+    from .warehouse import file_connect, writer
 
     limit = settings.max_source_silence_hours
     end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
-    con = duckdb.connect(str(settings.published), read_only=True)
-    try:
+    with writer(file_connect(settings.warehouse, read_only=True), settings.lock_timeout) as con:
         (newest,) = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
-    finally:
-        con.close()
     hours = None if newest is None else round((end - newest).total_seconds() / 3600, 1)
     result = {
         "newest_post_at": newest.isoformat() if newest else None,

@@ -201,24 +201,86 @@ def check_watermark(con: duckdb.DuckDBPyConnection, source: str, read: dict) -> 
         raise WatermarkMoved(source, read, now, found[0] if found else None)
 
 
-def read_state_file(path: Path, source: str) -> State:
-    """The watermark read from a warehouse file (read-only).
-
-    Fetch reads the published snapshot, never the writer's file, so it never
-    waits for a load. A stale snapshot only makes fetch stage a few files
-    again; the load finds the watermark moved and fetches again.
-    """
+def read_state_file(path: Path, source: str, timeout: float = 60.0) -> State:
+    """The watermark of ``source`` read from the writer's file (read-only; waiting, like a load,
+    while another process writes it). The writer's file is the truth: the published snapshot is
+    never read back. No file yet: nothing was loaded."""
     if not Path(path).exists():
         return State({}, None, dict(_EMPTY_WATERMARK))
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        log.warning("cannot read the watermark from %s (%s); scanning everything", path, exc)
-        return State({}, None, dict(_EMPTY_WATERMARK))
-    try:
+    with writer(file_connect(path, read_only=True), timeout) as con:
         return read_state(con, source)
+
+
+class WriterMissing(Exception):
+    """The writer's file is gone but a published snapshot exists: a run would start an empty
+    warehouse and publish it over the good snapshot."""
+
+
+def require_writer(warehouse: Path, published: Path) -> None:
+    """Refuse to run when the writer's file is missing and the published snapshot exists (a new
+    machine, a wrong volume): name both files and the way out."""
+    if Path(warehouse).exists() or not Path(published).exists():
+        return
+    raise WriterMissing(
+        f"the writer's warehouse file {warehouse} is missing, but the published snapshot {published} exists: "
+        "refusing to start an empty warehouse that would be published over it (versions, deletions, rejects "
+        "and run history would be lost). If the writer's file is elsewhere (another volume), point "
+        "NEWS_ETL_WAREHOUSE or the news_warehouse connection at it; else rebuild it from the snapshot: "
+        f"news-etl restore --from {published} --warehouse {warehouse}"
+    )
+
+
+class RestoreError(Exception):
+    """``restore`` cannot rebuild the writer's file; nothing was changed."""
+
+
+def restore(snapshot: Path, warehouse: Path) -> dict:
+    """Rebuild a missing writer's file from a published snapshot (a full, checkpointed copy of it).
+
+    The snapshot is checked first (it opens, it is a warehouse), copied aside, fsynced, migrated
+    to this code's schema and renamed into place; an existing writer's file is never replaced.
+    """
+    snapshot, warehouse = Path(snapshot), Path(warehouse)
+    if warehouse.exists():
+        raise RestoreError(
+            f"the writer's file {warehouse} exists: restore only rebuilds a missing one (move it aside first "
+            "if you mean to replace it with the snapshot)"
+        )
+    if not snapshot.is_file():
+        raise RestoreError(f"no snapshot at {snapshot}")
+    try:
+        con = duckdb.connect(str(snapshot), read_only=True)
+        try:
+            (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+            (runs,) = con.execute("SELECT count(*) FROM etl_runs").fetchall()[0]
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        raise RestoreError(f"the snapshot {snapshot} is not a readable warehouse ({exc}): nothing restored") from None
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    tmp = warehouse.with_name(f".{warehouse.name}.{os.getpid()}.restore.tmp")
+    try:
+        shutil.copyfile(snapshot, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            migrate(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, warehouse)
     finally:
-        con.close()
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    log.warning(
+        "restore: rebuilt the writer's file %s from the snapshot %s (%d live articles, %d runs)",
+        warehouse,
+        snapshot,
+        live,
+        runs,
+    )
+    return {"warehouse": str(warehouse), "snapshot": str(snapshot), "live_articles": live, "runs": runs}
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -747,13 +809,24 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     """Mark the run published, checkpoint, and copy the file to the snapshot path atomically.
 
     The copy is taken while this process holds the writer's file, so no load
-    can run during it; readers of the old snapshot keep their open file.
+    can run during it; readers of the old snapshot keep their open file. A
+    snapshot with fewer live articles than the one it replaces, or replacing an
+    unreadable one, is said in the log and in the run's ``etl_runs.message``.
     """
     started = time.monotonic()
+    published = Path(published)
+    (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+    before, note = _replaced_snapshot(published, live)
+    if note:
+        log.warning("publish: %s", note)
     if run_id:
         con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
+    if run_id and note:
+        con.execute(
+            "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
+            [note, MAX_MESSAGE_CHARS, run_id],
+        )
     con.execute("CHECKPOINT")
-    published = Path(published)
     published.parent.mkdir(parents=True, exist_ok=True)
     tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
@@ -767,5 +840,38 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     return {
         "snapshot": str(published),
         "bytes": published.stat().st_size,
+        "live_articles": live,
+        "replaced_live_articles": before,
+        "note": note,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def _replaced_snapshot(published: Path, live: int) -> tuple[int | None, str | None]:
+    """(live articles of the snapshot about to be replaced, a note for the operator or None).
+
+    Publish's one look at the old snapshot, before it destroys it: a guard, never an input. An
+    unreadable snapshot (truncated, corrupt) is replaced all the same, and said so."""
+    if not published.exists():
+        return None, None
+    try:
+        con = duckdb.connect(str(published), read_only=True)
+        try:
+            (before,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the old snapshot, publish replaces it
+        if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
+            log.info("publish: the snapshot %s is held open read-write by another process; not compared", published)
+            return None, None
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (
+            None,
+            f"the snapshot {published} was unreadable ({first}); replaced with a good one of {live} live articles",
+        )
+    if live < before:
+        return before, (
+            f"the new snapshot has {live} live articles, {before - live} fewer than the one it replaced ({before}): "
+            "check the source (posts deleted?) and the writer's file (an older copy?)"
+        )
+    return before, None
