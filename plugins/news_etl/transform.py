@@ -34,6 +34,8 @@ def transform_post(post: RawPost, as_of: date | None = None) -> Article:
     one bad post cannot stop a whole run. Without ``as_of`` only the earliest
     date is checked.
     """
+    if post.problem:
+        raise Reject(post.problem, post.problem_detail or "")
     if len(post.raw) > MAX_POST_BYTES:
         raise Reject("file too large", f"{len(post.raw)} bytes, limit {MAX_POST_BYTES}")
     fm = parse_post(post.path, post.raw)
@@ -116,9 +118,18 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
 def transform_table(raw: pa.Table, as_of: date | None = None) -> tuple[pa.Table, pa.Table]:
     """A staged raw batch → (articles table, rejects table) for a run as of the day ``as_of``."""
     cols = raw.to_pydict()
+    n = raw.num_rows
     posts = (
-        RawPost(source=s, path=p, raw=r, content_hash=h)
-        for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"], strict=False)
+        RawPost(source=s, path=p, raw=r, content_hash=h, problem=problem, problem_detail=detail)
+        for s, p, r, h, problem, detail in zip(
+            cols["source"],
+            cols["path"],
+            cols["raw"],
+            cols["content_hash"],
+            cols.get("problem", [None] * n),
+            cols.get("problem_detail", [None] * n),
+            strict=True,
+        )
     )
     articles, rejects = transform_rows(posts, as_of)
     return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

@@ -373,9 +373,10 @@ def _stage_files(con, raw_files, clean_files, reject_files, deleted_file) -> Non
     _stage(
         con,
         "staged_all",
-        "source, path, post_id, content_hash",
+        "source, path, post_id, content_hash, published_at",
         clean_files,
-        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS post_id, NULL::VARCHAR AS content_hash",
+        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS post_id, NULL::VARCHAR AS content_hash, "
+        "NULL::TIMESTAMPTZ AS published_at",
     )
     _stage(
         con,
@@ -395,29 +396,32 @@ def _stage_files(con, raw_files, clean_files, reject_files, deleted_file) -> Non
 
 
 def _pick_one_file_per_post(con, raw_files: list[str]) -> None:
-    """Two files, one post id: the file that holds the live article wins, else the first path;
-    the others become ``duplicate post id`` rejects. Only files of the same source compete: a new
-    source of the same site (say git after dir) takes the article over. ``staged`` holds the keys
-    of the winners (narrow: no bodies copied)."""
+    """Two files, one post id: the newest wins (the later publication time, then the first path),
+    whichever run saw them first, so the article never flips between them; the others become
+    ``duplicate post id`` rejects. The sources read every file of a post id again when one of them
+    changes (:func:`news_etl.sources.sharing_post_id`); a file holding a live article that was not
+    read again keeps it. Only files of the same source compete: a new source of the same site (say
+    git after dir) takes the article over. ``staged`` holds the keys of the winners (no bodies)."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE staged AS
         SELECT s.source, s.path, s.post_id FROM (
-            SELECT t.*, row_number() OVER (
-                PARTITION BY t.post_id ORDER BY (h.post_id IS NOT NULL) DESC, t.path) AS rn
-            FROM staged_all t LEFT JOIN articles h ON h.post_id = t.post_id AND h.deleted_at IS NULL
-                 AND h.source = t.source AND h.path = t.path) s
+            SELECT t.*, row_number() OVER (PARTITION BY t.post_id ORDER BY t.published_at DESC, t.path) AS rn
+            FROM staged_all t) s
         WHERE rn = 1
-          AND NOT EXISTS (  -- a live article with this id in another file of this source that still exists
+          AND NOT EXISTS (  -- a live article in another file of this source, still there and not read again
               SELECT 1 FROM articles a JOIN source_files f ON f.source = a.source AND f.path = a.path
               WHERE a.post_id = s.post_id AND a.deleted_at IS NULL AND NOT f.deleted
                 AND a.source = s.source AND a.path <> s.path
-                AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path))""")
+                AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path)
+                AND NOT EXISTS (SELECT 1 FROM staged_raw r WHERE r.source = a.source AND r.path = a.path))""")
     con.execute("""
         INSERT INTO staged_rejects (source, path, reason, detail, raw, content_hash)
         SELECT s.source, s.path, 'duplicate post id',
                'post id ' || s.post_id || ' is also in ' || coalesce(
-                   (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path < s.path),
-                   (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id)),
+                   (SELECT w.path FROM staged w WHERE w.post_id = s.post_id),
+                   (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id AND a.deleted_at IS NULL),
+                   (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path <> s.path))
+               || ', which holds the article (the newest publication time, then the first path)',
                NULL, s.content_hash
         FROM staged_all s WHERE NOT EXISTS (SELECT 1 FROM staged t WHERE t.path = s.path AND t.source = s.source)""")
     if raw_files:  # the raw bytes of duplicate-id rejects, from the raw batches
