@@ -10,16 +10,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
-from reliability import record
+from reliability import ROOT, cli_env, record
 from warehouse_checks import fingerprint, rows
 
 from news_etl import pipeline
 from news_etl.config import Settings
+from news_etl.contract import MAX_POST_BYTES
 from news_etl.sources.dir import printable_path
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
@@ -191,4 +196,65 @@ def test_hard_links_symlinks_fifos_and_other_files_are_skipped_and_counted(tmp_p
         articles=3,
         rejects=0,
         lost=0,
+    )
+
+
+RUN_CHILD = textwrap.dedent(r"""
+    import json, resource, sys
+    from news_etl.__main__ import main
+    rc = main(sys.argv[2:])
+    json.dump({"rc": rc, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, open(sys.argv[1], "w"))
+""")
+#: What a run may use with the largest post accepted, in its worst shape for the cleaner.
+LIMIT_RSS_MB = 1024
+
+
+@pytest.mark.slow
+def test_memory_is_bounded_for_the_largest_post_accepted(tmp_path):
+    """One post just under MAX_POST_BYTES made of the smallest paragraphs (the most nodes for the
+    HTML parser per byte), loaded by a real CLI run in a child process whose peak RSS is measured."""
+    source = tmp_path / "posts"
+    source.mkdir()
+    head = "---\ntitle: 最大的一篇\ndate: 2026-11-20 10:00:00\n---\n".encode()
+    unit = "<p>大</p>\n".encode()
+    data = head + unit * ((MAX_POST_BYTES - len(head)) // len(unit))
+    assert MAX_POST_BYTES - len(unit) < len(data) <= MAX_POST_BYTES
+    (source / "2026-11-20-largest.md").write_bytes(data)
+    report = tmp_path / "child.json"
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUN_CHILD,
+            str(report),
+            "run",
+            "--source",
+            str(source),
+            "--warehouse",
+            str(tmp_path / "w.duckdb"),
+            "--published",
+            str(tmp_path / "p.duckdb"),
+            "--staging",
+            str(tmp_path / "s"),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=280,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    child = json.loads(report.read_text())
+    assert rows(tmp_path / "w.duckdb", "SELECT count(*) FROM articles") == [(1,)]
+    assert child["maxrss_mb"] < LIMIT_RSS_MB, f"peak RSS {child['maxrss_mb']:.0f} MB"
+    record(
+        "input",
+        f"a post at the accepted limit ({MAX_POST_BYTES // 1024} KiB of tiny paragraphs)",
+        inputs=1,
+        articles=1,
+        rejects=0,
+        lost=0,
+        peak_rss_mb=round(child["maxrss_mb"]),
     )

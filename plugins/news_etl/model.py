@@ -23,7 +23,11 @@ class Reject(Exception):
 
 @dataclass
 class RawPost:
-    """One post file as the source found it."""
+    """One post file as the source found it.
+
+    A file larger than ``contract.MAX_POST_BYTES`` is never held whole: ``raw`` holds its first
+    ``MAX_REJECT_RAW_BYTES``, ``size`` its full size and ``content_hash`` the SHA-256 of all of it.
+    """
 
     source: str
     path: str
@@ -136,5 +140,7 @@ REJECT_SCHEMA = pa.schema(
         ("detail", pa.string()),
         ("raw", pa.binary()),
         ("content_hash", pa.string()),
+        ("raw_size", pa.int64()),
+        ("raw_sha256", pa.string()),
     ]
 )

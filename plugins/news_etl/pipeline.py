@@ -89,6 +89,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     """
     import pyarrow as pa
 
+    from .contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
     from .parse import post_id_from_path
     from .warehouse import read_state_file, require_writer
 
@@ -109,9 +110,10 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     deleted: list[str] = []
     pending: list[RawPost] = []
     staged_ids: set[str] = set()  # post ids of the staged files: a deleted file with one of them has moved
-    changed = 0
+    changed = pending_bytes = 0
 
     def flush() -> None:
+        nonlocal pending_bytes
         if not pending:
             return
         name = f"raw/batch-{len(batches):05d}.parquet"
@@ -119,6 +121,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
         staging.write_table(table, folder / name, compression="lz4")
         batches.append(name)
         pending.clear()
+        pending_bytes = 0
         if on_batch is not None:
             on_batch(str(folder), name)
 
@@ -126,10 +129,14 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
         if isinstance(item, Deleted):
             deleted.append(item.path)
             continue
+        if len(item.raw) > MAX_POST_BYTES and not item.problem:  # a source read a huge file whole: keep its head
+            item.size, item.raw = len(item.raw), item.raw[:MAX_REJECT_RAW_BYTES]
+            item.problem, item.problem_detail = "file too large", f"{item.size} bytes, limit {MAX_POST_BYTES}"
         pending.append(item)
+        pending_bytes += len(item.raw)
         staged_ids.add(post_id_from_path(item.path))
         changed += 1
-        if len(pending) >= settings.batch_size:
+        if len(pending) >= settings.batch_size or pending_bytes >= settings.batch_mb * 1024 * 1024:
             flush()
     flush()
     deleted_file = None

@@ -74,7 +74,7 @@ def table(records: list[dict], outcomes: dict[str, dict[str, int]]) -> str:
         f"| input and security checks passed | {inputs['passed']} of {inputs['run'] - inputs['skipped']} |",
     ]
     if rss is not None:
-        lines.append(f"| peak RSS of the nasty-file run (50 MB post included) | {rss} MB |")
+        lines.append(f"| peak RSS of a run (a 200 MB file; a post at the accepted limit) | {rss} MB |")
     lines += ["", "| fault survived |", "|---|"]
     lines += [f"| {r['name']} |" for r in records if r["kind"] == "fault"]
     lines += ["", "| input set | inputs | articles | rejects | lost |", "|---|---|---|---|---|"]

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from .config import SQL_DIR
+from .contract import MAX_REJECT_RAW_BYTES
 from .sources import Known
 
 log = logging.getLogger(__name__)
@@ -381,10 +382,10 @@ def _stage_files(con, raw_files, clean_files, reject_files, deleted_file) -> Non
     _stage(
         con,
         "staged_rejects",
-        "source, path, reason, detail, raw, content_hash",
+        "source, path, reason, detail, raw, content_hash, raw_size, raw_sha256",
         reject_files,
         "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, "
-        "NULL::BLOB AS raw, NULL::VARCHAR AS content_hash",
+        "NULL::BLOB AS raw, NULL::VARCHAR AS content_hash, NULL::BIGINT AS raw_size, NULL::VARCHAR AS raw_sha256",
     )
     _stage(
         con,
@@ -415,22 +416,23 @@ def _pick_one_file_per_post(con, raw_files: list[str]) -> None:
                 AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path)
                 AND NOT EXISTS (SELECT 1 FROM staged_raw r WHERE r.source = a.source AND r.path = a.path))""")
     con.execute("""
-        INSERT INTO staged_rejects (source, path, reason, detail, raw, content_hash)
+        INSERT INTO staged_rejects (source, path, reason, detail, raw, content_hash, raw_size, raw_sha256)
         SELECT s.source, s.path, 'duplicate post id',
                'post id ' || s.post_id || ' is also in ' || coalesce(
                    (SELECT w.path FROM staged w WHERE w.post_id = s.post_id),
                    (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id AND a.deleted_at IS NULL),
                    (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path <> s.path))
                || ', which holds the article (the newest publication time, then the first path)',
-               NULL, s.content_hash
+               NULL, s.content_hash, NULL, NULL
         FROM staged_all s WHERE NOT EXISTS (SELECT 1 FROM staged t WHERE t.path = s.path AND t.source = s.source)""")
     if raw_files:  # the raw bytes of duplicate-id rejects, from the raw batches
         con.execute(
-            "UPDATE staged_rejects r SET raw = w.raw FROM "
+            "UPDATE staged_rejects r SET raw = w.raw[1:?], raw_size = octet_length(w.raw), raw_sha256 = sha256(w.raw) "
+            "FROM "
             + READ_FILES
             + """ w WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path
                     AND w.source = r.source""",
-            [raw_files],
+            [MAX_REJECT_RAW_BYTES, raw_files],
         )
 
 
@@ -605,8 +607,9 @@ def _write_rejects(con, now: datetime, run_id: str) -> dict[str, int]:
            SELECT 1 FROM rejects o WHERE o.source = r.source AND o.path = r.path AND o.reason = r.reason
              AND o.content_hash IS NOT DISTINCT FROM r.content_hash)""")
     con.execute(
-        """INSERT INTO rejects (run_id, source, path, reason, detail, raw, content_hash, rejected_at)
-           SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects""",
+        """INSERT INTO rejects (run_id, source, path, reason, detail, raw, content_hash, rejected_at, raw_size,
+               raw_sha256)
+           SELECT ?, source, path, reason, detail, raw, content_hash, ?, raw_size, raw_sha256 FROM new_rejects""",
         [run_id, now],
     )
     reasons = dict(con.execute("SELECT reason, count(*) FROM new_rejects GROUP BY reason").fetchall())

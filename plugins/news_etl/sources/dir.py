@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
 from ..model import RawPost
 from . import Deleted, Known, SourceError, sharing_post_id
 
@@ -141,13 +142,20 @@ class DirSource:
         return inside
 
     def _read(self, rel: str, st: os.stat_result, full: str) -> RawPost:
+        problem: tuple[str, str] | None = None
         with open(full, "rb") as fh:
-            raw = fh.read()
-        problem = None
+            raw = fh.read(MAX_POST_BYTES + 1)  # at most one byte more than a post may have
+            digest, size = hashlib.sha256(raw), len(raw)
+            while chunk := fh.read(1 << 20):  # a larger file is hashed, never held whole
+                digest.update(chunk)
+                size += len(chunk)
+        if size > MAX_POST_BYTES:
+            raw = raw[:MAX_REJECT_RAW_BYTES]
+            problem = ("file too large", f"{size} bytes, limit {MAX_POST_BYTES}")
         mtime_ns: int | None = st.st_mtime_ns
         if not _NS_MIN <= st.st_mtime_ns <= _NS_MAX:
             mtime_ns = None
-            problem = (
+            problem = problem or (
                 "file time out of range",
                 f"the file's modification time ({st.st_mtime:.0f} s after 1970) is outside what the "
                 "warehouse can hold (1677 to 2262): set it right (touch the file) and it loads",
@@ -156,8 +164,8 @@ class DirSource:
             source=self.name,
             path=rel,
             raw=raw,
-            content_hash=hashlib.sha256(raw).hexdigest(),
-            size=st.st_size,
+            content_hash=digest.hexdigest(),
+            size=size,
             mtime_ns=mtime_ns,
             problem=problem[0] if problem else None,
             problem_detail=problem[1] if problem else None,
