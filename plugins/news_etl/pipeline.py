@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -536,14 +537,44 @@ def check_freshness(settings: Settings, run: dict, now: datetime | None = None) 
 
 
 def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
-    """fetch → transform → validate → load → publish, in this process (transform in a process pool)."""
-    from .warehouse import file_connect
+    """fetch → transform → validate → load → publish, in this process (transform in a process pool).
+
+    First it removes what killed runs left behind (staging folders, temporary copies of the
+    snapshot or the writer's file); it holds its own staging folder's lock while it runs, and
+    its pool workers die with it."""
+    from .warehouse import file_connect, remove_dead_temp_files
 
     run = run or new_run()
     connect = connect or file_connect(settings.warehouse)
+    staging.remove_dead_runs(settings.staging)
+    remove_dead_temp_files(settings.published)
+    remove_dead_temp_files(settings.warehouse)
+    with staging.claim(staging.run_folder(settings.staging, run["run_id"])):
+        return _run_all(settings, run, connect)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A pool worker's initializer: the kernel kills the worker when the run's process dies
+    (SIGKILL included), instead of leaving it blocked forever on the pool's queue."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above: go too
+        os._exit(1)
+
+
+def _run_all(settings: Settings, run: dict, connect) -> dict:
     t0 = time.monotonic()
     # transform and check each batch in a worker process as soon as fetch has staged it
-    pool = ProcessPoolExecutor(max_workers=settings.workers) if settings.workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(max_workers=settings.workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+        if settings.workers > 1
+        else None
+    )
     futures: list = []
     try:
 

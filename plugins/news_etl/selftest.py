@@ -21,7 +21,12 @@ from pathlib import Path
 from .config import PROJECT_ROOT
 
 #: The suites of faults (real processes, signals, files) and of inputs (hostile files and names).
-FAULT_SUITES = ("tests/test_faults.py", "tests/test_writer_truth.py", "tests/test_concurrent_runs.py")
+FAULT_SUITES = (
+    "tests/test_faults.py",
+    "tests/test_writer_truth.py",
+    "tests/test_concurrent_runs.py",
+    "tests/test_killed_runs.py",
+)
 INPUT_SUITES = ("tests/test_hostile_input.py", "tests/test_one_input_one_reject.py")
 SUITES = FAULT_SUITES + INPUT_SUITES
 REPORT_ENV = "NEWS_ETL_RELIABILITY_REPORT"
