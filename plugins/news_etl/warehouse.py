@@ -307,8 +307,9 @@ def load(
 ) -> dict:
     """Load one run in ONE transaction; return its counts.
 
-    The steps, in order: stage the run's files in temp tables; pick one file per
-    post id; write the articles batch by batch (versions, metrics, keywords);
+    The steps, in order: check that the watermark is still the one the run's
+    fetch read (else :class:`WatermarkMoved`: what was staged is stale); stage
+    the run's files in temp tables; pick one file per post id; write the articles batch by batch (versions, metrics, keywords);
     mark deleted posts; record every staged file in ``source_files``; write the
     rejects and the quality results; rebuild the daily tables of the days the
     run touched; write the run's audit row and move the watermark. On any error
@@ -746,7 +747,8 @@ def write_run(
     seconds: dict | None = None,
     message: str | None = None,
 ) -> None:
-    """The one writer of a run's audit row in ``etl_runs`` (a run that writes it again replaces it).
+    """The one writer of a run's audit row in ``etl_runs`` (a run that writes it again replaces it;
+    :func:`mark_published` only sets its status and adds to its message).
 
     ``counts``: the load's counts (``new``, ``updated``, ...); ``seconds``: ``transform``,
     ``validate``, ``load`` (fetch's come from ``fetch``); ``message``: what the operator should know.
@@ -781,6 +783,17 @@ def write_run(
         "message": message[:MAX_MESSAGE_CHARS] if message else None,
     }
     con.execute(INSERT_RUN, [row[c] for c in RUN_COLUMNS])
+
+
+def mark_published(con, run_id: str, note: str | None = None) -> None:
+    """The audit row once its run's snapshot is out: status ``published``, and ``note`` (what the
+    operator should know about the publish) added to its message."""
+    con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
+    if note:
+        con.execute(
+            "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
+            [note, MAX_MESSAGE_CHARS, run_id],
+        )
 
 
 def record_failed_validation(
@@ -879,12 +892,7 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     if note:
         log.warning("publish: %s", note)
     if run_id:
-        con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
-    if run_id and note:
-        con.execute(
-            "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
-            [note, MAX_MESSAGE_CHARS, run_id],
-        )
+        mark_published(con, run_id, note)
     con.execute("CHECKPOINT")
     published.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_temp_files(published)
