@@ -107,7 +107,7 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
         shutil.rmtree(src)
     src.mkdir(parents=True)
     for f in sorted(site.iterdir())[:sample]:
-        os.link(f, src / f.name)
+        shutil.copyfile(f, src / f.name)  # a copy: the dir source does not read hard links to files elsewhere
     settings = Settings().with_(
         source=str(src),
         staging=workdir / "load-staging",
@@ -293,7 +293,7 @@ def bench_dag(site: Path, posts: int, workdir: Path) -> dict:
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
     for f in sorted(site.iterdir())[:posts]:
-        os.link(f, src / f.name)
+        shutil.copyfile(f, src / f.name)  # a copy: the dir source does not read hard links to files elsewhere
     home = workdir / "airflow-home"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir()

@@ -35,6 +35,7 @@ from news_etl import config
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / "deploy" / "airflow.env"
 DAG_ID, POOL = config.DAG_ID, config.WRITER_POOL
+WAREHOUSE_CONN_ID, SOURCE_VARIABLE = config.WAREHOUSE_CONN_ID, config.SOURCE_VARIABLE
 
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
@@ -156,11 +157,11 @@ class LocalAirflow:
         self.airflow(
             "pools", "set", POOL, "1", "DuckDB allows one writing process: loads and publishes run one at a time"
         )
-        self.airflow("connections", "delete", "news_warehouse", check=False)
+        self.airflow("connections", "delete", WAREHOUSE_CONN_ID, check=False)
         self.airflow(
             "connections",
             "add",
-            "news_warehouse",
+            WAREHOUSE_CONN_ID,
             "--conn-type",
             "duckdb",
             "--conn-host",
@@ -168,7 +169,7 @@ class LocalAirflow:
             "--conn-description",
             "The writer's DuckDB file (host = the file on the machine that runs the loads)",
         )
-        self.airflow("variables", "set", "news_etl_source", str(self.source))
+        self.airflow("variables", "set", SOURCE_VARIABLE, str(self.source))
 
     # --- processes -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from news_etl.config import DAG_ID, WRITER_POOL
+from news_etl.config import DAG_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WRITER_POOL
 
 pytestmark = pytest.mark.airflow
 
@@ -65,11 +65,11 @@ def test_timetable_is_daily_interval_in_shanghai(dag):
     timetable = dag.timetable
     assert type(timetable).__name__ == CronDataIntervalTimetable.__name__
     assert timetable.expression == "30 0 * * *"
-    assert str(getattr(timetable.timezone, "name", timetable.timezone)) == "Asia/Shanghai"
+    assert str(getattr(timetable.timezone, "name", timetable.timezone)) == SITE_TIMEZONE
 
 
 def test_docs_are_shown_in_the_ui(dag):
-    assert "fetch" in dag.doc_md and "news_etl_source" in dag.doc_md
+    assert "fetch" in dag.doc_md and SOURCE_VARIABLE in dag.doc_md
     for task in dag.tasks:
         partial = getattr(task, "partial_kwargs", {})  # a mapped task keeps its callable here
         callable_ = getattr(task, "python_callable", None) or partial.get("python_callable")

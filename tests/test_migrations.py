@@ -64,3 +64,30 @@ def test_every_table_view_and_column_has_a_comment(tmp_path):
     assert [t for t, c in s["tables"] if not c] == []
     assert [v for v, c, _ in s["views"] if not c] == []
     assert [(t, c) for t, _, c, *_rest, comment in s["columns"] if not comment] == []
+
+
+def test_003_cuts_stored_rejects_to_their_head_and_keeps_size_and_hash(tmp_path):
+    import hashlib
+
+    from news_etl.contract import MAX_REJECT_RAW_BYTES
+
+    path = tmp_path / "old.duckdb"
+    migrate_file(path, only=2)
+    big, small = bytes(range(256)) * (3 * 1024 * 1024 // 256), b"---\nbroken"
+    con = duckdb.connect(str(path))
+    for name, raw in (("big.md", big), ("small.md", small), ("none.md", None)):
+        con.execute(
+            "INSERT INTO rejects (run_id, source, path, reason, raw, rejected_at) VALUES ('r', 's', ?, 'x', ?, now())",
+            [name, raw],
+        )
+    con.close()
+    assert migrate_file(path) == [name for v, name, _ in warehouse.migrations() if v > 2]
+    con = duckdb.connect(str(path), read_only=True)
+    got = {
+        p: (bytes(r) if r is not None else None, n, h)
+        for p, r, n, h in con.execute("SELECT path, raw, raw_size, raw_sha256 FROM rejects").fetchall()
+    }
+    con.close()
+    assert got["big.md"] == (big[:MAX_REJECT_RAW_BYTES], len(big), hashlib.sha256(big).hexdigest())
+    assert got["small.md"] == (small, len(small), hashlib.sha256(small).hexdigest())
+    assert got["none.md"] == (None, None, None)

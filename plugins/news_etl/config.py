@@ -68,6 +68,8 @@ class Settings:
     staging: Path = field(default_factory=lambda: _env_path("NEWS_ETL_STAGING", PROJECT_ROOT / "data" / "staging"))
     #: Posts per staged batch: the unit of work of one transform task.
     batch_size: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_BATCH_SIZE", "2000")))
+    #: ... and at most about this many MB of raw posts per batch, so a batch's memory is bounded too.
+    batch_mb: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_BATCH_MB", "64")))
     #: Worker processes for the transform in the CLI (the DAG maps tasks instead).
     workers: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_WORKERS", "0")) or (os.cpu_count() or 1))
     #: Seconds the load waits for another process to release the writer's file.

@@ -21,8 +21,12 @@ from .config import SITE_TIMEZONE
 EARLIEST_DATE = date(2000, 1, 1)
 #: A title longer than this is not a title.
 MAX_TITLE_CHARS = 500
-#: A post file larger than this is rejected before it is parsed.
-MAX_POST_BYTES = 20 * 1024 * 1024
+#: A post file larger than this is rejected before it is parsed, and never held whole in memory: the
+#: largest real post is 15 KB; at this size the cleaner's worst case (2 MB of tiny paragraphs) peaks
+#: near 600 MB in a run (docs/reliability.md).
+MAX_POST_BYTES = 2 * 1024 * 1024
+#: A reject keeps at most this many of the file's bytes (``rejects.raw``), with its full size and SHA-256.
+MAX_REJECT_RAW_BYTES = MAX_POST_BYTES
 #: More visible paragraphs than this is suspicious (a soft expectation only).
 MAX_PARAGRAPHS = 2000
 

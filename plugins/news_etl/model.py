@@ -23,14 +23,21 @@ class Reject(Exception):
 
 @dataclass
 class RawPost:
-    """One post file as the source found it."""
+    """One post file as the source found it.
+
+    A file larger than ``contract.MAX_POST_BYTES`` is never held whole: ``raw`` holds its first
+    ``MAX_REJECT_RAW_BYTES``, ``size`` its full size and ``content_hash`` the SHA-256 of all of it.
+    """
 
     source: str
     path: str
     raw: bytes
     content_hash: str
     size: int = 0
-    mtime_ns: int = 0
+    mtime_ns: int | None = 0
+    #: A reject reason the source found (e.g. ``file time out of range``): the post becomes that reject.
+    problem: str | None = None
+    problem_detail: str | None = None
 
 
 @dataclass
@@ -68,6 +75,8 @@ RAW_SCHEMA = pa.schema(
         ("content_hash", pa.string()),
         ("size", pa.int64()),
         ("mtime_ns", pa.int64()),
+        ("problem", pa.string()),
+        ("problem_detail", pa.string()),
     ]
 )
 
@@ -131,5 +140,7 @@ REJECT_SCHEMA = pa.schema(
         ("detail", pa.string()),
         ("raw", pa.binary()),
         ("content_hash", pa.string()),
+        ("raw_size", pa.int64()),
+        ("raw_sha256", pa.string()),
     ]
 )

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+import uuid
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,6 +29,35 @@ log = logging.getLogger(__name__)
 
 #: The fetch manifest, beside the run's staged batches.
 MANIFEST = "manifest.json"
+
+
+#: Reject reasons a log line or a manifest counts one by one (the rest are summed up).
+MAX_REASONS = 12
+
+
+def by_reason(reasons: dict[str, int]) -> str:
+    """`` (2 no body, 1 empty file)``: counts of reject reasons for a log line, most frequent
+    first, each reason cut short and escaped (a reason may quote a post); empty without any."""
+    if not reasons:
+        return ""
+    shown = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{n} {_printable(reason)[:80]}" for reason, n in shown[:MAX_REASONS])
+    if len(shown) > MAX_REASONS:
+        text += f", {sum(n for _, n in shown[MAX_REASONS:])} for {len(shown) - MAX_REASONS} other reasons"
+    return f" ({text})"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def open_writer(connect, settings: Settings):
+    """The writer's connection (waiting while another process holds the file), once it is
+    sure the writer's file is not missing under a published snapshot."""
+    from .warehouse import require_writer, writer
+
+    require_writer(settings.warehouse, settings.published)
+    return writer(connect, settings.lock_timeout, settings.duckdb_memory)
 
 
 class QualityError(Exception):
@@ -47,15 +79,20 @@ def new_run(run_id: str | None = None, **airflow) -> dict:
 # --- 1. fetch ----------------------------------------------------------------------------------
 
 
-def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
+def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict:
     """Ask the source what changed since the last load; stage it in raw batches.
 
     Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
     name)`` is called as each batch is staged (the CLI starts its transform then).
+    ``read_state(source name)`` gives the watermark to start from (a
+    :class:`~news_etl.warehouse.State`; by default read from the writer's file).
+    The manifest records it, and the load commits only on top of it.
     """
     import pyarrow as pa
 
-    from .warehouse import read_state
+    from .contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
+    from .parse import post_id_from_path
+    from .warehouse import read_state_file, require_writer
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -63,14 +100,21 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     staging.remove_run(folder)  # a retried fetch starts clean
     folder.mkdir(parents=True, exist_ok=True)
     source = open_source(settings.source, settings, as_of=run.get("interval_end"))
-    known, previous_revision = read_state(settings.published, source.name)
+    if read_state is None:
+        require_writer(settings.warehouse, settings.published)
+        state = read_state_file(settings.warehouse, source.name, settings.lock_timeout)
+    else:
+        state = read_state(source.name)
+    known, previous_revision = state.known, state.revision
 
     batches: list[str] = []
     deleted: list[str] = []
     pending: list[RawPost] = []
-    changed = 0
+    staged_ids: set[str] = set()  # post ids of the staged files: a deleted file with one of them has moved
+    changed = pending_bytes = 0
 
     def flush() -> None:
+        nonlocal pending_bytes
         if not pending:
             return
         name = f"raw/batch-{len(batches):05d}.parquet"
@@ -78,6 +122,7 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
         staging.write_table(table, folder / name, compression="lz4")
         batches.append(name)
         pending.clear()
+        pending_bytes = 0
         if on_batch is not None:
             on_batch(str(folder), name)
 
@@ -85,9 +130,14 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
         if isinstance(item, Deleted):
             deleted.append(item.path)
             continue
+        if len(item.raw) > MAX_POST_BYTES and not item.problem:  # a source read a huge file whole: keep its head
+            item.size, item.raw = len(item.raw), item.raw[:MAX_REJECT_RAW_BYTES]
+            item.problem, item.problem_detail = "file too large", f"{item.size} bytes, limit {MAX_POST_BYTES}"
         pending.append(item)
+        pending_bytes += len(item.raw)
+        staged_ids.add(post_id_from_path(item.path))
         changed += 1
-        if len(pending) >= settings.batch_size:
+        if len(pending) >= settings.batch_size or pending_bytes >= settings.batch_mb * 1024 * 1024:
             flush()
     flush()
     deleted_file = None
@@ -99,15 +149,20 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
         )
     manifest = {
         "run_id": run["run_id"],
+        # names this fetch: transform and validate results carry it, so a load never mixes two fetches
+        "fetch_id": uuid.uuid4().hex,
         "staging": str(folder),
         # the run's "as of" time: the end of its data interval, or (a CLI run) when fetch started
         "as_of": run.get("interval_end") or started_at.isoformat(),
         "source": source.name,
         "revision": source.revision,
         "previous_revision": previous_revision,
+        "watermark": state.watermark,
         "seen": source.seen,
         "changed": changed,
         "deleted": len(deleted),
+        # files staged under a new path whose old path is gone (the three-day move to old_post/)
+        "moved": sum(1 for p in deleted if post_id_from_path(p) in staged_ids),
         "batches": batches,
         "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
@@ -116,11 +171,18 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     log.info(
-        "fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
+        "fetch: %s as of %s (%s): revision %s (loaded before: %s); %d post files; %d to load "
+        "(%d new or changed, %d moved), %d deleted; %d batch(es), %.2fs",
         source.name,
+        manifest["as_of"],
+        "the end of the run's data interval" if run.get("interval_end") else "now",
+        manifest["revision"],
+        previous_revision,
         source.seen,
         changed,
-        len(deleted),
+        changed - manifest["moved"],
+        manifest["moved"],
+        len(deleted) - manifest["moved"],
         len(batches),
         manifest["seconds"],
     )
@@ -141,16 +203,21 @@ def read_manifest(settings: Settings, run: dict) -> dict:
 # --- 2. transform ------------------------------------------------------------------------------
 
 
+def _manifest_in(staging_folder: str | Path) -> dict:
+    """The manifest of the fetch that staged this folder."""
+    path = Path(staging_folder) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
+
+
 def run_day(staging_folder: str | Path) -> date:
     """The site-local day of the run's "as of" time, from the manifest its fetch wrote: the
     article contract's plausible dates end a year after it (``contract.py``)."""
     from .contract import as_of_day
 
-    path = Path(staging_folder) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
+    manifest = _manifest_in(staging_folder)
     return as_of_day(manifest.get("as_of") or manifest["started_at"])
 
 
@@ -167,21 +234,25 @@ def transform(staging_folder: str, batch: str) -> dict:
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)
     staging.write_table(rejects, folder / rejects_name)
+    reasons = Counter(rejects.column("reason").to_pylist())
     result = {
+        "fetch_id": _manifest_in(folder).get("fetch_id"),
         "batch": batch,
         "clean": clean_name,
         "rejects_file": rejects_name,
         "posts": raw.num_rows,
         "articles": articles.num_rows,
         "rejects": rejects.num_rows,
+        "reasons": dict(reasons.most_common(MAX_REASONS)),
         "seconds": round(time.monotonic() - t0, 3),
     }
     log.info(
-        "transform %s: %d posts → %d articles, %d rejects, %.2fs",
+        "transform %s: %d posts → %d articles, %d rejects%s, %.2fs",
         batch,
         raw.num_rows,
         articles.num_rows,
         rejects.num_rows,
+        by_reason(result["reasons"]),
         result["seconds"],
     )
     return result
@@ -264,6 +335,7 @@ def validate(
     hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
     soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
     result = {
+        "fetch_id": _manifest_in(folder).get("fetch_id"),
         "quality_file": "quality.parquet",
         "expectations": len(rows),
         "failed_hard": len(hard),
@@ -287,9 +359,9 @@ def validate(
         )
         message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
         if connect is not None and settings is not None and run is not None:
-            from .warehouse import record_failed_validation, writer
+            from .warehouse import record_failed_validation
 
-            with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
+            with open_writer(connect, settings) as con:
                 record_failed_validation(
                     con,
                     run=run,
@@ -305,9 +377,49 @@ def validate(
 
 
 def load(connect, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
-    """Write the run into the warehouse in one transaction (the single writer)."""
+    """Write the run into the warehouse in one transaction (the single writer).
+
+    The load commits only on top of the watermark its fetch read. When another
+    run loaded in between (a backfill's runs at once, two CLI runs), what was
+    staged is stale: the run fetches, transforms and validates again from the
+    new watermark, here, while it holds the writer's file (so the watermark
+    cannot move again), then loads that. So concurrent runs end as if run in turn.
+    """
+    from .warehouse import WatermarkMoved
+
+    with open_writer(connect, settings) as con:
+        made_by = {t.get("fetch_id") for t in transformed} | {validated.get("fetch_id")}
+        if made_by != {fetched.get("fetch_id")}:
+            # a retried load after a load that fetched again: the transform results are of another fetch
+            log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+        try:
+            counts = _load_staged(con, run, fetched, transformed, validated)
+        except WatermarkMoved as moved:
+            log.warning("load: %s; fetching again from the new watermark, inside this load", moved)
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+            counts = _load_staged(con, run, fetched, transformed, validated)
+    log.info(
+        "load: wrote revision %s of %s: %d new, %d updated, %d moved, %d unchanged, %d deleted, %d revived, "
+        "%d rejects%s, %.2fs",
+        fetched["revision"],
+        fetched["source"],
+        counts["new"],
+        counts["updated"],
+        counts["moved"],
+        counts["unchanged"] - counts["moved"],
+        counts["deleted"],
+        counts["revived"],
+        counts["rejects"],
+        by_reason(counts["reasons"]),
+        counts["seconds"],
+    )
+    return counts
+
+
+def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
+    """Check the staged files can be read, then load them (:func:`news_etl.warehouse.load`)."""
     from .warehouse import load as load_warehouse
-    from .warehouse import writer
 
     folder = Path(fetched["staging"])
     files = {
@@ -318,28 +430,38 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
     extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
     for path in [*(p for group in files.values() for p in group), *extra]:
         staging.check_file(Path(path))
-    with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
-        counts = load_warehouse(
+    return load_warehouse(
+        con,
+        run=run,
+        fetch=fetched,
+        **files,
+        deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
+        quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
+        transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
+        validate_seconds=validated.get("seconds", 0.0),
+    )
+
+
+def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], dict]:
+    """fetch → transform → validate for ``run`` from the watermark in the warehouse open on
+    ``con`` (the load's), in this process. A hard expectation failure is recorded as in
+    :func:`validate`, through ``con``."""
+    from .warehouse import read_state, record_failed_validation
+
+    fetched = fetch(settings, run, read_state=lambda name: read_state(con, name))
+    transformed = transform_all(fetched)  # one process: this may run inside an Airflow task
+    try:
+        validated = validate(fetched["staging"], transformed)
+    except QualityError as exc:
+        record_failed_validation(
             con,
             run=run,
             fetch=fetched,
-            **files,
-            deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
-            quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
-            transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
-            validate_seconds=validated.get("seconds", 0.0),
+            quality_file=str(Path(fetched["staging"]) / "quality.parquet"),
+            message=str(exc),
         )
-    log.info(
-        "load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
-        counts["new"],
-        counts["updated"],
-        counts["unchanged"],
-        counts["deleted"],
-        counts["revived"],
-        counts["rejects"],
-        counts["seconds"],
-    )
-    return counts
+        raise
+    return fetched, transformed, validated
 
 
 # --- 5. publish --------------------------------------------------------------------------------
@@ -348,13 +470,18 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
 def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
     """Publish the analysts' snapshot and clean the run's staging folder."""
     from .warehouse import publish as publish_snapshot
-    from .warehouse import writer
 
-    with writer(connect, settings.lock_timeout, settings.duckdb_memory) as con:
+    with open_writer(connect, settings) as con:
         result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
     if fetched and not settings.keep_staging:
         staging.remove_run(Path(fetched["staging"]))
-    log.info("publish: snapshot %s (%d bytes) in %.2fs", result["snapshot"], result["bytes"], result["seconds"])
+    log.info(
+        "publish: snapshot %s (%d live articles, %d bytes) in %.2fs",
+        result["snapshot"],
+        result["live_articles"],
+        result["bytes"],
+        result["seconds"],
+    )
     return result
 
 
@@ -366,17 +493,14 @@ class StaleSourceError(Exception):
 
 
 def check_freshness(settings: Settings, run: dict, now: datetime | None = None) -> dict:
-    """Fail loudly when the newest article in the published snapshot is older than
+    """Fail loudly when the newest article in the warehouse (the writer's file) is older than
     ``settings.max_source_silence_hours`` at the end of the run's interval (or now)."""
-    import duckdb
+    from .warehouse import file_connect, writer
 
     limit = settings.max_source_silence_hours
     end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
-    con = duckdb.connect(str(settings.published), read_only=True)
-    try:
+    with writer(file_connect(settings.warehouse, read_only=True), settings.lock_timeout) as con:
         (newest,) = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
-    finally:
-        con.close()
     hours = None if newest is None else round((end - newest).total_seconds() / 3600, 1)
     result = {
         "newest_post_at": newest.isoformat() if newest else None,
@@ -413,14 +537,44 @@ def check_freshness(settings: Settings, run: dict, now: datetime | None = None) 
 
 
 def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
-    """fetch → transform → validate → load → publish, in this process (transform in a process pool)."""
-    from .warehouse import file_connect
+    """fetch → transform → validate → load → publish, in this process (transform in a process pool).
+
+    First it removes what killed runs left behind (staging folders, temporary copies of the
+    snapshot or the writer's file); it holds its own staging folder's lock while it runs, and
+    its pool workers die with it."""
+    from .warehouse import file_connect, remove_dead_temp_files
 
     run = run or new_run()
     connect = connect or file_connect(settings.warehouse)
+    staging.remove_dead_runs(settings.staging)
+    remove_dead_temp_files(settings.published)
+    remove_dead_temp_files(settings.warehouse)
+    with staging.claim(staging.run_folder(settings.staging, run["run_id"])):
+        return _run_all(settings, run, connect)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A pool worker's initializer: the kernel kills the worker when the run's process dies
+    (SIGKILL included), instead of leaving it blocked forever on the pool's queue."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above: go too
+        os._exit(1)
+
+
+def _run_all(settings: Settings, run: dict, connect) -> dict:
     t0 = time.monotonic()
     # transform and check each batch in a worker process as soon as fetch has staged it
-    pool = ProcessPoolExecutor(max_workers=settings.workers) if settings.workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(max_workers=settings.workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+        if settings.workers > 1
+        else None
+    )
     futures: list = []
     try:
 

@@ -11,19 +11,29 @@ Layout of one run's folder (``<staging>/<run id>/``)::
 Every file is written aside and renamed into place, so a reader never sees a
 half-written file; a truncated or corrupt file fails with a message that
 names it.
+
+A CLI run holds a lock on ``<staging>/.<run folder>.lock`` while it runs (see
+:func:`claim`); the next run removes the folders whose lock nobody holds any
+more: their run was killed. Airflow runs' folders (used by one task after
+another) carry no such lock and are left to their publish.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
+log = logging.getLogger(__name__)
 
 
 class StagingError(Exception):
@@ -73,3 +83,57 @@ def check_file(path: Path) -> None:
 
 def remove_run(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lock_path(folder: Path) -> Path:
+    return folder.with_name(f".{folder.name}.lock")
+
+
+@contextmanager
+def claim(folder: Path) -> Iterator[None]:
+    """Hold the run folder's lock while a (CLI) run uses it. The kernel drops the lock when the
+    process dies, however it dies: that is how the next run knows the folder was left behind."""
+    lock = _lock_path(folder)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break  # (else a cleaner removed the file between our open and our lock: take a new one)
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def remove_dead_runs(staging_root: Path) -> list[str]:
+    """Remove the run folders whose lock nobody holds: what killed CLI runs left (raw posts
+    included). A folder whose run is alive, or that has no lock (an Airflow run's), is kept."""
+    removed: list[str] = []
+    root = Path(staging_root)
+    if not root.is_dir():
+        return removed
+    for lock in sorted(root.glob(".*.lock")):
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its run is alive
+            folder = root / lock.name[1 : -len(".lock")]
+            remove_run(folder)
+            lock.unlink(missing_ok=True)
+            removed.append(folder.name)
+        finally:
+            os.close(fd)
+    if removed:
+        log.warning("staging: removed %d folder(s) left by killed runs: %s", len(removed), ", ".join(removed))
+    return removed

@@ -8,6 +8,7 @@ Nothing is dropped: every input row ends in exactly one of them.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 from datetime import date
@@ -15,7 +16,7 @@ from datetime import date
 import pyarrow as pa
 
 from .clean import clean_body
-from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_TITLE_CHARS, latest_date
+from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTES, MAX_TITLE_CHARS, latest_date
 from .keywords import keywords
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
@@ -34,8 +35,10 @@ def transform_post(post: RawPost, as_of: date | None = None) -> Article:
     one bad post cannot stop a whole run. Without ``as_of`` only the earliest
     date is checked.
     """
-    if len(post.raw) > MAX_POST_BYTES:
-        raise Reject("file too large", f"{len(post.raw)} bytes, limit {MAX_POST_BYTES}")
+    if post.problem:
+        raise Reject(post.problem, post.problem_detail or "")
+    if max(len(post.raw), post.size or 0) > MAX_POST_BYTES:
+        raise Reject("file too large", f"{max(len(post.raw), post.size or 0)} bytes, limit {MAX_POST_BYTES}")
     fm = parse_post(post.path, post.raw)
     body = clean_body(fm.body)
     if not body.paragraphs and not body.digest:
@@ -103,22 +106,36 @@ _ARTICLE_FIELDS = [f for f in ARTICLE_SCHEMA.names if f in Article.__dataclass_f
 
 
 def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
+    """A reject keeps the file's bytes (at most ``MAX_REJECT_RAW_BYTES`` of them), its full size and SHA-256."""
+    whole = len(post.raw) >= (post.size or 0)
     return {
         "source": post.source,
         "path": post.path,
         "reason": reason,
         "detail": detail,
-        "raw": post.raw,
+        "raw": post.raw[:MAX_REJECT_RAW_BYTES],
         "content_hash": post.content_hash,
+        "raw_size": len(post.raw) if whole else post.size,
+        "raw_sha256": hashlib.sha256(post.raw).hexdigest() if whole else post.content_hash,
     }
 
 
 def transform_table(raw: pa.Table, as_of: date | None = None) -> tuple[pa.Table, pa.Table]:
     """A staged raw batch → (articles table, rejects table) for a run as of the day ``as_of``."""
     cols = raw.to_pydict()
+    n = raw.num_rows
     posts = (
-        RawPost(source=s, path=p, raw=r, content_hash=h)
-        for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"], strict=False)
+        RawPost(source=s, path=p, raw=r, content_hash=h, size=size or 0, problem=problem, problem_detail=detail)
+        for s, p, r, h, size, problem, detail in zip(
+            cols["source"],
+            cols["path"],
+            cols["raw"],
+            cols["content_hash"],
+            cols.get("size", [None] * n),
+            cols.get("problem", [None] * n),
+            cols.get("problem_detail", [None] * n),
+            strict=True,
+        )
     )
     articles, rejects = transform_rows(posts, as_of)
     return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

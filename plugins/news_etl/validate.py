@@ -36,9 +36,21 @@ COLUMNS = [
 ]
 
 
+def _import_gx_quietly() -> None:
+    """Import Great Expectations without its noise: at import it logs some 200 INFO lines about
+    the functions it registers, which would bury the task log's one line about the results."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations  # noqa: F401
+
+    # this one module sets its own logger to INFO (a line per context about a temporary docs folder)
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+
+
 def build_suite(as_of: date):
     """The expectation suite for a batch of clean articles of a run as of the day ``as_of``
     (the article contract, ``contract.py``, as hard expectations)."""
+    _import_gx_quietly()
     import great_expectations as gx
     from great_expectations import expectations as gxe
 
@@ -79,10 +91,8 @@ class Validator:
     """One GX context and suite, reused for every batch of a run."""
 
     def __init__(self, as_of: date) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+        _import_gx_quietly()
         import great_expectations as gx
-
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
         self.context = gx.get_context(mode="ephemeral")
         try:

@@ -15,15 +15,18 @@ import logging
 import os
 import re
 import shutil
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from .config import SQL_DIR
+from .contract import MAX_REJECT_RAW_BYTES
 from .sources import Known
 
 log = logging.getLogger(__name__)
@@ -134,31 +137,153 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 # --- the watermark -----------------------------------------------------------------------------
 
 
-def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
-    """The files loaded from ``source`` and its revision, read from a warehouse file.
+class WatermarkMoved(Exception):
+    """Another run loaded since this run's fetch read the watermark: what it staged is stale."""
 
-    Fetch reads the published snapshot, never the writer's file, so it never
-    waits for a load. A stale snapshot only makes fetch stage a few files
-    again, which the load's hash comparison finds unchanged.
-    """
+    def __init__(self, source: str, read: dict, now: dict, by_run: str | None) -> None:
+        self.source, self.read, self.now, self.by_run = source, read, now, by_run
+        super().__init__(
+            f"the watermark of {source} moved since this run's fetch read it (revision {_short(read.get('revision'))}, "
+            f"{read.get('files')} files → revision {_short(now.get('revision'))}, {now.get('files')} files, "
+            f"loaded by run {by_run or '?'}): the staged changes are stale"
+        )
+
+
+def _short(revision: str | None) -> str:
+    """A revision as a log line shows it: a git commit's first 12 digits, others up to 40 characters."""
+    if revision is None:
+        return "none"
+    return revision[:12] if re.fullmatch(r"[0-9a-f]{40}", revision) else revision[:40]
+
+
+@dataclass(frozen=True)
+class State:
+    """What a fetch compares the source against: the files loaded from it and its revision, and
+    ``watermark``, a small fingerprint of both that the load checks in its transaction."""
+
+    known: dict[str, Known]
+    revision: str | None
+    watermark: dict
+
+
+_EMPTY_WATERMARK = {"revision": None, "files": 0, "digest": ""}
+
+
+def read_state(con: duckdb.DuckDBPyConnection, source: str) -> State:
+    """The watermark of ``source`` in the warehouse open on ``con``."""
+    tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    if not {"source_files", "source_state"} <= tables:
+        return State({}, None, dict(_EMPTY_WATERMARK))
+    rows = con.execute(
+        "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
+    ).fetchall()
+    return State({p: Known(h, s, m) for p, h, s, m in rows}, *_watermark(con, source))
+
+
+def _watermark(con: duckdb.DuckDBPyConnection, source: str) -> tuple[str | None, dict]:
+    """(revision, watermark): the revision and a digest of the live files (path, hash, size, mtime)."""
+    found = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
+    revision = found[0] if found else None
+    files, digest = con.execute(
+        """SELECT count(*), coalesce(md5(string_agg(
+               concat_ws(chr(31), path, content_hash, coalesce(size::VARCHAR, '-'), coalesce(mtime_ns::VARCHAR, '-')),
+               chr(30) ORDER BY path)), '')
+           FROM source_files WHERE source = ? AND NOT deleted""",
+        [source],
+    ).fetchall()[0]
+    return revision, {"revision": revision, "files": files, "digest": digest}
+
+
+def check_watermark(con: duckdb.DuckDBPyConnection, source: str, read: dict) -> None:
+    """Raise :class:`WatermarkMoved` unless the warehouse's watermark of ``source`` is still the
+    one the run's fetch ``read`` (called inside the load's transaction)."""
+    _, now = _watermark(con, source)
+    if now != read:
+        found = con.execute("SELECT run_id FROM source_state WHERE source = ?", [source]).fetchone()
+        raise WatermarkMoved(source, read, now, found[0] if found else None)
+
+
+def read_state_file(path: Path, source: str, timeout: float = 60.0) -> State:
+    """The watermark of ``source`` read from the writer's file (read-only; waiting, like a load,
+    while another process writes it). The writer's file is the truth: the published snapshot is
+    never read back. No file yet: nothing was loaded."""
     if not Path(path).exists():
-        return {}, None
+        return State({}, None, dict(_EMPTY_WATERMARK))
+    with writer(file_connect(path, read_only=True), timeout) as con:
+        return read_state(con, source)
+
+
+class WriterMissing(Exception):
+    """The writer's file is gone but a published snapshot exists: a run would start an empty
+    warehouse and publish it over the good snapshot."""
+
+
+def require_writer(warehouse: Path, published: Path) -> None:
+    """Refuse to run when the writer's file is missing and the published snapshot exists (a new
+    machine, a wrong volume): name both files and the way out."""
+    if Path(warehouse).exists() or not Path(published).exists():
+        return
+    raise WriterMissing(
+        f"the writer's warehouse file {warehouse} is missing, but the published snapshot {published} exists: "
+        "refusing to start an empty warehouse that would be published over it (versions, deletions, rejects "
+        "and run history would be lost). If the writer's file is elsewhere (another volume), point "
+        "NEWS_ETL_WAREHOUSE or the news_warehouse connection at it; else rebuild it from the snapshot: "
+        f"news-etl restore --from {published} --warehouse {warehouse}"
+    )
+
+
+class RestoreError(Exception):
+    """``restore`` cannot rebuild the writer's file; nothing was changed."""
+
+
+def restore(snapshot: Path, warehouse: Path) -> dict:
+    """Rebuild a missing writer's file from a published snapshot (a full, checkpointed copy of it).
+
+    The snapshot is checked first (it opens, it is a warehouse), copied aside, fsynced, migrated
+    to this code's schema and renamed into place; an existing writer's file is never replaced.
+    """
+    snapshot, warehouse = Path(snapshot), Path(warehouse)
+    if warehouse.exists():
+        raise RestoreError(
+            f"the writer's file {warehouse} exists: restore only rebuilds a missing one (move it aside first "
+            "if you mean to replace it with the snapshot)"
+        )
+    if not snapshot.is_file():
+        raise RestoreError(f"no snapshot at {snapshot}")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(snapshot), read_only=True)
+        try:
+            (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+            (runs,) = con.execute("SELECT count(*) FROM etl_runs").fetchall()[0]
+        finally:
+            con.close()
     except duckdb.Error as exc:
-        log.warning("cannot read the watermark from %s (%s); scanning everything", path, exc)
-        return {}, None
+        raise RestoreError(f"the snapshot {snapshot} is not a readable warehouse ({exc}): nothing restored") from None
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_temp_files(warehouse)
+    tmp = _temp_path(warehouse, "restore")
     try:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "source_files" not in tables:
-            return {}, None
-        rows = con.execute(
-            "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
-        ).fetchall()
-        revision = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
+        shutil.copyfile(snapshot, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            migrate(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, warehouse)
     finally:
-        con.close()
-    return {p: Known(h, s, m) for p, h, s, m in rows}, (revision[0] if revision else None)
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    log.warning(
+        "restore: rebuilt the writer's file %s from the snapshot %s (%d live articles, %d runs)",
+        warehouse,
+        snapshot,
+        live,
+        runs,
+    )
+    return {"warehouse": str(warehouse), "snapshot": str(snapshot), "live_articles": live, "runs": runs}
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -182,8 +307,9 @@ def load(
 ) -> dict:
     """Load one run in ONE transaction; return its counts.
 
-    The steps, in order: stage the run's files in temp tables; pick one file per
-    post id; write the articles batch by batch (versions, metrics, keywords);
+    The steps, in order: check that the watermark is still the one the run's
+    fetch read (else :class:`WatermarkMoved`: what was staged is stale); stage
+    the run's files in temp tables; pick one file per post id; write the articles batch by batch (versions, metrics, keywords);
     mark deleted posts; record every staged file in ``source_files``; write the
     rejects and the quality results; rebuild the daily tables of the days the
     run touched; write the run's audit row and move the watermark. On any error
@@ -195,12 +321,15 @@ def load(
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
+        if fetch.get("watermark") is not None:  # only on top of the watermark the fetch read
+            check_watermark(con, fetch["source"], fetch["watermark"])
         _stage_files(con, raw_files, clean_files, reject_files, deleted_file)
         _pick_one_file_per_post(con, raw_files)
         counts: dict[str, int] = _write_articles(con, clean_files, now, run_id)
         counts["deleted"] = _mark_deleted(con, now, run_id)
         _record_source_files(con, run_id)
-        counts["rejects"] = _write_rejects(con, now, run_id)
+        reasons = _write_rejects(con, now, run_id)
+        counts["rejects"] = sum(reasons.values())
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
         _rebuild_days(con, run_id)
         _drop_staged(con)
@@ -222,7 +351,7 @@ def load(
         except duckdb.Error:
             pass
         raise
-    return {**counts, "seconds": round(time.monotonic() - started, 3)}
+    return {**counts, "reasons": reasons, "seconds": round(time.monotonic() - started, 3)}
 
 
 def _stage(con, table: str, columns: str, files: list[str], empty: str) -> None:
@@ -248,17 +377,18 @@ def _stage_files(con, raw_files, clean_files, reject_files, deleted_file) -> Non
     _stage(
         con,
         "staged_all",
-        "source, path, post_id, content_hash",
+        "source, path, post_id, content_hash, published_at",
         clean_files,
-        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS post_id, NULL::VARCHAR AS content_hash",
+        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS post_id, NULL::VARCHAR AS content_hash, "
+        "NULL::TIMESTAMPTZ AS published_at",
     )
     _stage(
         con,
         "staged_rejects",
-        "source, path, reason, detail, raw, content_hash",
+        "source, path, reason, detail, raw, content_hash, raw_size, raw_sha256",
         reject_files,
         "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, "
-        "NULL::BLOB AS raw, NULL::VARCHAR AS content_hash",
+        "NULL::BLOB AS raw, NULL::VARCHAR AS content_hash, NULL::BIGINT AS raw_size, NULL::VARCHAR AS raw_sha256",
     )
     _stage(
         con,
@@ -270,38 +400,42 @@ def _stage_files(con, raw_files, clean_files, reject_files, deleted_file) -> Non
 
 
 def _pick_one_file_per_post(con, raw_files: list[str]) -> None:
-    """Two files, one post id: the file that holds the live article wins, else the first path;
-    the others become ``duplicate post id`` rejects. Only files of the same source compete: a new
-    source of the same site (say git after dir) takes the article over. ``staged`` holds the keys
-    of the winners (narrow: no bodies copied)."""
+    """Two files, one post id: the newest wins (the later publication time, then the first path),
+    whichever run saw them first, so the article never flips between them; the others become
+    ``duplicate post id`` rejects. The sources read every file of a post id again when one of them
+    changes (:func:`news_etl.sources.sharing_post_id`); a file holding a live article that was not
+    read again keeps it. Only files of the same source compete: a new source of the same site (say
+    git after dir) takes the article over. ``staged`` holds the keys of the winners (no bodies)."""
     con.execute("""
         CREATE OR REPLACE TEMP TABLE staged AS
         SELECT s.source, s.path, s.post_id FROM (
-            SELECT t.*, row_number() OVER (
-                PARTITION BY t.post_id ORDER BY (h.post_id IS NOT NULL) DESC, t.path) AS rn
-            FROM staged_all t LEFT JOIN articles h ON h.post_id = t.post_id AND h.deleted_at IS NULL
-                 AND h.source = t.source AND h.path = t.path) s
+            SELECT t.*, row_number() OVER (PARTITION BY t.post_id ORDER BY t.published_at DESC, t.path) AS rn
+            FROM staged_all t) s
         WHERE rn = 1
-          AND NOT EXISTS (  -- a live article with this id in another file of this source that still exists
+          AND NOT EXISTS (  -- a live article in another file of this source, still there and not read again
               SELECT 1 FROM articles a JOIN source_files f ON f.source = a.source AND f.path = a.path
               WHERE a.post_id = s.post_id AND a.deleted_at IS NULL AND NOT f.deleted
                 AND a.source = s.source AND a.path <> s.path
-                AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path))""")
+                AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path)
+                AND NOT EXISTS (SELECT 1 FROM staged_raw r WHERE r.source = a.source AND r.path = a.path))""")
     con.execute("""
-        INSERT INTO staged_rejects (source, path, reason, detail, raw, content_hash)
+        INSERT INTO staged_rejects (source, path, reason, detail, raw, content_hash, raw_size, raw_sha256)
         SELECT s.source, s.path, 'duplicate post id',
                'post id ' || s.post_id || ' is also in ' || coalesce(
-                   (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path < s.path),
-                   (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id)),
-               NULL, s.content_hash
+                   (SELECT w.path FROM staged w WHERE w.post_id = s.post_id),
+                   (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id AND a.deleted_at IS NULL),
+                   (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path <> s.path))
+               || ', which holds the article (the newest publication time, then the first path)',
+               NULL, s.content_hash, NULL, NULL
         FROM staged_all s WHERE NOT EXISTS (SELECT 1 FROM staged t WHERE t.path = s.path AND t.source = s.source)""")
     if raw_files:  # the raw bytes of duplicate-id rejects, from the raw batches
         con.execute(
-            "UPDATE staged_rejects r SET raw = w.raw FROM "
+            "UPDATE staged_rejects r SET raw = w.raw[1:?], raw_size = octet_length(w.raw), raw_sha256 = sha256(w.raw) "
+            "FROM "
             + READ_FILES
             + """ w WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path
                     AND w.source = r.source""",
-            [raw_files],
+            [MAX_REJECT_RAW_BYTES, raw_files],
         )
 
 
@@ -322,7 +456,7 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str) -> 
     con.execute("DROP TABLE IF EXISTS classified")
     for name in ("new", "updated", "unchanged", "moved", "revived"):
         counts.setdefault(name, 0)
-    counts["unchanged"] += counts.pop("moved")  # a move keeps the version: unchanged content
+    counts["unchanged"] += counts["moved"]  # a move keeps the version: unchanged content, a new path
     return counts
 
 
@@ -466,8 +600,8 @@ def _record_source_files(con, run_id: str) -> None:
     )
 
 
-def _write_rejects(con, now: datetime, run_id: str) -> int:
-    """The run's rejects; returns how many were written.
+def _write_rejects(con, now: datetime, run_id: str) -> dict[str, int]:
+    """The run's rejects; returns how many were written for each reason.
 
     A file version already rejected for the same reason (staged again by a concurrent run or a
     stale watermark) is not recorded twice: running twice at once equals running in turn.
@@ -476,13 +610,14 @@ def _write_rejects(con, now: datetime, run_id: str) -> int:
            SELECT 1 FROM rejects o WHERE o.source = r.source AND o.path = r.path AND o.reason = r.reason
              AND o.content_hash IS NOT DISTINCT FROM r.content_hash)""")
     con.execute(
-        """INSERT INTO rejects (run_id, source, path, reason, detail, raw, content_hash, rejected_at)
-           SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects""",
+        """INSERT INTO rejects (run_id, source, path, reason, detail, raw, content_hash, rejected_at, raw_size,
+               raw_sha256)
+           SELECT ?, source, path, reason, detail, raw, content_hash, ?, raw_size, raw_sha256 FROM new_rejects""",
         [run_id, now],
     )
-    (written,) = con.execute("SELECT count(*) FROM new_rejects").fetchone()
+    reasons = dict(con.execute("SELECT reason, count(*) FROM new_rejects GROUP BY reason").fetchall())
     con.execute("DROP TABLE new_rejects")
-    return written
+    return reasons
 
 
 def write_quality_results(con, run_id: str, quality_file: str, now: datetime) -> int:
@@ -612,7 +747,8 @@ def write_run(
     seconds: dict | None = None,
     message: str | None = None,
 ) -> None:
-    """The one writer of a run's audit row in ``etl_runs`` (a run that writes it again replaces it).
+    """The one writer of a run's audit row in ``etl_runs`` (a run that writes it again replaces it;
+    :func:`mark_published` only sets its status and adds to its message).
 
     ``counts``: the load's counts (``new``, ``updated``, ...); ``seconds``: ``transform``,
     ``validate``, ``load`` (fetch's come from ``fetch``); ``message``: what the operator should know.
@@ -649,6 +785,17 @@ def write_run(
     con.execute(INSERT_RUN, [row[c] for c in RUN_COLUMNS])
 
 
+def mark_published(con, run_id: str, note: str | None = None) -> None:
+    """The audit row once its run's snapshot is out: status ``published``, and ``note`` (what the
+    operator should know about the publish) added to its message."""
+    con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
+    if note:
+        con.execute(
+            "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
+            [note, MAX_MESSAGE_CHARS, run_id],
+        )
+
+
 def record_failed_validation(
     con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, quality_file: str, message: str
 ) -> None:
@@ -677,6 +824,56 @@ def record_failed_validation(
         raise
 
 
+# --- temporary copies ----------------------------------------------------------------------------
+
+#: ``.<file>.<host>.<pid>.<tmp|restore>[.wal]``: a copy being written beside ``<file>``.
+_TEMP = re.compile(r"(?P<host>.+)\.(?P<pid>\d+)\.(?:tmp|restore)(?:\.wal)?")
+#: A temporary copy from another host is left for this long (no way to ask whether its writer lives).
+FOREIGN_TEMP_HOURS = 24
+
+
+def _temp_path(path: Path, kind: str) -> Path:
+    """Where a copy of ``path`` is written before it is renamed into place: named after this host
+    and process, so the next run can tell whether its writer still lives."""
+    return path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{kind}")
+
+
+def remove_dead_temp_files(path: Path) -> list[str]:
+    """Remove the temporary copies of ``path`` that killed publishes or restores left: on this
+    host, those whose process is gone; from another host, those older than a day."""
+    path = Path(path)
+    removed: list[str] = []
+    if not path.parent.is_dir():
+        return removed
+    host = socket.gethostname()
+    prefix = f".{path.name}."
+    for tmp in path.parent.iterdir():
+        m = _TEMP.fullmatch(tmp.name[len(prefix) :]) if tmp.name.startswith(prefix) else None
+        if not m:
+            continue
+        if m["host"] == host:
+            try:
+                os.kill(int(m["pid"]), 0)
+                continue  # its writer lives
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue  # a live process of another user
+        else:
+            try:
+                if time.time() - tmp.stat().st_mtime < FOREIGN_TEMP_HOURS * 3600:
+                    continue
+            except FileNotFoundError:
+                continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp.name)
+    if removed:
+        log.warning(
+            "removed %d temporary copie(s) left by killed runs beside %s: %s", len(removed), path, ", ".join(removed)
+        )
+    return removed
+
+
 # --- publish -----------------------------------------------------------------------------------
 
 
@@ -684,15 +881,22 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     """Mark the run published, checkpoint, and copy the file to the snapshot path atomically.
 
     The copy is taken while this process holds the writer's file, so no load
-    can run during it; readers of the old snapshot keep their open file.
+    can run during it; readers of the old snapshot keep their open file. A
+    snapshot with fewer live articles than the one it replaces, or replacing an
+    unreadable one, is said in the log and in the run's ``etl_runs.message``.
     """
     started = time.monotonic()
-    if run_id:
-        con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
-    con.execute("CHECKPOINT")
     published = Path(published)
+    (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+    before, note = _replaced_snapshot(published, live)
+    if note:
+        log.warning("publish: %s", note)
+    if run_id:
+        mark_published(con, run_id, note)
+    con.execute("CHECKPOINT")
     published.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
+    remove_dead_temp_files(published)
+    tmp = _temp_path(published, "tmp")
     try:
         shutil.copyfile(warehouse, tmp)
         with open(tmp, "rb+") as fh:
@@ -704,5 +908,38 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     return {
         "snapshot": str(published),
         "bytes": published.stat().st_size,
+        "live_articles": live,
+        "replaced_live_articles": before,
+        "note": note,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def _replaced_snapshot(published: Path, live: int) -> tuple[int | None, str | None]:
+    """(live articles of the snapshot about to be replaced, a note for the operator or None).
+
+    Publish's one look at the old snapshot, before it destroys it: a guard, never an input. An
+    unreadable snapshot (truncated, corrupt) is replaced all the same, and said so."""
+    if not published.exists():
+        return None, None
+    try:
+        con = duckdb.connect(str(published), read_only=True)
+        try:
+            (before,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the old snapshot, publish replaces it
+        if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
+            log.info("publish: the snapshot %s is held open read-write by another process; not compared", published)
+            return None, None
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (
+            None,
+            f"the snapshot {published} was unreadable ({first}); replaced with a good one of {live} live articles",
+        )
+    if live < before:
+        return before, (
+            f"the new snapshot has {live} live articles, {before - live} fewer than the one it replaced ({before}): "
+            "check the source (posts deleted?) and the writer's file (an older copy?)"
+        )
+    return before, None
