@@ -23,11 +23,12 @@ letter or a Chinese character.
 Names are never split. rjieba cuts ``宁德时代`` into ``宁德`` + ``时代``, ``中国平安``
 into ``中国`` + ``平安`` (an adjective, dropped) and tags ``蔚来`` a verb. A
 :class:`Names` dictionary (an Aho-Corasick automaton, ahocorasick-rs) finds every
-occurrence of a known name in the text; the tokens an occurrence touches are
-joined into one token, tagged a proper noun (``nz``). Jieba's own words are never
-cut either: a name inside a longer word (``银行`` in ``中国银行``) leaves the word
-as it is, and a name across a word boundary joins both words (the board name
-``电机`` in ``煤电机组`` gives ``煤电机组``). The names are those of the post's own
+occurrence of a known name in the text; an occurrence that crosses a word
+boundary becomes one token, tagged a proper noun (``nz``), and what is left of
+the words it crossed is segmented again (``澄江|新材报`` → ``澄江新材`` + ``报``).
+A name inside a longer word (``银行`` in ``中国银行``) leaves the word whole. The
+price: a name the site links by mistake inside a compound cuts the compound
+(the board ``电机`` in ``煤电机组`` gives ``煤``, ``电机``, ``组``). The names are those of the post's own
 quote links and the site's dictionary of every name its quote links have shown
 (``security_names`` in the warehouse, staged for each run: news_etl/securities.py).
 """
@@ -119,27 +120,42 @@ class Names:
 NO_NAMES = Names()
 
 
-def _protected(tokens: list[tuple[str, str]], spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
-    """Join the tokens each name occurrence touches into one proper noun (``nz``)."""
-    ends = list(accumulate(len(w) for w, _ in tokens))  # end offset of each token
-    groups: list[list[int]] = []  # [first token, last token, start, end] of each joined group
+def _protected(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int, int]], tag) -> list[tuple[str, str]]:
+    """Cut ``text`` at the edges of every name occurrence that crosses a word boundary.
+
+    The name becomes one proper noun (``nz``); what is left of the words it
+    crossed is segmented again. A name equal to a word only changes the word's
+    tag to ``nz`` (rjieba tags 蔚来 a verb); a name inside a longer word (银行 in
+    中国银行) leaves the word whole.
+    """
+    merged: list[list[int]] = []  # overlapping occurrences (中信证券, 证券) become one
     for start, end in sorted(spans):
-        first, last = bisect_right(ends, start), bisect_left(ends, end)
-        if groups and first <= groups[-1][1]:
-            groups[-1][1] = max(groups[-1][1], last)
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            groups.append([first, last])
-    exact = set(spans)
+            merged.append([start, end])
+    ends = list(accumulate(len(w) for w, _ in tokens))  # end offset of each token
+    groups: list[tuple[int, int, list[tuple[int, int]]]] = []  # (first token, last token, names in them)
+    for start, end in merged:
+        first, last = bisect_right(ends, start), bisect_left(ends, end)
+        if first == last and (start, end) != (ends[first] - len(tokens[first][0]), ends[first]):
+            continue  # inside one word
+        if groups and first <= groups[-1][1]:
+            groups[-1] = (groups[-1][0], max(groups[-1][1], last), [*groups[-1][2], (start, end)])
+        else:
+            groups.append((first, last, [(start, end)]))
     out: list[tuple[str, str]] = []
     done = 0
-    for first, last in groups:
+    for first, last, names in groups:
         out.extend(tokens[done:first])
-        if first == last:
-            word, pos = tokens[first]
-            begin = ends[first] - len(word)
-            out.append((word, "nz" if (begin, ends[first]) in exact else pos))
-        else:
-            out.append(("".join(w for w, _ in tokens[first : last + 1]), "nz"))
+        pos = ends[first] - len(tokens[first][0])
+        for start, end in names:
+            if pos < start:
+                out.extend(tag(text[pos:start]))
+            out.append((text[start:end], "nz"))
+            pos = end
+        if pos < ends[last]:
+            out.extend(tag(text[pos : ends[last]]))
         done = last + 1
     out.extend(tokens[done:])
     return out
@@ -165,7 +181,7 @@ def keywords(
         tokens = tag(part)
         spans = [span for dictionary in names for span in dictionary.spans(part)]
         if spans:
-            tokens = _protected(tokens, spans)
+            tokens = _protected(part, tokens, spans, tag)
         for token, n in Counter(tokens).items():  # counted in C; decided once per distinct token
             word = _decide(token)
             if word is not None:
