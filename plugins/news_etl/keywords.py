@@ -42,6 +42,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 #: Keywords kept per article.
 TOP_N = 10
@@ -101,7 +102,7 @@ class Names:
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.names = tuple(sorted({n.strip() for n in names if n and len(n.strip()) >= 2}))
-        self._automaton = None
+        self._automaton: Any = None  # ahocorasick_rs.AhoCorasick, built on first use
 
     def __len__(self) -> int:
         return len(self.names)

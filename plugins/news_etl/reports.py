@@ -12,7 +12,6 @@ import duckdb
 
 from .config import SQL_DIR
 
-
 #: Characters a terminal must never receive raw from post text: controls (C0, C1, DEL), format
 #: characters (bidi overrides and isolates U+202A–202E, U+2066–2069, marks, zero-width), line and
 #: paragraph separators, surrogates, private use, unassigned.
