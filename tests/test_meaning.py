@@ -76,6 +76,10 @@ def test_copies_share_a_story_and_near_misses_do_not(corpus):
     assert len(story) == 115 and len(set(story.values())) == 111
     assert story["NW202201072239307540"] == "202201072239307540"
     assert story["202112082206749391"] == "202112082206748961"  # published 12 s later
+    firsts = rows(
+        corpus.published, "SELECT count(*) FILTER (WHERE first_copy), count(DISTINCT story_id) FROM live_articles"
+    )
+    assert firsts == [(111, 111)]  # one first copy per story
     links = rows(corpus.published, "SELECT post_a, post_b, kind FROM story_links ORDER BY ALL")
     assert [(a, b) for a, b, _ in links] == sorted(COPIES)
     assert {k for _, _, k in links} == {"copy", "text"}

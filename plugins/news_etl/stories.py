@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 
 import numpy as np
 
@@ -72,6 +73,13 @@ def normalize(text: str) -> str:
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
 
 
+@lru_cache(maxsize=1)
+def _empty():
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_as_is, scheme=SCHEME)
+
+
 def signature(title: str, body: str) -> bytes:
     """The MinHash signature of a post: :data:`NUM_PERM` 32-bit values, little-endian.
 
@@ -80,8 +88,6 @@ def signature(title: str, body: str) -> bytes:
     (a polynomial hash of its code points, mixed), all at once, instead of one
     SHA-1 call per shingle: three times faster, the same estimator.
     """
-    from datasketch import MinHash
-
     codes = np.frombuffer(normalize(f"{title}{body}").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if len(codes) < SHINGLE:
         codes = np.pad(codes, (0, SHINGLE - len(codes)))
@@ -92,7 +98,7 @@ def signature(title: str, body: str) -> bytes:
     h ^= h >> np.uint64(29)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(32)
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_as_is, scheme=SCHEME)
+    minhash = _empty().copy()  # the permutations are drawn once per process, not per post
     minhash.update_batch((h & _LOW32).tolist())
     return minhash.hashvalues.astype("<u4").tobytes()
 

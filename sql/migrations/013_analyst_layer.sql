@@ -4,7 +4,7 @@
 CREATE OR REPLACE VIEW live_articles AS
 SELECT a.post_id,
        a.story_id,
-       a.post_id = a.story_id OR 'NW' || a.story_id = a.post_id AS first_copy,
+       row_number() OVER (PARTITION BY a.story_id ORDER BY a.published_at, a.post_id) = 1 AS first_copy,
        a.title,
        a.published_at,
        a.published_date AS published_day,
@@ -25,7 +25,7 @@ WHERE a.deleted_at IS NULL;
 COMMENT ON VIEW live_articles IS 'One row per live post (deleted posts left out), with its story, publisher, channel, site-local day and hour, and its metrics: the table to start from.';
 COMMENT ON COLUMN live_articles.post_id IS 'The post (articles.post_id).';
 COMMENT ON COLUMN live_articles.story_id IS 'Its story: copies share it (articles.story_id); count DISTINCT story_id for stories.';
-COMMENT ON COLUMN live_articles.first_copy IS 'Whether it is the story''s earliest post (one row per story: WHERE first_copy).';
+COMMENT ON COLUMN live_articles.first_copy IS 'Whether it is the story''s earliest live post (one row per story: WHERE first_copy).';
 COMMENT ON COLUMN live_articles.title IS 'The title.';
 COMMENT ON COLUMN live_articles.published_at IS 'Publication time (TIMESTAMPTZ: shown in the session''s time zone).';
 COMMENT ON COLUMN live_articles.published_day IS 'Publication day in Asia/Shanghai, whatever the session''s time zone.';
