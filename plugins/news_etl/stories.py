@@ -199,20 +199,28 @@ def _backfill_signatures(x) -> None:
 
 def _text_links(x) -> list[tuple[str, str, str, float]]:
     """Near-identical pairs with a post of ``story_todo``, found through the LSH index."""
-    window = x(f"""
+    # the window: the todo posts' times ± WINDOW_DAYS, merged into a few ranges (a backfill: one)
+    limit = WINDOW_DAYS * 86400
+    ranges: list[list[float]] = []
+    for (t,) in x("SELECT epoch(published_at) FROM story_todo ORDER BY 1").fetchall():
+        if ranges and t - limit <= ranges[-1][1]:
+            ranges[-1][1] = t + limit
+        else:
+            ranges.append([t - limit, t + limit])
+    window = x(
+        """
         SELECT a.post_id, epoch(a.published_at), s.minhash, a.post_id IN (SELECT post_id FROM story_todo)
         FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
-        WHERE EXISTS (SELECT 1 FROM story_todo t
-                      WHERE a.published_at BETWEEN t.published_at - INTERVAL {WINDOW_DAYS} DAY
-                                               AND t.published_at + INTERVAL {WINDOW_DAYS} DAY)
-        ORDER BY a.post_id""").fetchall()
+        JOIN (SELECT unnest(?) AS r) w ON epoch(a.published_at) BETWEEN w.r[1] AND w.r[2]
+        ORDER BY a.post_id""",
+        [ranges],
+    ).fetchall()
     if len(window) < 2:
         return []
     ids = [r[0] for r in window]
     when = {r[0]: r[1] for r in window}
     sig = {r[0]: bytes(r[2]) for r in window}
     lsh = _lsh(ids, [sig[i] for i in ids])
-    limit = WINDOW_DAYS * 86400
     pairs: dict[tuple[str, str], float] = {}
     for post_id, _, _, todo in window:
         if not todo:
@@ -264,7 +272,7 @@ def _relabel(x) -> int:
     """Connected groups of the affected posts → story ids; returns how many posts changed story."""
     x("""
         CREATE OR REPLACE TEMP TABLE story_affected AS
-        WITH RECURSIVE seeds AS (
+        WITH seeds AS (
             SELECT post_id FROM story_todo
             UNION SELECT post_a FROM story_links WHERE post_b IN (SELECT post_id FROM story_todo)
             UNION SELECT post_b FROM story_links WHERE post_a IN (SELECT post_id FROM story_todo)
