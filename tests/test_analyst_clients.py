@@ -210,3 +210,30 @@ def test_terminal_output_escapes_control_and_bidi_characters(tmp_path):
         assert not any(ch in term.text for ch in "\x1b\x07\u202e\u2066\u2069\x9b"), fmt
     reports.write_report(table, "csv", tmp_path / "raw.csv")  # a file keeps the value as it is
     assert "\u202e" in (tmp_path / "raw.csv").read_text(encoding="utf-8")
+
+
+def test_summary_and_corpus_report_escape_what_posts_hide(tmp_path):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "2022-05-30-202205300000000001.md").write_text(
+        '---\ntitle: "t"\ndate: 2022-05-30 09:00:00\ncategories: zzz\ntags: "x\\e[2J\\u202e新闻"\n---\n正文。\n',
+        encoding="utf-8",
+    )
+    (posts / "2022-05-30-202205300000000002.md").write_text(
+        '---\ntitle: "t2"\ndate: "2026-13-45 \\e]0;owned\\a"\n---\n正文。\n', encoding="utf-8"
+    )
+    cli = Path(sys.executable).with_name("news-etl")
+    out = subprocess.run([str(cli), "corpus-report", str(posts)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert not any(ch in out.stdout for ch in "\x1b\x07\u202e")
+    assert "x\\x1b[2J\\u202e" in out.stdout  # the outlet (from the tag), escaped
+    settings = Settings().with_(
+        source=str(posts), warehouse=tmp_path / "w.duckdb", published=tmp_path / "p.duckdb", staging=tmp_path / "s"
+    )
+    pipeline.run_all(settings)
+    summary = subprocess.run(
+        [str(cli), "summary", "--warehouse", str(settings.published)], capture_output=True, text=True
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert not any(ch in summary.stdout for ch in "\x1b\x07\u202e")
+    assert "x\\x1b[2J\\u202e" in summary.stdout

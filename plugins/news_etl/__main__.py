@@ -157,8 +157,10 @@ def cmd_selftest(args) -> int:
 
 def cmd_corpus_report(args) -> int:
     from .corpus_report import build_report, format_report, read_folder
+    from .reports import printable
 
-    print(format_report(build_report(read_folder(args.path)), args.path), end="")
+    text = format_report(build_report(read_folder(args.path)), args.path)
+    print("\n".join(printable(line) for line in text.split("\n")), end="")  # tags and dates come from posts
     return 0
 
 
