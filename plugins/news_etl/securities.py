@@ -14,6 +14,19 @@ Markets are Eastmoney's numbers: ``0`` Shenzhen and ``1`` Shanghai A shares,
 ``90`` Eastmoney's boards (``BK…``), ``116`` Hong Kong, ``105`` NASDAQ,
 ``106`` NYSE, ``107`` NYSE American. The ``markets`` table of the warehouse
 says the same for analysts.
+
+The dictionary (``security_names``): every name a quote link has shown, kept
+by the load, growing with each load. Keywords keep these names whole
+(news_etl/keywords.py), but the transform runs on workers that never open the
+warehouse, so it gets the dictionary as a file. Decision: publish writes it,
+sorted, one name a line, beside the writer's file (``warehouse.names.txt``,
+derived from the writer's file like the snapshot, never from the snapshot);
+fetch copies it into the run's staging folder (listed in the manifest with its
+SHA-256) and every batch of the run reads that copy. So one run uses one
+dictionary whatever the workers and whatever another run publishes meanwhile;
+a post is segmented with the dictionary of the run that loads it, plus the
+names of its own quote links. A lost file only means fewer names kept whole
+until the next publish rewrites it; nothing else depends on it.
 """
 
 from __future__ import annotations
