@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import unicodedata
 from functools import lru_cache
 
@@ -149,6 +150,7 @@ def assign(x, run_id: str) -> int:
     ``story`` for each other post whose story id changed, so its day's
     counts are rebuilt too. Returns the number of posts whose story id changed.
     """
+    started = time.monotonic()
     _backfill_signatures(x)
     x("""
         CREATE OR REPLACE TEMP TABLE story_todo AS
@@ -172,7 +174,15 @@ def assign(x, run_id: str) -> int:
         )
         x("DROP TABLE new_links")
     changed = _relabel(x)
+    todo = x("SELECT count(*) FROM story_todo").fetchone()[0]
     x("DROP TABLE story_todo")
+    log.info(
+        "stories: %d posts linked again, %d links, %d posts changed story, %.2fs",
+        todo,
+        len(links),
+        changed,
+        time.monotonic() - started,
+    )
     return changed
 
 
