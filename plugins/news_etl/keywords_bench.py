@@ -18,6 +18,7 @@ import collections
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .config import PROJECT_ROOT
@@ -106,17 +107,16 @@ def names_cost(posts: Path, synthetic: int, rounds: int = 3) -> None:
     site = sorted({s["name"] for a in corpus for s in a["securities"] if s["name"]})
     rng = random.Random(1)
     made_up = ["".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 4))) for _ in range(5000)]
-    setups = [
+
+    def own(a: dict) -> kw.Names:
+        return kw.Names(s["name"] for s in a["securities"] if s["name"])
+
+    small, large = kw.Names(site), kw.Names(site + made_up)
+    setups: list[tuple[str, Callable[[dict], tuple[kw.Names, ...]]]] = [
         ("rjieba alone (before)", lambda a: (kw.NO_NAMES,)),
-        ("the post's own names", lambda a: (kw.Names(s["name"] for s in a["securities"] if s["name"]),)),
-        (
-            f"own + dictionary of {len(site)}",
-            lambda a, d=kw.Names(site): (d, kw.Names(s["name"] for s in a["securities"] if s["name"])),
-        ),
-        (
-            f"own + dictionary of {len(site) + len(made_up)}",
-            lambda a, d=kw.Names(site + made_up): (d, kw.Names(s["name"] for s in a["securities"] if s["name"])),
-        ),
+        ("the post's own names", lambda a: (own(a),)),
+        (f"own + dictionary of {len(site)}", lambda a: (small, own(a))),
+        (f"own + dictionary of {len(site) + len(made_up)}", lambda a: (large, own(a))),
     ]
     for label, articles in (
         (f"corpus ({len(corpus)} articles x 20)", corpus * 20),
