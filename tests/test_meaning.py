@@ -289,3 +289,18 @@ def test_the_dictionary_grows_and_keeps_names_whole_in_later_loads(tmp_path, cor
     again = dict(rows(settings.published, "SELECT keyword, count FROM article_keywords WHERE post_id = ?", [nw]))
     x_copy = dict(rows(settings.published, "SELECT keyword, count FROM article_keywords WHERE post_id = ?", [nw[2:]]))
     assert again["消费电子"] == x_copy["消费电子"] == 11 and "消费" not in again
+
+
+def test_a_warehouse_from_before_stories_gets_them_at_its_next_load(tmp_path, corpus, corpus_dir):
+    shutil.copy(corpus.warehouse, tmp_path / "w.duckdb")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    # as migration 010 leaves an older warehouse: no signatures, no links, no story ids, no story counts
+    con.execute("DELETE FROM story_signatures; DELETE FROM story_links; UPDATE articles SET story_id = NULL")
+    con.execute("UPDATE daily_metrics SET stories = NULL; UPDATE keyword_daily SET stories = NULL")
+    con.close()
+    settings, result = run(corpus_dir, tmp_path)  # nothing changed in the source
+    assert result["load"]["new"] == 0 and result["load"]["updated"] == 0
+    assert story_of(settings.published) == story_of(corpus.published)
+    assert rows(settings.published, "SELECT count(*) FROM daily_metrics WHERE stories IS NULL") == [(0,)]
+    assert rows(settings.published, "SELECT count(*) FROM keyword_daily WHERE stories IS NULL") == [(0,)]
+    assert rows(settings.published, "SELECT count(*) FROM story_signatures") == [(115,)]
