@@ -105,9 +105,9 @@ def test_keyword_reports_on_the_sample(sample_wh):
     assert len(run(sample_wh, "top_keywords")) == 20
     # 25th: three 衡远银行 posts (all 东财), no 衡远 on the 24th -> rising, new that day
     rising = {r["keyword"]: r for r in run(sample_wh, "rising_keywords", day="2026-11-25")}
-    assert rising["衡远"]["articles"] == 3 and rising["衡远"]["outlets"] == 1
+    assert (rising["衡远"]["articles"], rising["衡远"]["stories"], rising["衡远"]["outlets"]) == (3, 3, 1)
     assert rising["衡远"]["rank_day_before"] is None
-    assert all(r["articles"] >= 2 for r in rising.values())
+    assert all(r["stories"] >= 2 for r in rising.values())
     assert run(sample_wh, "rising_keywords") == run(sample_wh, "rising_keywords", day="2026-11-25")  # default: last day
 
 
@@ -221,8 +221,13 @@ def test_other_reports_on_the_corpus(corpus_wh):
     secs = run(corpus_wh, "top_securities")
     assert secs[0]["code"] == "BK0473" and secs[0]["name"] == "证券"
     # 2022-05-31: the 消费电子 story appears in 东财 and 财联社 -> its keywords have 2 articles, 2 outlets
-    rising = run(corpus_wh, "rising_keywords", day="2022-05-31")
-    assert rising and all(r["articles"] == 2 and r["outlets"] == 2 for r in rising)
+    # ... but that is one story copied: nothing rises that day
+    assert run(corpus_wh, "rising_keywords", day="2022-05-31") == []
+    # 2021-12-08, the first day of Eastmoney posts in the corpus: all new, each in two stories or more
+    rising = run(corpus_wh, "rising_keywords", day="2021-12-08")
+    assert rising and all(r["stories"] >= 2 and r["rank_day_before"] is None for r in rising)
+    # (比亚迪 is in five different 12-08 posts, 目标价 in ten: grep the corpus)
+    assert {"目标价", "比亚迪"} <= {r["keyword"] for r in rising}
 
 
 # --- the command line and make ----------------------------------------------------------------------
