@@ -101,6 +101,7 @@ def test_story_counts_beside_post_counts(corpus):
     assert k == [(2, 1)]
 
 
+@pytest.mark.slow
 def test_story_ids_do_not_depend_on_the_order_posts_arrive(tmp_path, corpus, corpus_dir):
     source = tmp_path / "posts"
     source.mkdir()
@@ -272,6 +273,7 @@ def test_parse_code():
 # --- the dictionary: names kept whole from the next load on -------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_dictionary_grows_and_keeps_names_whole_in_later_loads(tmp_path, corpus_dir):
     source = tmp_path / "posts"
     shutil.copytree(corpus_dir, source)
@@ -291,6 +293,7 @@ def test_the_dictionary_grows_and_keeps_names_whole_in_later_loads(tmp_path, cor
     assert again["消费电子"] == x_copy["消费电子"] == 11 and "消费" not in again
 
 
+@pytest.mark.slow
 def test_a_warehouse_from_before_stories_gets_them_at_its_next_load(tmp_path, corpus, corpus_dir):
     shutil.copy(corpus.warehouse, tmp_path / "w.duckdb")
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
