@@ -249,7 +249,7 @@ def _text_links(x) -> list[tuple[str, str, str, float]]:
     texts = dict(
         (p, (t, b))
         for p, t, b in x(
-            "SELECT post_id, title, body_text FROM articles WHERE list_contains(?, post_id)",
+            "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?))",
             [sorted({p for pair in pairs for p in pair})],
         ).fetchall()
     )

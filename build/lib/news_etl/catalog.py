@@ -23,6 +23,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from .config import SQL_DIR
 
 #: Tables of the pipeline's own state, not for analysts: left out of the export.
@@ -104,10 +106,6 @@ def format_dictionary(objects: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def export_parquet(con, folder: Path | str, source: str = "") -> dict:
     """Each analysts' table and view → ``folder/<name>.parquet``; then ``folder/manifest.json``."""
     folder = Path(folder)
@@ -118,11 +116,10 @@ def export_parquet(con, folder: Path | str, source: str = "") -> dict:
             continue
         path = folder / f"{o['name']}.parquet"
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        # names come from the catalog (quoted as identifiers), the path is a quoted literal
-        ident = '"' + o["name"].replace('"', '""') + '"'
-        con.execute(f"COPY (SELECT * FROM {ident}) TO {_literal(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+        # the relation API: the table's name is an argument, never SQL text
+        con.table(o["name"]).write_parquet(str(tmp), compression="zstd")
         os.replace(tmp, path)
-        (rows,) = con.execute(f"SELECT count(*) FROM {ident}").fetchone()
+        rows = pq.read_metadata(path).num_rows
         files.append(
             {
                 "file": path.name,
