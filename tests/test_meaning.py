@@ -159,6 +159,16 @@ def test_copies_by_other_outlets_within_three_days_join_and_other_stories_do_not
     assert story["202112082206799999"] != story["202112082206757673"]
 
 
+def test_signatures_are_datasketch_minhashes(corpus_dir):
+    from datasketch import MinHash
+
+    for path in sorted(corpus_dir.glob("2022-05-3*.md")):
+        text = path.read_text(encoding="utf-8")
+        reference = MinHash(num_perm=stories.NUM_PERM, seed=stories.SEED, hashfunc=int, scheme=stories.SCHEME)
+        reference.update_batch(stories.shingle_hashes("", text).tolist())
+        assert stories.signature("", text) == reference.hashvalues.astype("<u4").tobytes()
+
+
 def test_signatures_estimate_similarity_and_numbers_guard():
     text = "北向资金净流入超40亿元。" * 3
     assert stories.similarity(stories.signature("t", text), stories.signature("t", text)) == 1.0

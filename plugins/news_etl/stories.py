@@ -71,7 +71,10 @@ def _as_is(value: int) -> int:
 
 def normalize(text: str) -> str:
     """What the shingles are cut from: NFKC, lower case, letters and digits only."""
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
+    text = _NOT_WORD.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):  # most clean text is, once punctuation is gone
+        text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
+    return text.lower()
 
 
 @lru_cache(maxsize=1)
@@ -81,14 +84,18 @@ def _empty():
     return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_as_is, scheme=SCHEME)
 
 
-def signature(title: str, body: str) -> bytes:
-    """The MinHash signature of a post: :data:`NUM_PERM` 32-bit values, little-endian.
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer: datasketch's pre-mix of the affine32 scheme."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
 
-    datasketch's ``MinHash`` (scheme ``affine32``, :data:`SEED`) over the post's
-    character :data:`SHINGLE`-grams; each shingle is hashed to 32 bits with numpy
-    (a polynomial hash of its code points, mixed), all at once, instead of one
-    SHA-1 call per shingle: three times faster, the same estimator.
-    """
+
+def shingle_hashes(title: str, body: str) -> np.ndarray:
+    """32-bit hashes of the post's character :data:`SHINGLE`-grams, all at once with numpy
+    (a polynomial hash of the code points, mixed) instead of one hash call per shingle."""
     codes = np.frombuffer(normalize(f"{title}{body}").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if len(codes) < SHINGLE:
         codes = np.pad(codes, (0, SHINGLE - len(codes)))
@@ -99,9 +106,21 @@ def signature(title: str, body: str) -> bytes:
     h ^= h >> np.uint64(29)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(32)
-    minhash = _empty().copy()  # the permutations are drawn once per process, not per post
-    minhash.update_batch((h & _LOW32).tolist())
-    return minhash.hashvalues.astype("<u4").tobytes()
+    return (h & _LOW32).astype(np.uint32)
+
+
+def signature(title: str, body: str) -> bytes:
+    """The MinHash signature of a post: :data:`NUM_PERM` 32-bit values, little-endian.
+
+    The values of datasketch's ``MinHash`` (scheme ``affine32``, :data:`SEED`) updated with the
+    post's :func:`shingle_hashes`: ``min over shingles of a·fmix32(h) + b (mod 2^32)`` with
+    datasketch's permutations, computed as one numpy expression rather than through
+    ``MinHash.update_batch``, which calls the hash function once per shingle in Python (a test
+    checks both give the same values).
+    """
+    a, b = _empty().permutations
+    mixed = _fmix32(shingle_hashes(title, body))
+    return (np.outer(mixed, a) + b).min(axis=0).astype("<u4").tobytes()
 
 
 def similarity(sig_a: bytes, sig_b: bytes) -> float:
