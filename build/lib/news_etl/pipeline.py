@@ -55,7 +55,6 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     """
     import pyarrow as pa
 
-    from .securities import stage_dictionary
     from .warehouse import read_state
 
     started_at = datetime.now(UTC)
@@ -110,7 +109,6 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
         "batches": batches,
         "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
-        "names": stage_dictionary(settings.warehouse, folder),  # names keywords keep whole (securities.py)
         "started_at": started_at.isoformat(),
         "seconds": round(time.monotonic() - t0, 3),
     }
@@ -143,14 +141,13 @@ def read_manifest(settings: Settings, run: dict) -> dict:
 
 def transform(staging_folder: str, batch: str) -> dict:
     """Clean one raw batch into an articles file and a rejects file."""
-    from .securities import read_dictionary
     from .transform import transform_table
 
     t0 = time.monotonic()
     folder = Path(staging_folder)
     raw = staging.read_table(folder / batch)
     # the GX suite's hard date range ends a year after today: later dates become rejects, not a stopped run
-    articles, rejects = transform_table(raw, latest=date(date.today().year + 1, 12, 31), names=read_dictionary(folder))
+    articles, rejects = transform_table(raw, latest=date(date.today().year + 1, 12, 31))
     stem = Path(batch).name
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)

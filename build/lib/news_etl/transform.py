@@ -15,14 +15,11 @@ from datetime import date
 import pyarrow as pa
 
 from .clean import clean_body
-from .keywords import NO_NAMES, Names, keywords
+from .keywords import keywords
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 from .outlets import outlet_for
 from .parse import parse_post
-from .securities import names as security_names
-from .securities import securities
-from .stories import signature
 from .validate import EARLIEST_DATE  # the suite's hard date range starts here (validate imports GX lazily)
 
 log = logging.getLogger(__name__)
@@ -33,13 +30,12 @@ MAX_POST_BYTES = 20 * 1024 * 1024
 MAX_TITLE_CHARS = 500
 
 
-def transform_post(post: RawPost, latest: date | None = None, names: Names = NO_NAMES) -> Article:
+def transform_post(post: RawPost, latest: date | None = None) -> Article:
     """One post file → one clean article, or raise :class:`Reject`.
 
     A post that would fail a per-row *hard* expectation of the GX suite (no
     text, a title over 500 characters, a date outside the site's range up to
     ``latest``) is rejected here, so one bad post cannot stop a whole run.
-    ``names``: the site's dictionary of names keywords keep whole (news_etl/securities.py).
     """
     if len(post.raw) > MAX_POST_BYTES:
         raise Reject("file too large", f"{len(post.raw)} bytes, limit {MAX_POST_BYTES}")
@@ -59,7 +55,6 @@ def transform_post(post: RawPost, latest: date | None = None, names: Names = NO_
     if not body.paragraphs and body.digest:  # a digest-only post (a template of the site): the digest is its text
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
-    mentioned = securities(body.codes)
     return Article(
         post_id=fm.post_id,
         source=post.source,
@@ -81,19 +76,17 @@ def transform_post(post: RawPost, latest: date | None = None, names: Names = NO_
         warnings=fm.warnings + body.warnings,
         content_hash=post.content_hash,
         metrics=metrics,
-        keywords=keywords(title, body.text, names=(names, Names(security_names(mentioned)))),
-        securities=mentioned,
-        minhash=signature(title, body.text),
+        keywords=keywords(title, body.text),
     )
 
 
-def transform_rows(posts, latest: date | None = None, names: Names = NO_NAMES) -> tuple[list[dict], list[dict]]:
+def transform_rows(posts, latest: date | None = None) -> tuple[list[dict], list[dict]]:
     """Articles and rejects, as rows, for an iterable of :class:`RawPost`."""
     articles: list[dict] = []
     rejects: list[dict] = []
     for post in posts:
         try:
-            article = transform_post(post, latest, names)
+            article = transform_post(post, latest)
         except Reject as exc:
             rejects.append(_reject_row(post, exc.reason, exc.detail))
         except RecursionError:
@@ -122,12 +115,12 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
     }
 
 
-def transform_table(raw: pa.Table, latest: date | None = None, names: Names = NO_NAMES) -> tuple[pa.Table, pa.Table]:
+def transform_table(raw: pa.Table, latest: date | None = None) -> tuple[pa.Table, pa.Table]:
     """A staged raw batch → (articles table, rejects table); ``latest``: the last plausible date."""
     cols = raw.to_pydict()
     posts = (
         RawPost(source=s, path=p, raw=r, content_hash=h)
         for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"], strict=False)
     )
-    articles, rejects = transform_rows(posts, latest, names)
+    articles, rejects = transform_rows(posts, latest)
     return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

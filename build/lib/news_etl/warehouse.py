@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,10 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import meaning
 from .config import SQL_DIR
-from .securities import write_dictionary
-from .snapshot import write_snapshot
 from .sources import Known
 
 log = logging.getLogger(__name__)
@@ -392,8 +390,6 @@ def _load_in_transaction(
             "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run_id]
         ).fetchone()[0]
 
-    meaning.load_run(x, run_id)  # stories, publishers, securities (analysts); may add days to `changed`
-
     # -- daily metrics of the days this run touched, rebuilt from the articles
     x("""
         CREATE OR REPLACE TEMP TABLE touched_days AS
@@ -406,24 +402,21 @@ def _load_in_transaction(
         INSERT INTO daily_metrics
         SELECT a.published_date, coalesce(a.outlet, '?'), coalesce(a.category, '?'),
                count(*) FILTER (WHERE a.deleted_at IS NULL),
-               count(*) FILTER (WHERE a.deleted_at IS NULL AND NOT coalesce(v.edited, false)),
-               count(*) FILTER (WHERE a.deleted_at IS NULL AND coalesce(v.edited, false)),
+               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version = 1),
+               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version > 1),
                count(*) FILTER (WHERE a.deleted_at IS NOT NULL),
                coalesce(sum(m.chars) FILTER (WHERE a.deleted_at IS NULL), 0),
                avg(m.chars) FILTER (WHERE a.deleted_at IS NULL),
                median(m.chars) FILTER (WHERE a.deleted_at IS NULL),
                avg(CASE WHEN m.images > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE a.deleted_at IS NULL),
-               ?, count(DISTINCT a.story_id) FILTER (WHERE a.deleted_at IS NULL)
+               ?
         FROM articles a JOIN article_metrics m USING (post_id)
-        LEFT JOIN (SELECT post_id, count(DISTINCT content_hash) > 1 AS edited FROM article_versions
-                   WHERE post_id IN (SELECT post_id FROM articles WHERE published_date IN (SELECT day FROM touched_days))
-                   GROUP BY post_id) v USING (post_id)  -- text changed since the first load (not a revival)
         WHERE a.published_date IN (SELECT day FROM touched_days)
         GROUP BY ALL""",
         [run_id],
     )
 
-    meaning.rebuild_daily(x, run_id)  # keyword_daily, security_daily
+    _load_keywords(x, run_id)
 
     for name in ("new", "updated", "unchanged", "moved", "revived", "deleted"):
         counts.setdefault(name, 0)
@@ -508,7 +501,6 @@ def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) ->
     )
 
     _load_batch_keywords(x, run_id)
-    meaning.load_batch(x, run_id)
     x("""INSERT INTO changed SELECT post_id, change, published_date, old_published_date
          FROM classified WHERE change <> 'unchanged'""")
 
@@ -525,6 +517,26 @@ def _load_batch_keywords(x, run_id: str) -> None:
                c.keywords[r.i].weight, ?
         FROM classified c, range(1, coalesce(len(c.keywords), 0) + 1) AS r(i)
         WHERE c.change IN ('new', 'updated', 'revived')""",
+        [run_id],
+    )
+
+
+def _load_keywords(x, run_id: str) -> None:
+    """Keywords (issue 5), inside the load's transaction, after daily_metrics.
+
+    ``article_keywords``: replaced for the articles this run wrote (new,
+    updated, revived); a deleted article keeps its rows, and ``keyword_daily``
+    counts live articles only. ``keyword_daily`` is rebuilt for
+    ``touched_days``, the days daily_metrics was rebuilt for.
+    """
+    x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
+    x(
+        """
+        INSERT INTO keyword_daily
+        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')), sum(k.weight), ?
+        FROM article_keywords k JOIN articles a USING (post_id)
+        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
+        GROUP BY ALL""",
         [run_id],
     )
 
@@ -596,9 +608,10 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     published.parent.mkdir(parents=True, exist_ok=True)
     tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
-        write_snapshot(con, tmp)  # analysts' copy, in a storage version DuckDB 1.x clients read
+        shutil.copyfile(warehouse, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, published)
-        write_dictionary(con, warehouse)  # the names keywords keep whole, for the next run's transform
     finally:
         if tmp.exists():
             tmp.unlink()
