@@ -35,7 +35,7 @@ help:
 	@echo "make airflow       local Airflow (api-server, scheduler, dag-processor, triggerer; SQLite) on http://127.0.0.1:\$$AIRFLOW_PORT (8080); Ctrl-C stops it"
 	@echo "make airflow-stop  stop a local Airflow started by make airflow"
 	@echo "make report NAME=<report> [PARAMS='start=2026-11-23 end=2026-11-25']   print a report of the published snapshot (no NAME: list them)"
-	@echo "make sql    an interactive SQL shell on the published snapshot (read-only, the pinned DuckDB)"
+	@echo "make sql    the DuckDB CLI on the published snapshot (read-only; echo 'SELECT 1;' | make sql works too)"
 
 # The pinned set, then this project itself, editable: the console script news-etl, no PYTHONPATH.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -105,9 +105,10 @@ PARAMS ?=
 report: venv
 	$(NEWS_ETL) report $(NAME) --warehouse $(NEWS_ETL_PUBLISHED) $(foreach p,$(PARAMS),--param $(p))
 
-# DuckDB 2.0 files open only with DuckDB >= 2.0: the shell runs on the duckdb package of requirements.lock.
+# The official DuckDB CLI (duckdb-cli, pinned) on the snapshot, which is written in the 1.4 storage
+# format 1.x clients read; sessions start in Asia/Shanghai (sql/client/init.sql). SQL on stdin runs too.
 sql: venv
-	$(NEWS_ETL) sql --warehouse $(NEWS_ETL_PUBLISHED)
+	@$(VENV)/bin/duckdb -readonly -init sql/client/init.sql $(NEWS_ETL_PUBLISHED)
 
 clean:
 	rm -rf $(AIRFLOW_HOME) data/warehouse.duckdb* data/published data/staging

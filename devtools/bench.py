@@ -271,7 +271,24 @@ def bench_end_to_end(site: Path, posts: int, workdir: Path, workers: int, change
         "changed": changed,
         "changed_wall_s": changed_wall,
         "changed_pipeline_s": pipeline_changed,
+        "reports_s": _report_seconds(pub),
     }
+
+
+def _report_seconds(published: Path) -> dict[str, float]:
+    """Seconds each report of sql/reports takes on the snapshot, without parameters (the whole range)."""
+    from news_etl import reports
+
+    con = reports.open_warehouse(published)
+    try:
+        out = {}
+        for name in reports.report_names():
+            t0 = time.perf_counter()
+            reports.run_report(con, name, {})
+            out[name] = round(time.perf_counter() - t0, 3)
+        return out
+    finally:
+        con.close()
 
 
 def _last_run_seconds(published: Path) -> float:
@@ -379,6 +396,12 @@ def print_table(r: dict) -> None:
         print(
             f"| {e['changed']} changed posts on {e['posts']:,} | {e['changed_wall_s']:.2f} s wall, {e['changed_pipeline_s']:.2f} s in the pipeline |"
         )
+        if e.get("reports_s"):
+            slowest = max(e["reports_s"], key=e["reports_s"].get)
+            print(
+                f"| reports on {e['posts']:,} posts (whole range) | same_story {e['reports_s'].get('same_story', 0):.2f} s; "
+                f"slowest {slowest} {e['reports_s'][slowest]:.2f} s |"
+            )
     if "dag" in r:
         d = r["dag"]
         print(

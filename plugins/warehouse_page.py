@@ -83,7 +83,7 @@ def read_summary(path=None, runs: int = 10) -> dict:
                          + coalesce(seconds_validate, 0) + coalesce(seconds_load, 0), 2) AS seconds
             FROM etl_runs ORDER BY loaded_at DESC LIMIT {int(runs)}""")
         out["rejects"] = q(
-            "SELECT reason, count(*) AS posts, min(path) AS example FROM rejects "
+            "SELECT reason, count(*) AS posts, min(path) AS example FROM current_rejects "
             "GROUP BY reason ORDER BY posts DESC, reason"
         )
         out["failed_expectations"] = q("""

@@ -12,14 +12,16 @@ EXPECTED = yaml.safe_load((ROOT / "tests" / "data" / "sample_expected.yaml").rea
 
 
 def test_keywords_of_a_sample_article_counted_by_hand(sample_dir):
-    # 澄江新材 post: 澄江 in the title and in paragraphs 1, 2 (澄江控股) and 6 -> 4;
-    # 固态 and 电解质 in the title and paragraphs 1, 3, 4 -> 4 each.
+    # 澄江新材 post; its quote links name 澄江新材 and the board 固态电池, kept whole:
+    # 澄江新材 in the title, paragraph 1 and paragraph 6 (澄江新材报32.18元) -> 3 (the 澄江 of 澄江控股 is
+    # another word); 电解质 in the title and paragraphs 1, 3, 4 -> 4; 固态 in the title and paragraphs 1, 3
+    # -> 3 (paragraph 4 says 固态电池, the board). Scores (title x3): 电解质 6, 澄江新材 5, 固态 5 (later).
     article = transform_post(raw_post(sample_dir / "2026-11-23-202611232410402290.md"))
     record = EXPECTED["records"]["2026-11-23-202611232410402290.md"]
     assert article.body_text.split("\n") == record["paragraphs"]
     got = {k["keyword"]: k["count"] for k in article.keywords}
-    assert got["澄江"] == 4 and got["固态"] == 4 and got["电解质"] == 4
-    assert [k["keyword"] for k in article.keywords[:3]] == ["澄江", "固态", "电解质"]
+    assert got["澄江新材"] == 3 and got["固态"] == 3 and got["电解质"] == 4
+    assert [k["keyword"] for k in article.keywords[:3]] == ["电解质", "澄江新材", "固态"]
     assert len(article.keywords) == kw.TOP_N
     weights = [k["weight"] for k in article.keywords]
     assert weights == sorted(weights, reverse=True) and 0 < sum(weights) <= 1
@@ -50,3 +52,25 @@ def test_deterministic_and_loaded_once_per_process(sample_dir):
     by_path = {a["path"]: a["keywords"] for a in again}
     assert all(a["keywords"] == by_path[a["path"]] for a in first)
     assert kw._segmenter.cache_info().misses == 1
+
+
+def test_names_are_never_split_and_words_around_them_are_kept():
+    names = kw.Names(["宁德时代", "中国平安", "拼多多", "蔚来", "贵州茅台", "电机", "银行", "中信证券", "证券"])
+    text = "宁德时代、贵州茅台和中国平安上涨，拼多多与蔚来下跌；中信证券、中国银行走强。"
+    got = {k["keyword"] for k in kw.keywords("", text, top_n=50, names=(names,))}
+    plain = {k["keyword"] for k in kw.keywords("", text, top_n=50)}
+    # rjieba alone: 宁德 + 时代, 贵州 + 茅台, 中国 (平安 is an adjective), 拼多多 and 蔚来 gone
+    assert {"宁德", "时代", "贵州", "茅台"} <= plain and not {"宁德时代", "拼多多", "蔚来"} & plain
+    assert {"宁德时代", "贵州茅台", "中国平安", "拼多多", "蔚来", "中信证券", "中国银行"} <= got
+    assert not {"宁德", "时代", "贵州", "茅台", "平安", "证券", "银行"} & got  # no piece of a name, 中国银行 whole
+    # a name across a word boundary cuts it (澄江新材报 -> 澄江新材 + 报)
+    assert [k["keyword"] for k in kw.keywords("", "澄江新材报32.18元", names=(kw.Names(["澄江新材"]),))] == ["澄江新材"]
+
+
+def test_stop_word_review():
+    stop = kw.stopwords()
+    assert "人民币" not in stop  # a topic (汇率, 贷款)
+    assert {"现报", "收报", "银许", "决字"} <= stop
+    # 在岸人民币兑美元升至2018年5月以来新高 现报6.3565 (corpus 2021-12-08-202112082206748961)
+    words = [k["keyword"] for k in kw.keywords("在岸人民币兑美元升至2018年5月以来新高 现报6.3565", "")]
+    assert "人民币" in words and "现报" not in words

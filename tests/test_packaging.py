@@ -47,6 +47,7 @@ def test_wheel_carries_sql_and_the_console_script(wheel):
     packaged = sorted(Path(n).name for n in names if n.startswith("news_etl/sql/") and n.endswith(".sql"))
     assert packaged == sql_files
     assert "news_etl/stopwords_zh.txt" in names
+    assert "news_etl/sql/seeds/publishers.csv" in names  # the publishers' mapping the load reads
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     parser = configparser.ConfigParser()
     parser.read_string(zipfile.ZipFile(wheel).read(entry_points).decode())

@@ -116,20 +116,60 @@ def cmd_report(args) -> int:
         table = run_report(con, args.name, params)
     finally:
         con.close()
-    write_report(table, args.format, args.out)
+    write_report(table, args.format, args.out, bom=args.bom)
     return 0
 
 
 def cmd_sql(args) -> int:
-    from .reports import sql_shell
+    import os
 
-    return sql_shell(args.warehouse or _settings(args).published)
+    from .reports import client_command
+
+    command = client_command(args.warehouse or _settings(args).published)
+    sys.stdout.flush()
+    os.execv(command[0], command)  # the DuckDB CLI takes over the terminal (or the pipe on stdin)
+    return 0  # not reached
+
+
+def cmd_dictionary(args) -> int:
+    import json
+
+    from .catalog import dictionary, format_dictionary
+    from .reports import open_warehouse, printable
+
+    con = open_warehouse(args.warehouse or _settings(args).published)
+    try:
+        objects = dictionary(con)
+    finally:
+        con.close()
+    text = json.dumps(objects, ensure_ascii=False, indent=1) if args.format == "json" else format_dictionary(objects)
+    print("\n".join(printable(line) for line in text.split("\n")) if sys.stdout.isatty() else text)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .catalog import export_parquet
+    from .reports import open_warehouse
+
+    path = args.warehouse or _settings(args).published
+    con = open_warehouse(path)
+    try:
+        manifest = export_parquet(con, args.parquet, source=str(path))
+    finally:
+        con.close()
+    rows = sum(f["rows"] for f in manifest["files"])
+    print(
+        f"exported {len(manifest['files'])} tables and views ({rows} rows) to {args.parquet}; manifest.json lists them"
+    )
+    return 0
 
 
 def cmd_corpus_report(args) -> int:
     from .corpus_report import build_report, format_report, read_folder
+    from .reports import printable
 
-    print(format_report(build_report(read_folder(args.path)), args.path), end="")
+    text = format_report(build_report(read_folder(args.path)), args.path)
+    print("\n".join(printable(line) for line in text.split("\n")), end="")  # tags and dates come from posts
     return 0
 
 
@@ -165,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", nargs="?", help="the report (sql/reports/NAME.sql)")
     p.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"], help="default: table")
     p.add_argument("--out", help="write to this file instead of the terminal (required for parquet)")
+    p.add_argument("--bom", action="store_true", help="CSV only: start with a UTF-8 byte order mark (for Excel)")
     p.add_argument(
         "--param",
         action="append",
@@ -174,9 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("sql", help="an interactive SQL shell on the published snapshot (read-only)")
+    p = sub.add_parser("sql", help="the DuckDB CLI on the published snapshot (read-only; SQL piped on stdin runs too)")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("dictionary", help="every table and view: grain, columns and comments, joins, reports using it")
+    p.add_argument("--format", default="markdown", choices=["markdown", "json"], help="default: markdown")
+    p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
+    p.set_defaults(func=cmd_dictionary)
+
+    p = sub.add_parser("export", help="the analysts' tables and views as Parquet files with a manifest, for BI tools")
+    p.add_argument("--parquet", required=True, metavar="DIR", help="the folder to write (created if missing)")
+    p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")
     p.add_argument("path", help="a folder of posts (searched recursively, like the dir source)")

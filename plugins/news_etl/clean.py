@@ -136,6 +136,8 @@ class Body:
     kline_images: int = 0
     tables: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: (data-code, visible text) of each quote link and K-line widget, in order (news_etl/securities.py)
+    codes: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -248,6 +250,8 @@ def _walk(doc: str) -> Body:
         name = node.name
         if name in DROP or _hidden(node):
             continue
+        if name != "img" and (code := node.attrs.get("data-code")):
+            body.codes.append((str(code), normalize_text(node.get_text())))
         if name == "img":
             body.images += 1
             alt, src = node.get("alt"), node.get("src")

@@ -19,14 +19,30 @@ person, place, organisation, other proper noun), a verbal noun, an abbreviation,
 an idiom or a Latin-letter token (``A股``, ``ETF``, ``00388.HK``); dropped: the
 stop words of ``stopwords_zh.txt`` (kept in the repo) and tokens without a
 letter or a Chinese character.
+
+Names are never split. rjieba cuts ``宁德时代`` into ``宁德`` + ``时代``, ``中国平安``
+into ``中国`` + ``平安`` (an adjective, dropped) and tags ``蔚来`` a verb. A
+:class:`Names` dictionary (an Aho-Corasick automaton, ahocorasick-rs) finds every
+occurrence of a known name in the text; an occurrence that crosses a word
+boundary becomes one token, tagged a proper noun (``nz``), and what is left of
+the words it crossed is segmented again (``澄江|新材报`` → ``澄江新材`` + ``报``).
+A name inside a longer word (``银行`` in ``中国银行``) leaves the word whole. The
+price: a name the site links by mistake inside a compound cuts the compound
+(the board ``电机`` in ``煤电机组`` gives ``煤``, ``电机``, ``组``). The names are those of the post's own
+quote links and the site's dictionary of every name its quote links have shown
+(``security_names`` in the warehouse, staged for each run: news_etl/securities.py).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 #: Keywords kept per article.
 TOP_N = 10
@@ -81,12 +97,80 @@ def _decide(token: tuple[str, str]) -> str | None:
     return word
 
 
-def keywords(title: str | None, text: str | None, top_n: int = TOP_N) -> list[dict]:
+class Names:
+    """Names to keep whole (two characters or more), found with one Aho-Corasick pass."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names = tuple(sorted({n.strip() for n in names if n and len(n.strip()) >= 2}))
+        self._automaton: Any = None  # ahocorasick_rs.AhoCorasick, built on first use
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of every occurrence in ``text``, overlapping ones included."""
+        if not self.names:
+            return []
+        if self._automaton is None:
+            import ahocorasick_rs
+
+            self._automaton = ahocorasick_rs.AhoCorasick(self.names, matchkind=ahocorasick_rs.MatchKind.Standard)
+        return [(s, e) for _, s, e in self._automaton.find_matches_as_indexes(text, overlapping=True)]
+
+
+NO_NAMES = Names()
+
+
+def _protected(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int, int]], tag) -> list[tuple[str, str]]:
+    """Cut ``text`` at the edges of every name occurrence that crosses a word boundary.
+
+    The name becomes one proper noun (``nz``); what is left of the words it
+    crossed is segmented again. A name equal to a word only changes the word's
+    tag to ``nz`` (rjieba tags 蔚来 a verb); a name inside a longer word (银行 in
+    中国银行) leaves the word whole.
+    """
+    merged: list[list[int]] = []  # overlapping occurrences (中信证券, 证券) become one
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    ends = list(accumulate(len(w) for w, _ in tokens))  # end offset of each token
+    groups: list[tuple[int, int, list[tuple[int, int]]]] = []  # (first token, last token, names in them)
+    for start, end in merged:
+        first, last = bisect_right(ends, start), bisect_left(ends, end)
+        if first == last and (start, end) != (ends[first] - len(tokens[first][0]), ends[first]):
+            continue  # inside one word
+        if groups and first <= groups[-1][1]:
+            groups[-1] = (groups[-1][0], max(groups[-1][1], last), [*groups[-1][2], (start, end)])
+        else:
+            groups.append((first, last, [(start, end)]))
+    out: list[tuple[str, str]] = []
+    done = 0
+    for first, last, names in groups:
+        out.extend(tokens[done:first])
+        pos = ends[first] - len(tokens[first][0])
+        for start, end in names:
+            if pos < start:
+                out.extend(tag(text[pos:start]))
+            out.append((text[start:end], "nz"))
+            pos = end
+        if pos < ends[last]:
+            out.extend(tag(text[pos : ends[last]]))
+        done = last + 1
+    out.extend(tokens[done:])
+    return out
+
+
+def keywords(
+    title: str | None, text: str | None, top_n: int = TOP_N, names: Sequence[Names] = (NO_NAMES,)
+) -> list[dict]:
     """The top ``top_n`` keywords of an article: ``[{"keyword", "count", "weight"}]``, best first.
 
     ``count`` is the word's occurrences in the title and text; ``weight`` its
     share of all counted words, titles counted :data:`TITLE_WEIGHT` times.
     Ties go to the word that appears first (title, then text), then by the word.
+    No occurrence of a name of ``names`` is split (see :class:`Names`).
     """
     tag = _segmenter()
     score: Counter[str] = Counter()
@@ -96,6 +180,9 @@ def keywords(title: str | None, text: str | None, top_n: int = TOP_N) -> list[di
         if not part:
             continue
         tokens = tag(part)
+        spans = [span for dictionary in names for span in dictionary.spans(part)]
+        if spans:
+            tokens = _protected(part, tokens, spans, tag)
         for token, n in Counter(tokens).items():  # counted in C; decided once per distinct token
             word = _decide(token)
             if word is not None:

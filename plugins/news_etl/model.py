@@ -65,6 +65,8 @@ class Article:
     content_hash: str
     metrics: dict = field(default_factory=dict)
     keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
+    securities: list[dict] = field(default_factory=list)  # news_etl/securities.py
+    minhash: bytes | None = None  # news_etl/stories.py
 
 
 RAW_SCHEMA = pa.schema(
@@ -105,6 +107,20 @@ METRIC_FIELDS = [
 #: An article's keywords: word, occurrences, share of the counted words (0..1).
 KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
 
+#: The securities a post mentions (news_etl/securities.py).
+SECURITIES_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("market", pa.string()),
+            ("code", pa.string()),
+            ("name", pa.string()),
+            ("kind", pa.string()),
+            ("keytips", pa.int32()),
+            ("widgets", pa.int32()),
+        ]
+    )
+)
+
 ARTICLE_SCHEMA = pa.schema(
     [
         ("post_id", pa.string()),
@@ -129,6 +145,9 @@ ARTICLE_SCHEMA = pa.schema(
         *METRIC_FIELDS,
         # top keywords of the clean text, best first (news_etl/keywords.py)
         ("keywords", KEYWORDS_TYPE),
+        # the analysts' meaning: securities mentioned, MinHash signature (securities.py, stories.py)
+        ("securities", SECURITIES_TYPE),
+        ("minhash", pa.binary()),
     ]
 )
 

@@ -92,6 +92,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
 
     from .contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
     from .parse import post_id_from_path
+    from .securities import stage_dictionary
     from .warehouse import read_state_file, require_writer
 
     started_at = datetime.now(UTC)
@@ -166,6 +167,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
         "batches": batches,
         "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
+        "names": stage_dictionary(settings.warehouse, folder),  # names keywords keep whole (securities.py)
         "started_at": started_at.isoformat(),
         "seconds": round(time.monotonic() - t0, 3),
     }
@@ -223,13 +225,14 @@ def run_day(staging_folder: str | Path) -> date:
 
 def transform(staging_folder: str, batch: str) -> dict:
     """Clean one raw batch into an articles file and a rejects file."""
+    from .securities import read_dictionary
     from .transform import transform_table
 
     t0 = time.monotonic()
     folder = Path(staging_folder)
     raw = staging.read_table(folder / batch)
     # a post outside the contract (the GX suite's hard limits) becomes a reject, not a stopped run
-    articles, rejects = transform_table(raw, as_of=run_day(folder))
+    articles, rejects = transform_table(raw, as_of=run_day(folder), names=read_dictionary(folder))
     stem = Path(batch).name
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)

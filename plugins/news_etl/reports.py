@@ -5,17 +5,48 @@ from __future__ import annotations
 import io
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import duckdb
 
 from .config import SQL_DIR
 
+#: Characters a terminal must never receive raw from post text: controls (C0, C1, DEL), format
+#: characters (bidi overrides and isolates U+202A–202E, U+2066–2069, marks, zero-width), line and
+#: paragraph separators, surrogates, private use, unassigned.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: every unprintable character (see :data:`_UNPRINTABLE`) and the
+    backslash written as a Python escape (``\\x1b``, ``\\u202e``, ``\\n``), so a value can
+    never move the cursor, change colours or reorder what is shown, and the output stays unambiguous."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch) in _UNPRINTABLE:
+            code = ord(ch)
+            out.append(
+                {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch)
+                or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+            )
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _cell(value) -> str:
+    return "" if value is None else printable(str(value))
+
 
 def _table(con, sql: str, params: list | None = None) -> str:
     rel = con.execute(sql, params or [])
-    names = [d[0] for d in rel.description]
-    rows = [["" if v is None else str(v) for v in row] for row in rel.fetchall()]
+    names = [printable(d[0]) for d in rel.description]
+    rows = [[_cell(v) for v in row] for row in rel.fetchall()]
     widths = [max(_width(x) for x in [n, *(r[i] for r in rows)]) for i, n in enumerate(names)]
     lines = ["  ".join(_pad(n, w) for n, w in zip(names, widths, strict=False)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)) for r in rows]
@@ -41,15 +72,16 @@ def print_summary(path: Path | str) -> None:
             _table(
                 con,
                 """
-            SELECT day, outlet, sum(articles) AS articles, sum(chars_total) AS characters
+            SELECT day, outlet, sum(articles) AS articles, sum(stories) AS stories, sum(chars_total) AS characters
             FROM daily_metrics GROUP BY ALL HAVING sum(articles) > 0 ORDER BY day, articles DESC, outlet""",
             )
         )
-        print("\nRejects by reason:")
+        print("\nRejects by reason (files whose current bytes are rejected; fixed ones no longer count):")
         print(
             _table(
                 con,
-                "SELECT reason, count(*) AS posts, min(path) AS example FROM rejects GROUP BY reason ORDER BY posts DESC, reason",
+                "SELECT reason, count(*) AS posts, min(path) AS example FROM current_rejects "
+                "GROUP BY reason ORDER BY posts DESC, reason",
             )
         )
         print("\nThe last run:")
@@ -151,8 +183,8 @@ def open_warehouse(path: Path | str):
 
 def format_table(table) -> str:
     """An Arrow table as aligned text (Chinese characters take two columns)."""
-    names = table.column_names
-    rows = [["" if v is None else str(v) for v in row.values()] for row in table.to_pylist()]
+    names = [printable(n) for n in table.column_names]
+    rows = [[_cell(v) for v in row.values()] for row in table.to_pylist()]
     widths = [max(_width(x) for x in [n, *(r[i] for r in rows)]) for i, n in enumerate(names)]
     lines = [
         "  ".join(_pad(n, w) for n, w in zip(names, widths, strict=False)).rstrip(),
@@ -163,13 +195,19 @@ def format_table(table) -> str:
     return "\n".join(lines)
 
 
-def write_report(table, fmt: str = "table", out: Path | str | None = None, stream=None) -> None:
-    """Write a report's rows as a table, CSV, JSON (a list of objects) or Parquet (needs ``out``)."""
+def write_report(table, fmt: str = "table", out: Path | str | None = None, stream=None, bom: bool = False) -> None:
+    """Write a report's rows as a table, CSV, JSON (a list of objects) or Parquet (needs ``out``).
+
+    ``bom``: start CSV with a UTF-8 byte order mark, so Excel reads the Chinese text right. Written to
+    a terminal, CSV and JSON escape unprintable characters like the table does (a file keeps them).
+    """
     import sys
 
     stream = stream or sys.stdout
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if bom and fmt != "csv":
+        raise ReportError("--bom is for --format csv (Excel)")
     if fmt == "parquet":
         if not out:
             raise ReportError("--format parquet needs --out FILE")
@@ -184,111 +222,34 @@ def write_report(table, fmt: str = "table", out: Path | str | None = None, strea
 
         buf = io.BytesIO()
         pacsv.write_csv(table, buf)
-        text = buf.getvalue().decode("utf-8")
+        text = ("\ufeff" if bom else "") + buf.getvalue().decode("utf-8")
     else:
         text = json.dumps(table.to_pylist(), ensure_ascii=False, indent=1, default=str) + "\n"
     if out:
         Path(out).write_text(text, encoding="utf-8")
-    else:
-        stream.write(text)
+        return
+    if fmt != "table" and getattr(stream, "isatty", lambda: False)():
+        text = "\n".join(printable(line) for line in text.split("\n"))
+    stream.write(text)
 
 
-# --- an interactive SQL shell on the snapshot, with the DuckDB that wrote it ---------------------
+# --- the analysts' SQL client: the official DuckDB CLI on the snapshot ----------------------------
+
+#: The client's start-up script: the site's time zone, more rows shown.
+CLIENT_INIT = SQL_DIR / "client" / "init.sql"
 
 
-def sql_shell(path: Path | str, stdin=None, stdout=None) -> int:
-    """A small SQL shell on a warehouse file, read-only, with this environment's DuckDB.
-
-    DuckDB 2.0 files cannot be opened by older DuckDB versions (the
-    ``duckdb-cli`` package on PyPI stops at 1.5), so the shell runs on the
-    ``duckdb`` Python package pinned in requirements.lock: the same version
-    as the writer. Statements end with ``;``; ``.tables``, ``.schema TABLE``,
-    ``.help`` and ``.quit`` work as in the DuckDB CLI. Reading a pipe, it runs
-    the statements and prints their results.
-    """
+def client_command(path: Path | str) -> list[str]:
+    """The command line of the official DuckDB CLI (``duckdb-cli``, pinned in requirements.lock) on a
+    snapshot, read-only, started with :data:`CLIENT_INIT`. The snapshot is written in DuckDB's 1.4
+    storage format (news_etl/snapshot.py), which the 1.x CLI reads."""
+    import shutil
     import sys
 
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    con = open_warehouse(path)
-    interactive = stdin.isatty()
-    if interactive:
-        try:
-            import readline  # noqa: F401  (line editing and history)
-        except ImportError:
-            pass
-        stdout.write(f"DuckDB {duckdb.__version__} on {path} (read-only). End statements with ';'. .help for help.\n")
-    errors = 0
-    buffer: list[str] = []
-    try:
-        while True:
-            if interactive:
-                try:
-                    line = input("D " if not buffer else "· ")
-                except EOFError:
-                    stdout.write("\n")
-                    break
-            else:
-                line = stdin.readline()
-                if not line:
-                    break
-            if not buffer and line.strip().startswith("."):
-                if _dot_command(con, line.strip(), stdout) == "quit":
-                    break
-                continue
-            buffer.append(line)
-            text = "\n".join(buffer)
-            if not text.strip().rstrip().endswith(";"):
-                continue
-            buffer.clear()
-            errors += _run_statements(con, text, stdout)
-        if buffer and "".join(buffer).strip():
-            errors += _run_statements(con, "\n".join(buffer), stdout)
-    finally:
-        con.close()
-    return 1 if errors and not interactive else 0
-
-
-def _run_statements(con, text: str, stdout) -> int:
-    try:
-        statements = con.extract_statements(text)
-    except duckdb.Error as exc:
-        stdout.write(f"Error: {exc}\n")
-        return 1
-    for statement in statements:
-        try:
-            rel = con.sql(statement.query)
-            if rel is not None:
-                stdout.write(str(rel) + "\n")
-        except duckdb.Error as exc:
-            stdout.write(f"Error: {exc}\n")
-            return 1
-    return 0
-
-
-def _dot_command(con, line: str, stdout) -> str | None:
-    word, _, rest = line.partition(" ")
-    if word in (".quit", ".exit", ".q"):
-        return "quit"
-    if word == ".tables":
-        rows = con.execute(
-            "SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() "
-            "WHERE NOT internal ORDER BY 1"
-        ).fetchall()
-        stdout.write("  ".join(r[0] for r in rows) + "\n")
-    elif word == ".schema":
-        rel = con.sql(
-            "SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
-            "WHERE $t IS NULL OR table_name = $t ORDER BY table_name, column_index",
-            params={"t": rest.strip() or None},
-        )
-        stdout.write(str(rel) + "\n")
-    elif word == ".help":
-        stdout.write(
-            ".tables            tables and views\n.schema [TABLE]    columns and their comments\n"
-            ".quit              leave\nAny SQL statement, ended with ';'. The file is read-only.\n"
-            f"Reports: {', '.join(report_names())} (python -m news_etl report NAME)\n"
-        )
-    else:
-        stdout.write(f"unknown command {word}; .help lists them\n")
-    return None
+    beside = Path(sys.executable).with_name("duckdb")
+    binary = str(beside) if beside.exists() else shutil.which("duckdb")
+    if not binary:
+        raise ReportError("the DuckDB CLI is not installed: pip install -r requirements.lock (duckdb-cli)")
+    if not Path(path).exists():
+        raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
+    return [binary, "-readonly", "-init", str(CLIENT_INIT), str(path)]

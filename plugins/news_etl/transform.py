@@ -17,16 +17,19 @@ import pyarrow as pa
 
 from .clean import clean_body
 from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTES, MAX_TITLE_CHARS, latest_date
-from .keywords import keywords
+from .keywords import NO_NAMES, Names, keywords
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 from .outlets import outlet_for
 from .parse import parse_post
+from .securities import names as security_names
+from .securities import securities
+from .stories import signature
 
 log = logging.getLogger(__name__)
 
 
-def transform_post(post: RawPost, as_of: date | None = None) -> Article:
+def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_NAMES) -> Article:
     """One post file → one clean article, or raise :class:`Reject`.
 
     A post that would fail a per-row *hard* expectation of the GX suite (the
@@ -56,6 +59,7 @@ def transform_post(post: RawPost, as_of: date | None = None) -> Article:
     if not body.paragraphs and body.digest:  # a digest-only post (a template of the site): the digest is its text
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
+    mentioned = securities(body.codes)
     return Article(
         post_id=fm.post_id,
         source=post.source,
@@ -77,17 +81,19 @@ def transform_post(post: RawPost, as_of: date | None = None) -> Article:
         warnings=fm.warnings + body.warnings,
         content_hash=post.content_hash,
         metrics=metrics,
-        keywords=keywords(title, body.text),
+        keywords=keywords(title, body.text, names=(names, Names(security_names(mentioned)))),
+        securities=mentioned,
+        minhash=signature(title, body.text),
     )
 
 
-def transform_rows(posts, as_of: date | None = None) -> tuple[list[dict], list[dict]]:
+def transform_rows(posts, as_of: date | None = None, names: Names = NO_NAMES) -> tuple[list[dict], list[dict]]:
     """Articles and rejects, as rows, for an iterable of :class:`RawPost`."""
     articles: list[dict] = []
     rejects: list[dict] = []
     for post in posts:
         try:
-            article = transform_post(post, as_of)
+            article = transform_post(post, as_of, names)
         except Reject as exc:
             rejects.append(_reject_row(post, exc.reason, exc.detail))
         except RecursionError:
@@ -120,7 +126,7 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
     }
 
 
-def transform_table(raw: pa.Table, as_of: date | None = None) -> tuple[pa.Table, pa.Table]:
+def transform_table(raw: pa.Table, as_of: date | None = None, names: Names = NO_NAMES) -> tuple[pa.Table, pa.Table]:
     """A staged raw batch → (articles table, rejects table) for a run as of the day ``as_of``."""
     cols = raw.to_pydict()
     n = raw.num_rows
@@ -137,5 +143,5 @@ def transform_table(raw: pa.Table, as_of: date | None = None) -> tuple[pa.Table,
             strict=True,
         )
     )
-    articles, rejects = transform_rows(posts, as_of)
+    articles, rejects = transform_rows(posts, as_of, names)
     return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

@@ -25,8 +25,11 @@ from pathlib import Path
 
 import duckdb
 
+from . import meaning
 from .config import SQL_DIR
 from .contract import MAX_REJECT_RAW_BYTES
+from .securities import write_dictionary
+from .snapshot import write_snapshot
 from .sources import Known
 
 log = logging.getLogger(__name__)
@@ -331,6 +334,7 @@ def load(
         reasons = _write_rejects(con, now, run_id)
         counts["rejects"] = sum(reasons.values())
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
+        meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
         _rebuild_days(con, run_id)
         _drop_staged(con)
         write_run(
@@ -450,6 +454,7 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str) -> 
         _write_versions(con, now, run_id)
         _write_metrics(con, run_id)
         _write_article_keywords(con, run_id)
+        meaning.load_batch(con.execute, run_id)  # story signatures, securities of the batch
         con.execute("""INSERT INTO changed (post_id, change, day, old_day)
                        SELECT post_id, change, published_date, old_published_date
                        FROM classified WHERE change <> 'unchanged'""")
@@ -648,32 +653,26 @@ def _rebuild_days(con, run_id: str) -> None:
     con.execute(
         """
         INSERT INTO daily_metrics (day, outlet, category, articles, new_articles, updated_articles,
-            deleted_articles, chars_total, chars_mean, chars_median, share_with_images, run_id)
+            deleted_articles, chars_total, chars_mean, chars_median, share_with_images, run_id, stories)
         SELECT a.published_date, coalesce(a.outlet, '?'), coalesce(a.category, '?'),
                count(*) FILTER (WHERE a.deleted_at IS NULL),
-               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version = 1),
-               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version > 1),
+               count(*) FILTER (WHERE a.deleted_at IS NULL AND NOT coalesce(v.edited, false)),
+               count(*) FILTER (WHERE a.deleted_at IS NULL AND coalesce(v.edited, false)),
                count(*) FILTER (WHERE a.deleted_at IS NOT NULL),
                coalesce(sum(m.chars) FILTER (WHERE a.deleted_at IS NULL), 0),
                avg(m.chars) FILTER (WHERE a.deleted_at IS NULL),
                median(m.chars) FILTER (WHERE a.deleted_at IS NULL),
                avg(CASE WHEN m.images > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE a.deleted_at IS NULL),
-               ?
+               ?, count(DISTINCT a.story_id) FILTER (WHERE a.deleted_at IS NULL)
         FROM articles a JOIN article_metrics m USING (post_id)
+        LEFT JOIN (SELECT post_id, count(DISTINCT content_hash) > 1 AS edited FROM article_versions
+                   WHERE post_id IN (SELECT post_id FROM articles WHERE published_date IN (SELECT day FROM touched_days))
+                   GROUP BY post_id) v USING (post_id)  -- text changed since the first load (not a revival)
         WHERE a.published_date IN (SELECT day FROM touched_days)
         GROUP BY ALL""",
         [run_id],
     )
-    con.execute("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
-    con.execute(
-        """
-        INSERT INTO keyword_daily (day, keyword, articles, outlets, weight_sum, run_id)
-        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')), sum(k.weight), ?
-        FROM article_keywords k JOIN articles a USING (post_id)
-        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
-        GROUP BY ALL""",
-        [run_id],
-    )
+    meaning.rebuild_daily(con.execute, run_id)  # keyword_daily, security_daily
 
 
 def _drop_staged(con) -> None:
@@ -898,10 +897,9 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     remove_dead_temp_files(published)
     tmp = _temp_path(published, "tmp")
     try:
-        shutil.copyfile(warehouse, tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        write_snapshot(con, tmp)  # in a storage version DuckDB 1.x clients read (snapshot.py)
         os.replace(tmp, published)
+        write_dictionary(con, warehouse)  # the names keywords keep whole, for the next run's transform
     finally:
         if tmp.exists():
             tmp.unlink()

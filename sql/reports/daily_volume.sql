@@ -1,9 +1,10 @@
--- Daily volume by outlet: how many live articles each outlet published each site-local day (new, updated, deleted, characters).
+-- Daily volume by outlet: how many live articles and stories each outlet published each site-local day (new, updated, deleted, characters).
 -- Parameters: $start, $end: first and last day (DATE, inclusive); leave one out for an open end.
--- Source: daily_metrics, summed over categories.
+-- Source: daily_metrics, summed over categories (stories: distinct within the outlet; a story two outlets carry counts in both).
 SELECT day,
        outlet,
        sum(articles)::INTEGER          AS articles,
+       sum(stories)::INTEGER           AS stories,
        sum(new_articles)::INTEGER      AS new,
        sum(updated_articles)::INTEGER  AS updated,
        sum(deleted_articles)::INTEGER  AS deleted,

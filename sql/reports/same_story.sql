@@ -1,26 +1,22 @@
--- Same story: pairs of live articles published within a day of each other whose titles are near-identical (punctuation ignored), across outlets first.
--- Parameters: $start, $end: first and last publication day of the first article (DATE, inclusive); leave one out for an open end.
--- Near-identical: Levenshtein distance of the titles without punctuation and spaces at most 10% of the longer one.
-WITH t AS (
-    SELECT post_id, outlet, published_date, published_at, title,
-           regexp_replace(title, '[[:punct:][:space:]　。，、：；！？“”‘’（）《》【】…—·｜]', '', 'g') AS norm
-    FROM articles
-    WHERE deleted_at IS NULL
+-- Same story: the stories with more than one copy (the site's dual posts, near-identical texts within three days), with their copies, outlets and why they are linked.
+-- Parameters: $start, $end: first and last publication day of the story's earliest copy (DATE, inclusive); leave one out for an open end.
+-- Source: live_articles (story_id) and story_links; copies of a story share articles.story_id.
+WITH copies AS (
+    SELECT story_id, count(*) AS copies, count(DISTINCT channel) AS channels,
+           count(DISTINCT publisher) AS publishers,
+           min(published_day) AS first_day, max(published_day) AS last_day,
+           arg_min(title, published_at) AS title,
+           string_agg(post_id || ' (' || coalesce(channel, '?') || ')', ', ' ORDER BY published_at, post_id) AS posts
+    FROM live_articles
+    GROUP BY story_id
+    HAVING count(*) > 1
 )
-SELECT a.published_date   AS day,
-       a.outlet            AS outlet_a,
-       b.outlet            AS outlet_b,
-       a.outlet <> b.outlet AS across_outlets,
-       a.post_id           AS post_a,
-       b.post_id           AS post_b,
-       a.title             AS title_a,
-       b.title             AS title_b,
-       levenshtein(a.norm, b.norm) AS distance
-FROM t a
-JOIN t b ON a.post_id < b.post_id
-        AND b.published_date BETWEEN a.published_date - 1 AND a.published_date + 1
-WHERE ($start IS NULL OR a.published_date >= CAST($start AS DATE))
-  AND ($end IS NULL OR a.published_date <= CAST($end AS DATE))
-  AND length(a.norm) > 0 AND length(b.norm) > 0
-  AND levenshtein(a.norm, b.norm) <= 0.1 * greatest(length(a.norm), length(b.norm))
-ORDER BY across_outlets DESC, day, distance, post_a, post_b;
+SELECT c.first_day AS day, c.story_id, c.copies, c.channels, c.publishers,
+       c.last_day - c.first_day AS days_apart,
+       (SELECT string_agg(DISTINCT l.kind, ', ') FROM story_links l JOIN articles a ON a.post_id = l.post_a
+         WHERE a.story_id = c.story_id) AS linked_by,
+       c.title, c.posts
+FROM copies c
+WHERE ($start IS NULL OR c.first_day >= CAST($start AS DATE))
+  AND ($end IS NULL OR c.first_day <= CAST($end AS DATE))
+ORDER BY c.copies DESC, c.channels DESC, day, c.story_id;

@@ -1,0 +1,353 @@
+"""Stories: every copy of one story gets the same ``articles.story_id``.
+
+Two posts are copies of one story (a *link* between them, kept in ``story_links``) when
+
+- they are the site's dual copies: the Eastmoney post ``X`` and the newspaper
+  post ``NWX`` of the same Eastmoney id (kind ``copy``); or
+- their texts are near-identical and they were published at most
+  :data:`WINDOW_DAYS` days apart, from any outlet (kind ``text``): the Jaccard
+  similarity of their character :data:`SHINGLE`-grams (title and body,
+  punctuation and spaces removed, NFKC, lower case) is at least
+  :data:`THRESHOLD`, and neither title holds a number the other post does not
+  (``北向资金净流入达30亿元`` and ``…超40亿元`` are two facts, not one story).
+
+A story is a connected group of linked posts; its ``story_id`` is the post id
+(without the newspaper's ``NW``) of its earliest post. Links depend only on
+the two posts, so the stories depend only on the posts in the warehouse, not
+on the order or the runs they came in: a re-run, a backfill and a rebuild give
+the same ids.
+
+Similarity is estimated with MinHash (datasketch): :data:`NUM_PERM`
+permutations per post, computed in the transform (a pure function of the
+text, :func:`signature`) and kept in ``story_signatures``; at load time a
+MinHash LSH index (datasketch ``MinHashLSH``) of the posts within three days
+of the run's posts is built in memory from that table, so it is always
+rebuilt from the warehouse and never stored anywhere else. A post without a
+signature (a warehouse from before migration 010) gets one computed from its
+stored text by the same function.
+
+The threshold, measured on the real corpus (tests/test_stories.py): the site's
+dual copies and the same flash posted on two Eastmoney channels score 1.0; the
+closest different stories, two outlets' own reports of one press conference
+and two northbound-flow flashes, score 0.27 and 0.30 (estimates ±0.06 at 64
+permutations). 0.7 keeps copies with an added lead or credit line together
+and different write-ups apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Jaccard similarity of the shingle sets from which two posts are copies of one story.
+THRESHOLD = 0.7
+#: Characters per shingle.
+SHINGLE = 5
+#: MinHash permutations per post (64 × 4 bytes kept per post).
+NUM_PERM = 64
+#: The permutations' seed: part of the signature's definition (changing it needs a rebuild).
+SEED = 20260101
+#: Copies are published at most this many days apart.
+WINDOW_DAYS = 3
+
+_NOT_WORD = re.compile(r"[\W_]+")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LOW32 = np.uint64((1 << 32) - 1)
+#: datasketch's permutation scheme (2.0's default: a bijective affine map of 32-bit values).
+SCHEME = "affine32"
+
+
+def _as_is(value: int) -> int:
+    """The shingles are hashed already (vectorised, in :func:`signature`): datasketch takes them as they are."""
+    return value
+
+
+def normalize(text: str) -> str:
+    """What the shingles are cut from: NFKC, lower case, letters and digits only."""
+    text = _NOT_WORD.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):  # most clean text is, once punctuation is gone
+        text = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
+    return text.lower()
+
+
+@lru_cache(maxsize=1)
+def _empty():
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_as_is, scheme=SCHEME)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer: datasketch's pre-mix of the affine32 scheme."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def shingle_hashes(title: str, body: str) -> np.ndarray:
+    """32-bit hashes of the post's character :data:`SHINGLE`-grams, all at once with numpy
+    (a polynomial hash of the code points, mixed) instead of one hash call per shingle."""
+    codes = np.frombuffer(normalize(f"{title}{body}").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < SHINGLE:
+        codes = np.pad(codes, (0, SHINGLE - len(codes)))
+    n = len(codes) - SHINGLE + 1
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(SHINGLE):  # wraps modulo 2^64, as meant
+        h = h * np.uint64(1_000_003) + codes[j : j + n]
+    h ^= h >> np.uint64(29)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    return (h & _LOW32).astype(np.uint32)
+
+
+def signature(title: str, body: str) -> bytes:
+    """The MinHash signature of a post: :data:`NUM_PERM` 32-bit values, little-endian.
+
+    The values of datasketch's ``MinHash`` (scheme ``affine32``, :data:`SEED`) updated with the
+    post's :func:`shingle_hashes`: ``min over shingles of a·fmix32(h) + b (mod 2^32)`` with
+    datasketch's permutations, computed as one numpy expression rather than through
+    ``MinHash.update_batch``, which calls the hash function once per shingle in Python (a test
+    checks both give the same values).
+    """
+    a, b = _empty().permutations
+    mixed = _fmix32(shingle_hashes(title, body))
+    return (np.outer(mixed, a) + b).min(axis=0).astype("<u4").tobytes()
+
+
+def similarity(sig_a: bytes, sig_b: bytes) -> float:
+    """The estimated Jaccard similarity of two posts (share of equal MinHash values)."""
+    return float(np.mean(np.frombuffer(sig_a, dtype="<u4") == np.frombuffer(sig_b, dtype="<u4")))
+
+
+def numbers_agree(title_a: str, text_a: str, title_b: str, text_b: str) -> bool:
+    """No number of either title is missing from the other post."""
+    norm_a, norm_b = normalize(f"{title_a} {text_a}"), normalize(f"{title_b} {text_b}")
+    return all(n in norm_b for n in _NUMBER.findall(normalize(title_a))) and all(
+        n in norm_a for n in _NUMBER.findall(normalize(title_b))
+    )
+
+
+def story_key(post_id: str) -> str:
+    """The Eastmoney id a post shares with its dual copy: the post id without ``NW``."""
+    return post_id[2:] if post_id.startswith("NW") and post_id[2:].isdigit() else post_id
+
+
+def _lsh(keys: list[str], sigs: list[bytes]):
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    with lsh.insertion_session() as session:
+        for key, sig in zip(keys, sigs, strict=True):
+            session.insert(key, _lean(sig), check_duplication=False)
+    return lsh
+
+
+# --- the load: links and story ids, inside the load's transaction --------------------------------
+
+
+def load_batch(x) -> None:
+    """Keep the signatures of the batch's written articles (temp table ``classified``)."""
+    x("""
+        INSERT OR REPLACE INTO story_signatures
+        SELECT post_id, new_version, minhash FROM classified
+        WHERE change IN ('new', 'updated', 'revived') AND minhash IS NOT NULL""")
+
+
+def assign(x, run_id: str) -> int:
+    """Relink the posts this run wrote and give every affected story its id.
+
+    Reads the temp table ``changed`` (post_id, change, day, old_day); adds a row
+    ``story`` for each other post whose story id changed, so its day's
+    counts are rebuilt too. Returns the number of posts whose story id changed.
+    """
+    started = time.monotonic()
+    _backfill_signatures(x)
+    x("""
+        CREATE OR REPLACE TEMP TABLE story_todo AS
+        SELECT a.post_id, a.published_at FROM articles a
+        WHERE a.story_id IS NULL
+           OR a.post_id IN (SELECT post_id FROM changed WHERE change IN ('new', 'updated', 'revived'))""")
+    if not x("SELECT count(*) FROM story_todo").fetchone()[0]:
+        x("DROP TABLE story_todo")
+        return 0
+    links = list({(a, b): (a, b, k, v) for a, b, k, v in _text_links(x) + _copy_links(x)}.values())  # copy wins
+    x(
+        "DELETE FROM story_links WHERE post_a IN (SELECT post_id FROM story_todo) OR post_b IN (SELECT post_id FROM story_todo)"
+    )
+    if links:
+        x("CREATE OR REPLACE TEMP TABLE new_links (post_a VARCHAR, post_b VARCHAR, kind VARCHAR, similarity DOUBLE)")
+        x("INSERT INTO new_links SELECT * FROM (SELECT unnest(?, recursive := true))", [links_struct(links)])
+        x(
+            """INSERT INTO story_links SELECT post_a, post_b, kind, similarity, ? FROM new_links
+               ON CONFLICT DO NOTHING""",
+            [run_id],
+        )
+        x("DROP TABLE new_links")
+    changed = _relabel(x)
+    todo = x("SELECT count(*) FROM story_todo").fetchone()[0]
+    x("DROP TABLE story_todo")
+    log.info(
+        "stories: %d posts linked again, %d links, %d posts changed story, %.2fs",
+        todo,
+        len(links),
+        changed,
+        time.monotonic() - started,
+    )
+    return changed
+
+
+def links_struct(links: list[tuple[str, str, str, float]]) -> list[dict]:
+    return [{"post_a": a, "post_b": b, "kind": k, "similarity": s} for a, b, k, s in links]
+
+
+def _backfill_signatures(x) -> None:
+    """Signatures for articles without one of their current version (computed from the stored text)."""
+    rows = x("""
+        SELECT a.post_id, a.version, a.title, a.body_text FROM articles a
+        WHERE NOT EXISTS (SELECT 1 FROM story_signatures s WHERE s.post_id = a.post_id AND s.version = a.version)
+    """).fetchall()
+    if not rows:
+        return
+    log.info("stories: computing %d signatures from stored texts", len(rows))
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        x(
+            "INSERT OR REPLACE INTO story_signatures SELECT * FROM (SELECT unnest(?, recursive := true))",
+            [[{"post_id": p, "version": v, "minhash": signature(t, b)} for p, v, t, b in chunk]],
+        )
+
+
+def _text_links(x) -> list[tuple[str, str, str, float]]:
+    """Near-identical pairs with a post of ``story_todo``, found through the LSH index."""
+    # the window: the todo posts' times ± WINDOW_DAYS, merged into a few ranges (a backfill: one)
+    limit = WINDOW_DAYS * 86400
+    ranges: list[list[float]] = []
+    for (t,) in x("SELECT epoch(published_at) FROM story_todo ORDER BY 1").fetchall():
+        if ranges and t - limit <= ranges[-1][1]:
+            ranges[-1][1] = t + limit
+        else:
+            ranges.append([t - limit, t + limit])
+    window = x(
+        """
+        SELECT a.post_id, epoch(a.published_at), s.minhash, a.post_id IN (SELECT post_id FROM story_todo)
+        FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
+        JOIN (SELECT unnest(?) AS r) w ON epoch(a.published_at) BETWEEN w.r[1] AND w.r[2]
+        ORDER BY a.post_id""",
+        [ranges],
+    ).fetchall()
+    if len(window) < 2:
+        return []
+    ids = [r[0] for r in window]
+    when = {r[0]: r[1] for r in window}
+    sig = {r[0]: bytes(r[2]) for r in window}
+    lsh = _lsh(ids, [sig[i] for i in ids])
+    pairs: dict[tuple[str, str], float] = {}
+    for post_id, _, _, todo in window:
+        if not todo:
+            continue
+        for other in lsh.query(_lean(sig[post_id])):
+            if other == post_id or abs(when[other] - when[post_id]) > limit:
+                continue
+            key = (post_id, other) if post_id < other else (other, post_id)
+            if key in pairs:
+                continue
+            score = similarity(sig[post_id], sig[other])
+            if score >= THRESHOLD:
+                pairs[key] = score
+    if not pairs:
+        return []
+    texts = dict(
+        (p, (t, b))
+        for p, t, b in x(
+            "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?))",
+            [sorted({p for pair in pairs for p in pair})],
+        ).fetchall()
+    )
+    return [
+        (a, b, "text", round(score, 4))
+        for (a, b), score in sorted(pairs.items())
+        if numbers_agree(*texts[a], *texts[b])
+    ]
+
+
+def _lean(sig: bytes):
+    from datasketch import LeanMinHash
+
+    return LeanMinHash(seed=SEED, hashvalues=np.frombuffer(sig, dtype="<u4"), scheme=SCHEME)
+
+
+def _copy_links(x) -> list[tuple[str, str, str, float]]:
+    """The site's dual copies (``X`` and ``NWX``) of the posts of ``story_todo``."""
+    rows = x("""
+        WITH k AS (SELECT post_id, CASE WHEN post_id ^@ 'NW' AND regexp_full_match(post_id[3:], '[0-9]+')
+                                        THEN post_id[3:] ELSE post_id END AS key FROM articles)
+        SELECT DISTINCT least(t.post_id, o.post_id), greatest(t.post_id, o.post_id)
+        FROM story_todo t JOIN k kt ON kt.post_id = t.post_id
+        JOIN k o ON o.key = kt.key AND o.post_id <> t.post_id
+        ORDER BY 1, 2""").fetchall()
+    return [(a, b, "copy", 1.0) for a, b in rows]
+
+
+def _relabel(x) -> int:
+    """Connected groups of the affected posts → story ids; returns how many posts changed story."""
+    x("""
+        CREATE OR REPLACE TEMP TABLE story_affected AS
+        WITH seeds AS (
+            SELECT post_id FROM story_todo
+            UNION SELECT post_a FROM story_links WHERE post_b IN (SELECT post_id FROM story_todo)
+            UNION SELECT post_b FROM story_links WHERE post_a IN (SELECT post_id FROM story_todo)
+        ),
+        stories AS (SELECT DISTINCT story_id FROM articles WHERE post_id IN (SELECT post_id FROM seeds)
+                    AND story_id IS NOT NULL)
+        SELECT post_id FROM seeds
+        UNION SELECT post_id FROM articles WHERE story_id IN (SELECT story_id FROM stories)""")
+    members = x("""
+        SELECT a.post_id, a.published_at FROM articles a SEMI JOIN story_affected USING (post_id)
+        ORDER BY a.published_at, a.post_id""").fetchall()
+    edges = x("""
+        SELECT post_a, post_b FROM story_links
+        WHERE post_a IN (SELECT post_id FROM story_affected) OR post_b IN (SELECT post_id FROM story_affected)
+        ORDER BY 1, 2""").fetchall()
+    parent = {p: p for p, _ in members}
+
+    def find(p: str) -> str:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    rank = {p: i for i, (p, _) in enumerate(members)}  # earliest post first, then post id
+    for a, b in edges:
+        if a not in parent or b not in parent:
+            continue  # a link to a post outside the group cannot exist; stay safe
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            if rank[rb] < rank[ra]:
+                ra, rb = rb, ra
+            parent[rb] = ra  # the root is always the group's earliest post
+    labels = [{"post_id": p, "story_id": story_key(find(p))} for p, _ in members]
+    x("CREATE OR REPLACE TEMP TABLE story_labels (post_id VARCHAR, story_id VARCHAR)")
+    if labels:
+        x("INSERT INTO story_labels SELECT * FROM (SELECT unnest(?, recursive := true))", [labels])
+    x("""
+        CREATE OR REPLACE TEMP TABLE story_moved AS
+        SELECT a.post_id, a.published_date FROM articles a JOIN story_labels l USING (post_id)
+        WHERE a.story_id IS DISTINCT FROM l.story_id""")
+    x(
+        "UPDATE articles SET story_id = l.story_id FROM story_labels l WHERE articles.post_id = l.post_id AND articles.story_id IS DISTINCT FROM l.story_id"
+    )
+    x("""INSERT INTO changed SELECT post_id, 'story', published_date, NULL FROM story_moved
+         WHERE post_id NOT IN (SELECT post_id FROM changed)""")
+    n = x("SELECT count(*) FROM story_moved").fetchone()[0]
+    for t in ("story_affected", "story_labels", "story_moved"):
+        x(f"DROP TABLE {t}")
+    return n
