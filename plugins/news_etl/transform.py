@@ -8,13 +8,12 @@ Nothing is dropped: every input row ends in exactly one of them.
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import date
 
 import pyarrow as pa
 
-from .clean import clean_body
+from .clean import clean_body, escaped, plain_text
 from .keywords import keywords
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
@@ -40,10 +39,12 @@ def transform_post(post: RawPost, latest: date | None = None) -> Article:
     if len(post.raw) > MAX_POST_BYTES:
         raise Reject("file too large", f"{len(post.raw)} bytes, limit {MAX_POST_BYTES}")
     fm = parse_post(post.path, post.raw)
-    body = clean_body(fm.body)
+    body = clean_body(fm.body, html=fm.html)
     if not body.paragraphs and not body.digest:
         raise Reject("no body", "no visible text after cleaning")
-    title = html.unescape(fm.title) if "&" in fm.title else fm.title
+    title = plain_text(fm.title)
+    if not title:
+        raise Reject("no title", "the title holds only markup or invisible characters")
     if len(title) > MAX_TITLE_CHARS:
         raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
     if fm.published_date < EARLIEST_DATE or (latest is not None and fm.published_date > latest):
@@ -55,29 +56,38 @@ def transform_post(post: RawPost, latest: date | None = None) -> Article:
     if not body.paragraphs and body.digest:  # a digest-only post (a template of the site): the digest is its text
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
+    # every text column holds what a reader sees: the cleaner's parts are plain already (clean.py);
+    # the front matter's fields may hold markup, controls or bidi characters
+    categories = [c for c in map(plain_text, fm.categories) if c]
+    tags = [t for t in map(plain_text, fm.tags) if t]
+    outlet = outlet_for(categories, tags)
     return Article(
         post_id=fm.post_id,
         source=post.source,
         path=post.path,
         title=title,
-        layout=fm.layout,
+        layout=_plain_or_none(fm.layout),
         published_at=fm.published_at,
         published_date=fm.published_date,
-        categories=fm.categories,
-        tags=fm.tags,
-        category=fm.categories[0] if fm.categories else None,
-        outlet=outlet_for(fm.categories, fm.tags),
+        categories=categories,
+        tags=tags,
+        category=categories[0] if categories else None,
+        outlet=_plain_or_none(outlet),
         source_url=body.source_url,
         digest=body.digest,
         byline=body.byline,
         credit=body.credit,
         body_text=body.text,
         paragraphs=body.paragraphs,
-        warnings=fm.warnings + body.warnings,
+        warnings=[escaped(w) for w in fm.warnings + body.warnings],
         content_hash=post.content_hash,
         metrics=metrics,
         keywords=keywords(title, body.text),
     )
+
+
+def _plain_or_none(value: str | None) -> str | None:
+    return (plain_text(value) or None) if value else None
 
 
 def transform_rows(posts, latest: date | None = None) -> tuple[list[dict], list[dict]]:
@@ -108,8 +118,8 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
     return {
         "source": post.source,
         "path": post.path,
-        "reason": reason,
-        "detail": detail,
+        "reason": escaped(reason),
+        "detail": escaped(detail),
         "raw": post.raw,
         "content_hash": post.content_hash,
     }
