@@ -7,15 +7,16 @@ means nothing changed.
 
 Each entry becomes a post file: YAML front matter and, as its body, the HTML
 Jekyll rendered (``rendered: html``), which the cleaner reads as it reads the
-site's Markdown (``clean.clean_body(html=True)``). Its path is ``feed/<8 hex of the entry id>/<slug>.md``: stable per entry
-id, and nothing in it can leave the staging folder. The slug (the last part
+site's Markdown (``clean.clean_body(html=True)``). Its path is
+``feed/<8 hex of the entry id>/<slug>.md``: stable per entry id, and nothing
+in it can leave the staging folder. The slug (the last part
 of the entry's URL, without ``.html``) is the post id, the same the git and
 dir sources give the post. jekyll-feed writes categories and tags alike as
 ``<category>``: terms ending in 新闻 are read as tags, the others as
 categories.
 
-What Jekyll made of a post is all a feed knows (docs/operators.md, "The feed
-source"). Jekyll reads a front-matter date without an offset as UTC, so the
+What Jekyll made of a post is all a feed knows (docs/operators.md, "What the
+feed cannot know"). Jekyll reads a front-matter date without an offset as UTC, so the
 instant of such a post is late by the site's UTC offset: every article dated
 by the feed's ``<published>`` carries a warning saying so. A post with a blank
 line before its ``---`` is published without front matter (the slug as its
