@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, require
 from jekyll_site import SiteServer, build_site, install_jekyll, jekyll_feed_0151
+from warehouse_checks import scalar
 
+from news_etl import pipeline
 from news_etl.config import Settings
 from news_etl.model import METRIC_FIELDS
 from news_etl.sources import open_source
@@ -75,19 +77,20 @@ def built(request, corpus_dir, tmp_path_factory):
     try:
         feed = open_source(f"feed+{server.url}/feed.xml", Settings().with_(source_retries=1, source_timeout=60))
         feed_posts = list(feed.changes({}, None))
+        folder_posts = list(open_source(str(folder / "_posts")).changes({}, None))
+        feed_articles, feed_rejects = transform_rows(feed_posts)
+        folder_articles, folder_rejects = transform_rows(folder_posts)
+        yield {
+            "feed": {a["post_id"]: a for a in feed_articles},
+            "folder": {a["post_id"]: a for a in folder_articles},
+            "raw": {Path(p.path).name: p.raw for p in folder_posts},
+            "feed_rejects": feed_rejects,
+            "folder_rejects": folder_rejects,
+            "version": request.param,
+            "url": f"{server.url}/feed.xml",
+        }
     finally:
         server.close()
-    folder_posts = list(open_source(str(folder / "_posts")).changes({}, None))
-    feed_articles, feed_rejects = transform_rows(feed_posts)
-    folder_articles, folder_rejects = transform_rows(folder_posts)
-    return {
-        "feed": {a["post_id"]: a for a in feed_articles},
-        "folder": {a["post_id"]: a for a in folder_articles},
-        "raw": {Path(p.path).name: p.raw for p in folder_posts},
-        "feed_rejects": feed_rejects,
-        "folder_rejects": folder_rejects,
-        "version": request.param,
-    }
 
 
 def _raw_of(built, post_id: str) -> bytes:
@@ -143,6 +146,23 @@ def test_every_other_difference_is_one_the_docs_explain(built):
             assert b["published_at"] == a["published_at"], i
     print(f"\njekyll-feed {built['version']}: {shifted} instants 8 h late, {unread} front matters read back from text")
     assert shifted > 0 and unread > 0  # the corpus has both; the checks above ran on real cases
+
+
+def test_the_feed_loads_through_the_pipeline_and_its_checks(built, tmp_path):
+    settings = Settings().with_(
+        source=f"feed+{built['url']}",
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "p.duckdb",
+        staging=tmp_path / "staging",
+        workers=1,
+        source_retries=1,
+    )
+    result = pipeline.run_all(settings)
+    assert result["load"]["new"] == len(built["feed"]) and result["load"]["rejects"] == 0
+    assert result["load"]["expectations_failed"] == 0
+    assert scalar(settings.warehouse, "SELECT count(*) FROM articles WHERE credit IS NOT NULL") == sum(
+        a["credit"] is not None for a in built["folder"].values()
+    )
 
 
 def test_the_docs_explain_the_differences():

@@ -356,6 +356,7 @@ def test_two_entries_claiming_one_post_id_give_one_article_and_a_reject(server, 
     assert rows(settings.warehouse, "SELECT reason FROM rejects") == [("duplicate post id",)]
 
 
+@pytest.mark.timeout(120)  # without a deadline over the whole attempt this would take an hour
 @pytest.mark.parametrize("part", ["headers", "body"])
 def test_a_server_that_trickles_a_byte_at_a_time_is_cut_off_by_the_timeout(server, tmp_path, part):
     """NEWS_ETL_SOURCE_TIMEOUT bounds the whole attempt: a server that sends its headers or its body
