@@ -337,6 +337,9 @@ def _hidden(tag: Tag) -> bool:
 
 
 def _walk(doc: str) -> Body:
+    """Parse ``doc`` once and walk it in document order: visible text into paragraphs (a top-level
+    blockquote's into the digest), the site's own lines and hidden elements out, links, images and
+    tables counted."""
     soup = BeautifulSoup(doc, "lxml")
     body = Body(paragraphs=[])
     paragraphs: list[str] = []
@@ -375,7 +378,7 @@ def _walk(doc: str) -> Body:
         if name == "br":
             current.append("\n")
             continue
-        if name == "p" and (line := _site_line(node)) is not None:
+        if name == "p" and (line := _site_line(node)) is not None:  # the site's own lines, as kramdown renders them
             if line and body.source_url is None:
                 body.source_url = line
             continue

@@ -2,9 +2,10 @@
 
 The suites are ordinary pytest tests marked ``reliability`` (``tests/test_faults.py``,
 ``tests/test_hostile_input.py``, ``tests/test_linear_cost.py``): real processes killed with real
-signals, real files, a real DuckDB warehouse, adversarial bodies timed at 1x and 4x their size. Each test that survives a fault, and each set of inputs tried, appends a line to
-a JSON-lines file named by ``NEWS_ETL_RELIABILITY_REPORT``; this module runs pytest with that set,
-reads the lines and pytest's JUnit XML, and prints one table. Exit 0 only if every test passed and
+signals, real files, a real DuckDB warehouse, adversarial bodies timed at 1x and 4x their size.
+Each test that survives a fault, and each set of inputs tried, appends a line to a JSON-lines file
+named by ``NEWS_ETL_RELIABILITY_REPORT``; this module runs pytest with that set, reads the lines
+and pytest's JUnit XML, and prints one table. Exit 0 only if every test passed and
 no row was lost.
 """
 
