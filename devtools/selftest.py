@@ -1,10 +1,11 @@
 """``make selftest`` (``python -m devtools.selftest``): run the fault and hostile-input suites, print what was tried.
 
 The suites are ordinary pytest tests marked ``reliability`` (``tests/test_faults.py``,
-``tests/test_hostile_input.py``): real processes killed with real signals, real files, a real
-DuckDB warehouse. Each test that survives a fault, and each set of inputs tried, appends a line to
-a JSON-lines file named by ``NEWS_ETL_RELIABILITY_REPORT``; this module runs pytest with that set,
-reads the lines and pytest's JUnit XML, and prints one table. Exit 0 only if every test passed and
+``tests/test_hostile_input.py``, ``tests/test_linear_cost.py``): real processes killed with real
+signals, real files, a real DuckDB warehouse, adversarial bodies timed at 1x and 4x their size.
+Each test that survives a fault, and each set of inputs tried, appends a line to a JSON-lines file
+named by ``NEWS_ETL_RELIABILITY_REPORT``; this module runs pytest with that set, reads the lines
+and pytest's JUnit XML, and prints one table. Exit 0 only if every test passed and
 no row was lost.
 """
 
@@ -27,7 +28,12 @@ FAULT_SUITES = (
     "tests/test_concurrent_runs.py",
     "tests/test_killed_runs.py",
 )
-INPUT_SUITES = ("tests/test_hostile_input.py", "tests/test_one_input_one_reject.py")
+INPUT_SUITES = (
+    "tests/test_hostile_input.py",
+    "tests/test_one_input_one_reject.py",
+    "tests/test_plain_text.py",
+    "tests/test_linear_cost.py",
+)
 SUITES = FAULT_SUITES + INPUT_SUITES
 REPORT_ENV = "NEWS_ETL_RELIABILITY_REPORT"
 
@@ -78,6 +84,11 @@ def table(records: list[dict], outcomes: dict[str, dict[str, int]]) -> str:
         f"| rows lost | {total['lost']} |",
         f"| input and security checks passed | {inputs['passed']} of {inputs['run'] - inputs['skipped']} |",
     ]
+    if "test_linear_cost" in outcomes:
+        linear = outcomes["test_linear_cost"]
+        lines.append(
+            f"| adversarial bodies whose cost stays linear (4x input ≤ 5x time) | {linear['passed']} of {linear['run']} |"
+        )
     if rss is not None:
         lines.append(f"| peak RSS of a run (a 200 MB file; a post at the accepted limit) | {rss} MB |")
     lines += ["", "| fault survived |", "|---|"]

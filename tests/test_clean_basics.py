@@ -79,3 +79,40 @@ def test_a_digest_only_post_is_an_article_with_the_digest_as_its_text():
     article = transform_post(RawPost("t", "2026-11-24-1.md", raw, "0" * 64))
     assert article.digest == "摘要一句。（财联社）"
     assert article.paragraphs == ["摘要一句。（财联社）"] and article.metrics["chars"] > 0
+
+
+# What the scraper writes (Markdown) and what Jekyll publishes from it (kramdown's HTML, the feed's
+# content): the same article. (tests/test_feed_jekyll.py does this with the real Jekyll on the corpus.)
+MARKDOWN = (
+    "> 摘要一句。\n\n"
+    "<p>第一段。</p>\n<p>第二段。（澎湃新闻）</p>\n\n"
+    "<>\n\n"
+    "<http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1&a=1>\n\n"
+    "[返回东财滚动新闻](//finews.withounder.com/emnews/)｜[返回首页](//finews.withounder.com/)"
+)
+KRAMDOWN = (
+    "<blockquote>\n  <p>摘要一句。</p>\n</blockquote>\n\n"
+    "<p>第一段。</p>\n<p>第二段。（澎湃新闻）</p>\n\n"
+    "<p>&lt;&gt;</p>\n\n"
+    '<p><a href="http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1&amp;a=1">'
+    "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1&amp;a=1</a></p>\n\n"
+    '<p><a href="//finews.withounder.com/emnews/">返回东财滚动新闻</a>｜<a href="//finews.withounder.com/">返回首页</a></p>'
+)
+
+
+def test_the_sites_lines_in_their_html_form_give_the_same_article():
+    md, rendered = clean_body(MARKDOWN), clean_body(KRAMDOWN, html=True)
+    assert rendered.digest == md.digest == "摘要一句。"
+    assert rendered.paragraphs == md.paragraphs == ["第一段。", "第二段。"]
+    assert rendered.credit == md.credit == "澎湃新闻"
+    assert rendered.source_url == md.source_url == "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1&a=1"
+    assert rendered.links == md.links == 0
+
+
+def test_a_credit_line_before_the_return_links_in_html_is_the_credit():
+    body = clean_body(
+        '<p>正文。</p>\n<p class="em_media">（文章来源：财联社）</p>\n'
+        '<p><a href="//finews.withounder.com/emnews/">返回东财滚动新闻</a>｜<a href="//finews.withounder.com/">返回首页</a></p>',
+        html=True,
+    )
+    assert body.credit == "财联社" and body.paragraphs == ["正文。"]

@@ -71,6 +71,8 @@ class FeedServer:
         self.fail_next = 0  # answer 503 to this many requests
         self.hang = 0.0  # sleep this long before answering
         self.status = 200  # answer with this status (e.g. 404)
+        self.trickle: str | None = None  # "headers" or "body": send that part one byte every 0.1 s
+        self.stop = threading.Event()
         self.requests: list[dict] = []
         server = self
 
@@ -89,6 +91,9 @@ class FeedServer:
                 if server.status != 200:
                     self.send_error(server.status)
                     return
+                if server.trickle:
+                    self.send_trickle(server.trickle)
+                    return
                 etag = f'"v{server.version}"'
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -103,6 +108,23 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(server.body)
 
+            def send_trickle(self, part: str) -> None:
+                head = (
+                    f"HTTP/1.1 200 OK\r\nContent-Type: application/atom+xml\r\n"
+                    f"Content-Length: {len(server.body)}\r\nX-Padding: {'x' * 200}\r\n\r\n"
+                ).encode()
+                if part == "body":
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                for byte in (head if part == "headers" else b"") + server.body:
+                    if server.stop.wait(0.1):
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        return
+
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/feed.xml"
@@ -114,6 +136,7 @@ class FeedServer:
         self.version += 1
 
     def close(self) -> None:
+        self.stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -253,7 +276,10 @@ def test_retries_ride_out_a_busy_server(server, tmp_path):
     "how, expected",
     [
         ("fail", r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): HTTP 503"),
-        ("hang", r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): no answer within 0\.3s"),
+        (
+            "hang",
+            r"feed http://127\.0\.0\.1:\d+/feed\.xml is unreachable after 2 attempt\(s\): no complete answer within 0\.3s",
+        ),
         ("404", r"feed http://127\.0\.0\.1:\d+/feed\.xml answered HTTP 404"),
     ],
 )
@@ -328,3 +354,38 @@ def test_two_entries_claiming_one_post_id_give_one_article_and_a_reject(server, 
     pipeline.run_all(settings)
     assert scalar(settings.warehouse, "SELECT count(*) FROM articles") == 1
     assert rows(settings.warehouse, "SELECT reason FROM rejects") == [("duplicate post id",)]
+
+
+@pytest.mark.timeout(120)  # without a deadline over the whole attempt this would take an hour
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_server_that_trickles_a_byte_at_a_time_is_cut_off_by_the_timeout(server, tmp_path, part):
+    """NEWS_ETL_SOURCE_TIMEOUT bounds the whole attempt: a server that sends its headers or its body
+    a byte every 0.1 s never trips a per-read timeout (it would take minutes here)."""
+    server.serve([entry(f"20261125241700{n:04d}", "央行开展逆回购操作" * 20) for n in range(20)])
+    server.trickle = part
+    settings = settings_for(tmp_path, server.url, retries=2, timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"unreachable after 2 attempt\(s\): no complete answer within 1s"):
+        pipeline.run_all(settings)
+    assert time.monotonic() - started < 6  # two attempts of 1 s each, the backoff, and the run's own work
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "published, reason",
+    [
+        ("2300-01-01T09:30:00+08:00", "date out of range"),  # past the staged file time's range (year 2262)
+        ("0000-01-01T00:00:00+00:00", "unparseable date"),  # no year 0
+        ("9999-12-31T23:59:59-12:00", "date out of range"),  # past year 9999 in UTC
+        ("tomorrow", "unparseable date"),
+    ],
+)
+def test_a_published_time_out_of_range_is_one_reject_not_a_failed_run(server, tmp_path, published, reason):
+    bad = dict(entry("202611252417000002", "时间坏了", hour=10), published=published)
+    server.serve([entry("202611252417000001", "央行开展逆回购操作"), bad])
+    settings = settings_for(tmp_path, server.url)
+    result = pipeline.run_all(settings)
+    assert result["load"]["new"] == 1
+    assert rows(settings.warehouse, "SELECT post_id FROM articles") == [("202611252417000001",)]
+    got = rows(settings.warehouse, "SELECT reason FROM rejects")
+    assert len(got) == 1 and got[0][0].startswith(reason), got

@@ -7,6 +7,20 @@ links back to the site. The Markdown layer is sorted line by line; what is
 left, plus the digest, is parsed ONCE with BeautifulSoup on lxml and walked
 once, in document order, with an explicit stack (no recursion, so a deeply
 nested document cannot overflow Python's stack).
+
+The site's own lines are recognised in both forms, as the scraper writes them
+(Markdown) and as Jekyll publishes them (kramdown's HTML, which the feed
+source reads): the digest (``> …`` / a top-level ``<blockquote>``), the source
+link (``<U>`` / ``<p><a href="U">U</a></p>``), the links back to the site
+(``[返回…](…)｜…`` / ``<p><a …>返回…</a>｜…</p>``) and the empty link
+(``<>`` / ``<p>&lt;&gt;</p>``); so a post gives the same article from its
+file and from the feed.
+
+Every text this module returns is plain (:func:`normalize_text`): no markup,
+no control, bidi or invisible characters, whitespace runs one space.
+:func:`plain_text` does the same for a field that may hold markup (a title,
+a tag). No regular expression here backtracks: the cost of a body grows
+linearly with its size (``tests/test_linear_cost.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
@@ -48,8 +63,14 @@ DROP = frozenset(
         "frame",
         "frameset",
         "map",
+        # shown only by browsers without plug-ins or frames: none today
+        "noembed",
+        "noframes",
     }
 )
+#: Elements whose content browsers show as it is written, tags included (lxml gives it as one
+#: text): a reader reads its words; the tags in it are markup, never text (they are removed).
+LITERAL = frozenset({"xmp", "plaintext"})
 #: Elements that start and end a paragraph.
 BLOCK = frozenset(
     {
@@ -95,23 +116,44 @@ BLOCK = frozenset(
         "html",
     }
 )
-_DIGEST_CLASS = "news-etl-digest"
-
 _AUTOLINK = re.compile(r"<((?:https?|ftp)://[^\s<>]*)?>")
+_AUTOLINK_SCHEMES = ("http://", "https://", "ftp://")
 #: Where a tag (or comment) starts: ``<p>``, ``</p>``, ``<img src=…/>``, ``<!--``, ``<!DOCTYPE``.
 _TAG = re.compile(r"<(?:/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|!)")
 #: A ``<`` in a text line that starts no tag (``占比<1%``, ``<b 1%``): text, as Markdown reads it.
 _LONE_LT = re.compile(r"<(?!/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|!--)")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
-_MD_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+#: A ``<`` in a one-line field (a title) that starts no complete tag, comment or declaration
+#: (``A<B``, ``a < b``): text, as a browser and jekyll-feed's ``strip_html`` read it.
+_TEXT_LT = re.compile(r"<(?![A-Za-z/!?][^<>]*>)")
+#: A tag inside a literal element's text (``<xmp>``): markup, removed.
+_TAG_IN_TEXT = re.compile(r"<[^<>]*>")
+#: ``[label](url)`` / ``![alt](src)``; a label holds no bracket, so each ``[`` is tried once.
+_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\(([^)\s]*)(?:\s+\"[^\"]*\")?\)")
+_BOLD_MARK = re.compile(r"(?=\*\*|__)")
 _NAV_SEPARATORS = " \t｜|·/•-"
-_NEWLINE = re.compile(r"[ \t\u3000\xa0]*\n[ \t\u3000\xa0\n]*")
-_SPACES = re.compile(r"[ \t\r\f\v\xa0\u3000\u2002\u2003\u2009\u200a\u202f\u205f]+")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+#: Characters a reader never sees: C0 and C1 controls (but tab, line feed, form feed and carriage
+#: return, which are whitespace), DEL, the bidi controls (embeddings, overrides, isolates and the
+#: LRM/RLM/ALM marks: they only reorder or mark text) and the invisible format characters (zero-width
+#: space and joiners, word joiner, BOM, soft hyphen). They are removed, not replaced by a space.
+_UNSEEN_RANGES = (
+    (0x00, 0x08),
+    (0x0B, 0x0B),
+    (0x0E, 0x1F),
+    (0x7F, 0x9F),
+    (0xAD, 0xAD),
+    (0x61C, 0x61C),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2069),
+    (0xFEFF, 0xFEFF),
+)
+_UNSEEN = dict.fromkeys((c for a, b in _UNSEEN_RANGES for c in range(a, b + 1)), None)
+_HAS_UNSEEN = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _UNSEEN_RANGES) + "]")
+_LINE_SPACES = " \t\u3000\xa0"
+_SPACES = re.compile(r"\s+")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
-_CREDIT_LINE = re.compile(r"^[（(]\s*(?:文章)?来源\s*[：:]\s*(.+?)\s*[）)]$")
-_TRAILING_CREDIT = re.compile(r"^(.*[。！？!?”』」…])\s*[（(]([^（）()\d][^（）()]{0,24})[）)]$", re.S)
+_CREDIT_LINE = re.compile(r"[（(]\s*(?:文章)?来源\s*[：:]")
+_SENTENCE_ENDS = tuple("。！？!?”』」…")
 _NOT_CREDIT = {"完", "全文完", "待续", "续", "注", "下同", "同上", "节选", "摘要", "全文", "图", "组图", "视频"}
 #: A bracketed tail that starts like this points at something (``（附名单）``, ``（详见附件）``,
 #: ``（图）``), it does not name a source.
@@ -144,12 +186,16 @@ class Body:
         return "\n".join(self.paragraphs)
 
 
-def clean_body(body: str) -> Body:
-    """Clean one post body (the text after the front matter)."""
-    digest_lines: list[str] = []
+def clean_body(body: str, html: bool = False) -> Body:
+    """Clean one post body (the text after the front matter): Markdown with HTML in it, as the
+    site's files hold it, or (``html=True``) the HTML Jekyll rendered from it, as its feed holds it."""
+    if html:
+        return _finish(_walk(body) if body.strip() else Body(paragraphs=[]))
+    digest: list[list[str]] = []  # paragraphs of the digest, each a list of lines
     chunks: list[str] = []
     text_lines: list[str] = []
     source_urls: list[str | None] = []
+    in_digest = False
 
     def end_text_paragraph() -> None:
         if text_lines:
@@ -158,11 +204,18 @@ def clean_body(body: str) -> Body:
 
     for line in body.split("\n"):
         s = line.strip()
+        if s and s[0] == ">":
+            end_text_paragraph()
+            quoted = s.lstrip(">").strip()
+            if not in_digest or not quoted:  # a new blockquote, or a blank '>' line: a new paragraph
+                digest.append([])
+            if quoted:
+                digest[-1].append(quoted)
+            in_digest = True
+            continue
+        in_digest = False
         if not s:
             end_text_paragraph()
-        elif s[0] == ">":
-            end_text_paragraph()
-            digest_lines.append(s.lstrip(">").strip())
         elif s[0] == "<" and (autolink := _AUTOLINK.fullmatch(s)):
             end_text_paragraph()
             source_urls.append(autolink.group(1))
@@ -175,10 +228,16 @@ def clean_body(body: str) -> Body:
     end_text_paragraph()
 
     doc = "\n".join(chunks)
-    if digest_lines:
-        doc = f'<blockquote class="{_DIGEST_CLASS}">' + "\n".join(digest_lines) + "</blockquote>" + doc
+    quoted_paragraphs = ["<p>" + _markdown_inline("\n".join(p)) + "</p>" for p in digest if p]
+    if quoted_paragraphs:
+        doc = "<blockquote>" + "".join(quoted_paragraphs) + "</blockquote>" + doc
     result = _walk(doc) if doc else Body(paragraphs=[])
-    result.source_url = next((u for u in source_urls if u), None)
+    result.source_url = next((u for u in source_urls if u), None) or result.source_url
+    return _finish(result)
+
+
+def _finish(result: Body) -> Body:
+    result.source_url = plain_url(result.source_url)
     _take_credit(result)
     _take_byline(result)
     return result
@@ -191,8 +250,39 @@ def _markdown_inline(text: str) -> str:
     if "](" in text:
         text = _MD_LINK.sub(lambda m: m[1] if m[0][0] == "!" else f'<a href="{html.escape(m[2])}">{m[1]}</a>', text)
     if "**" in text or "__" in text:
-        text = _MD_BOLD.sub(r"\2", text)
+        text = "\n".join(_unbold(line) if "**" in line or "__" in line else line for line in text.split("\n"))
     return text
+
+
+def _unbold(line: str) -> str:
+    """``**bold**`` and ``__bold__`` → ``bold`` in one line: an opening mark followed by a non-space,
+    closed by the nearest same mark after a non-space. In one pass: each mark is looked at once (a
+    regular expression that looks for the close from every opening is quadratic on ``**a **a **a…``)."""
+    closers: dict[str, list[int]] = {"**": [], "__": []}
+    marks = [m.start() for m in _BOLD_MARK.finditer(line)]
+    for q in marks:
+        if q and not line[q - 1].isspace():
+            closers[line[q : q + 2]].append(q)
+    seen = {"**": 0, "__": 0}  # how many closers of each mark lie before the opening looked at
+    parts: list[str] = []
+    done = 0  # the text up to here is in parts
+    for p in marks:
+        if p < done:
+            continue
+        mark = line[p : p + 2]
+        if p + 2 >= len(line) or line[p + 2].isspace():
+            continue
+        ends = closers[mark]
+        i = seen[mark]
+        while i < len(ends) and ends[i] < p + 3:
+            i += 1
+        seen[mark] = i
+        if i == len(ends):
+            continue
+        q = ends[i]
+        parts += (line[done:p], line[p + 2 : q])
+        done = q + 2
+    return "".join(parts) + line[done:] if parts else line
 
 
 def _is_nav_line(line: str) -> bool:
@@ -200,7 +290,35 @@ def _is_nav_line(line: str) -> bool:
     links = _MD_LINK.findall(line)
     if not links or _MD_LINK.sub("", line).strip(_NAV_SEPARATORS):
         return False
-    return any(label.startswith("返回") or "finews" in url for label, url in links)
+    return any(_links_back(label, url) for label, url in links)
+
+
+def _links_back(label: str, url: str) -> bool:
+    return label.startswith("返回") or "finews" in url
+
+
+def _site_line(p: Tag) -> str | None:
+    """The site's Markdown lines as kramdown renders them: a paragraph that is only the source link
+    (``<p><a href="U">U</a></p>`` → ``U``), only links back to the site (``<p><a …>返回…</a>｜…</p>``
+    → ``""``) or the empty link (``<p>&lt;&gt;</p>`` → ``""``); ``None`` for any other paragraph."""
+    contents = p.contents
+    if len(contents) > 9:
+        return None
+    links: list[Tag] = []
+    for child in contents:
+        if type(child) is NavigableString:
+            if child.strip(_NAV_SEPARATORS + "\n"):
+                return "" if len(contents) == 1 and child.strip() == "<>" else None
+        elif isinstance(child, Tag) and child.name == "a":
+            links.append(child)
+        else:
+            return None
+    if not links:
+        return None
+    pairs = [(a.get_text().strip(), href.strip() if isinstance(href := a.get("href"), str) else "") for a in links]
+    if len(pairs) == 1 and pairs[0][0] == pairs[0][1] and pairs[0][1].lower().startswith(_AUTOLINK_SCHEMES):
+        return pairs[0][1]
+    return "" if any(_links_back(label, href) for label, href in pairs) else None
 
 
 _END = object()
@@ -221,6 +339,9 @@ def _hidden(tag: Tag) -> bool:
 
 
 def _walk(doc: str) -> Body:
+    """Parse ``doc`` once and walk it in document order: visible text into paragraphs (a top-level
+    blockquote's into the digest), the site's own lines and hidden elements out, links, images and
+    tables counted."""
     soup = BeautifulSoup(doc, "lxml")
     body = Body(paragraphs=[])
     paragraphs: list[str] = []
@@ -261,6 +382,16 @@ def _walk(doc: str) -> Body:
         if name == "br":
             current.append("\n")
             continue
+        if name == "p" and (line := _site_line(node)) is not None:  # the site's own lines, as kramdown renders them
+            if line and body.source_url is None:
+                body.source_url = line
+            continue
+        if name in LITERAL:
+            if current:
+                target.append("".join(current))
+                current = []
+            target.append(_TAG_IN_TEXT.sub("", node.get_text()))
+            continue
         if name == "a" and node.get("href"):
             body.links += 1
         elif name == "table":
@@ -269,8 +400,8 @@ def _walk(doc: str) -> Body:
             if current:
                 target.append("".join(current))
                 current = []
-            if name == "blockquote" and _DIGEST_CLASS in (node.get("class") or ()):
-                target = digest
+            if name == "blockquote" and target is paragraphs and node.parent is not None and node.parent.name == "body":
+                target = digest  # a top-level blockquote: the digest (``> …`` in Markdown)
                 stack.append(_END_DIGEST)
             else:
                 stack.append(_END)
@@ -284,22 +415,56 @@ def _walk(doc: str) -> Body:
     return body
 
 
-def _join_lines(m: re.Match) -> str:
-    s, start, end = m.string, m.start(), m.end()
-    before = s[start - 1] if start else ""
-    after = s[end] if end < len(s) else ""
-    return "" if (_CJK.match(before) and _CJK.match(after)) else " "
-
-
 def normalize_text(text: str) -> str:
-    """Plain text of one paragraph: invisible characters gone, a line break
-    between two Chinese characters joined without a space, every other run of
-    whitespace (``&nbsp;``, full-width U+3000, tabs) one space, ends stripped."""
-    if _HAS_INVISIBLE.search(text):
-        text = text.translate(_INVISIBLE)
+    """Plain text of one paragraph: the characters a reader never sees (controls, bidi controls,
+    zero-width and other invisible characters) gone, a line break between two Chinese characters
+    joined without a space, every other run of whitespace (``&nbsp;``, full-width U+3000, tabs, line
+    breaks) one space, ends stripped."""
+    if _HAS_UNSEEN.search(text):
+        text = text.translate(_UNSEEN)
     if "\n" in text:
-        text = _NEWLINE.sub(_join_lines, text)
+        text = _join_lines(text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _join_lines(text: str) -> str:
+    """Line breaks, with the spaces around them and blank lines, → nothing between two Chinese
+    characters, else one space (the ends are stripped by the caller)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip(_LINE_SPACES)
+        if line:
+            if out:
+                out.append("" if _CJK.match(out[-1][-1]) and _CJK.match(line[0]) else " ")
+            out.append(line)
+    return "".join(out)
+
+
+def plain_text(value: str) -> str:
+    """What a reader sees of a one-line text field that may hold markup (a title, a tag, a
+    category): tags read as HTML and removed with what they hide (``<script>…</script>``, ``<img …>``),
+    entities decoded, then plain as :func:`normalize_text` makes it."""
+    if "<" in value or "&" in value:
+        parsed = _walk(_TEXT_LT.sub("&lt;", value) if "<" in value else value)  # 'A<B' stays text
+        value = " ".join(([parsed.digest] if parsed.digest else []) + parsed.paragraphs)
+    return normalize_text(value)
+
+
+def escaped(text: str) -> str:
+    """A message that may quote raw input (a warning, a reject's reason and detail): the characters a
+    reader never sees written as escapes (``\\x1b``, ``\\u202e``), so they show and do nothing."""
+    if not _HAS_UNSEEN.search(text):
+        return text
+    return "".join(c.encode("unicode_escape").decode("ascii") if ord(c) in _UNSEEN else c for c in text)
+
+
+def plain_url(url: str | None) -> str | None:
+    """A link as a browser sends it: whitespace and the characters a reader never sees percent-encoded."""
+    if not url:
+        return None
+    if _HAS_UNSEEN.search(url) or _SPACES.search(url):
+        url = "".join(quote(c) if c.isspace() or ord(c) in _UNSEEN else c for c in url)
+    return url
 
 
 def _take_credit(body: Body) -> None:
@@ -307,15 +472,28 @@ def _take_credit(body: Body) -> None:
     if not body.paragraphs:
         return
     last = body.paragraphs[-1]
+    if not last.endswith(("）", ")")):
+        return
     m = _CREDIT_LINE.match(last)
     if m:
-        body.credit = m[1].strip()
-        body.paragraphs.pop()
+        credit = last[m.end() : -1].strip()
+        if credit:
+            body.credit = credit
+            body.paragraphs.pop()
         return
-    m = _TRAILING_CREDIT.match(last)
-    if m and _names_a_source(m[2].strip()):
-        body.credit = m[2].strip()
-        body.paragraphs[-1] = m[1].rstrip()
+    opening = max(last.rfind("（"), last.rfind("("))
+    before, tail = last[:opening].rstrip(), last[opening + 1 : -1]
+    if (
+        opening > 0
+        and 0 < len(tail) <= 25
+        and not tail[0].isdecimal()
+        and "）" not in tail
+        and ")" not in tail
+        and before.endswith(_SENTENCE_ENDS)
+        and _names_a_source(tail.strip())
+    ):
+        body.credit = tail.strip()
+        body.paragraphs[-1] = before
 
 
 def _names_a_source(text: str) -> bool:

@@ -85,7 +85,8 @@ class Settings:
     )
     #: Where the git source keeps its clones (one per repository, reused by every run).
     cache: Path = field(default_factory=lambda: _env_path("NEWS_ETL_CACHE", PROJECT_ROOT / "data" / "cache"))
-    #: Seconds a network source (git, feed) may wait for the remote before the attempt fails.
+    #: Seconds a network source may wait for the remote before the attempt fails (the feed: the
+    #: whole attempt, connect, headers and body together).
     source_timeout: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_SOURCE_TIMEOUT", "30")))
     #: Attempts at reaching a git remote or a feed before fetch fails (the task then retries too).
     source_retries: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_SOURCE_RETRIES", "3")))

@@ -21,14 +21,18 @@ _AND = r"\s*(?:及|和|与|、|或|/|至|到|-|~|～|—|－)\s*"
 _SCALE = r"(?:万亿|千亿|百亿|亿|千万|百万|万|千)?"
 #: Money: a number, a scale and a currency: ``2000元``, ``1191.7亿元``, ``5.42亿美元``, ``17.74港元``
 #: (not ``1日元旦``: New Year's Day, nor ``15日元宵节``).
-#: (For speed the two patterns below start only where a number starts, and their digit runs are
-#: possessive: nothing after a digit run can be a digit, so giving digits back never helps a match.)
-_NUM_AT = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d++)(?:\.\d++)?"
-_MONEY = re.compile(
-    rf"(?:{_NUM_AT}\s*{_SCALE}{_AND})*{_NUM_AT}\s*{_SCALE}(?:元|美元|港元|港币|欧元|日元|英镑)(?![旦宵])"
-)
 #: A percentage: ``93.1%``, ``-3％``, ``百分之三十``; not ``2.6个百分点`` (points are not a percentage).
-_PERCENT = re.compile(rf"(?:{_NUM_AT}\s*[%％]?{_AND})*{_NUM_AT}\s*[%％]|百分之[零一二三四五六七八九十百点\d.]+")
+#: Both are read one figure at a time (its scale or ``%``, then a ``_AND`` that joins it to the next
+#: figure, or its currency), and the runs of joined figures are counted in Python: one pattern over a
+#: whole run, tried again from each figure of a run that has no currency, is quadratic on a long list
+#: (``1、1、1、…``). A figure starts only where a number starts; its digit runs are possessive.
+_NUM_AT = r"(?<!\d)(?:\d{1,3}(?:,\d{3})+(?!\d)|\d++)(?:\.\d++)?"
+_MONEY_FIGURE = re.compile(
+    rf"{_NUM_AT}\s*{_SCALE}(?:(?P<unit>元|美元|港元|港币|欧元|日元|英镑)(?![旦宵])|(?P<joined>{_AND})(?=\d))?"
+)
+_PERCENT_FIGURE = re.compile(
+    rf"(?P<words>百分之[零一二三四五六七八九十百点\d.]+)|{_NUM_AT}\s*(?P<unit>[%％])?(?:(?P<joined>{_AND})(?=\d))?"
+)
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
 
 CJK_PER_MINUTE = 400
@@ -51,22 +55,37 @@ _CLAUSE = re.compile(r"[，。；！？;!?\n]")  # not the ASCII comma: it group
 
 def money_mentions(text: str) -> int:
     """Amounts of money in a text (元, 万元, 亿元, 美元, 港元 …); each figure of a list or range counts."""
-    return sum(
-        len(_NUMBER.findall(m))
-        for clause in _CLAUSE.split(text)
-        if "元" in clause or "港币" in clause
-        for m in _MONEY.findall(clause)
-    )
+    return sum(_figures(_MONEY_FIGURE, clause) for clause in _CLAUSE.split(text) if "元" in clause or "港币" in clause)
 
 
 def percent_mentions(text: str) -> int:
     """Percentages in a text (``%``, ``％``, ``百分之…``); each figure of a list or range counts."""
     return sum(
-        max(1, len(_NUMBER.findall(m)))
+        _figures(_PERCENT_FIGURE, clause)
         for clause in _CLAUSE.split(text)
         if "%" in clause or "％" in clause or "百分之" in clause
-        for m in _PERCENT.findall(clause)
     )
+
+
+def _figures(pattern: re.Pattern, clause: str) -> int:
+    """The figures of a clause that count: in each run of figures joined by ``_AND``, those up to the
+    last one with a unit (``1、2、3亿元`` → 3, ``26%和50`` → 1); a ``百分之…`` counts its figures, or one."""
+    total = run = counted = 0
+    end = -1
+    for m in pattern.finditer(clause):
+        if m.start() != end:  # not joined to the figure before: that run is over
+            total, run, counted = total + counted, 0, 0
+        end = m.end()
+        if m.lastgroup == "words":
+            total += max(1, len(_NUMBER.findall(m[0])))
+            end = -1
+            continue
+        run += 1
+        if m["unit"]:
+            counted = run
+        if not m["joined"]:
+            total, run, counted = total + counted, 0, 0
+    return total + counted
 
 
 def _count_sentences(paragraphs: list[str]) -> int:

@@ -28,7 +28,7 @@ FALLBACK_ENCODINGS = ("gb18030", "big5")
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
-_OFFSET = re.compile(r"\s*([+-])(\d{2}):?(\d{2})$")
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 _SimpleLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: The only explicit YAML tags a front matter may use (no Python objects, no binary).
 _PLAIN_TAGS = frozenset(
@@ -57,6 +57,9 @@ class FrontMatter:
     tags: list[str]
     body: str
     warnings: list[str] = field(default_factory=list)
+    #: The body is HTML the site rendered (``rendered: html``, as the feed source writes its
+    #: entries), not the Markdown of a post file.
+    html: bool = False
 
 
 def decode(raw: bytes, warnings: list[str]) -> str:
@@ -242,7 +245,7 @@ def _parse_date_text(text: str) -> datetime | None:
     offset = ""
     if m:
         offset = f"{m[1]}{m[2]}:{m[3]}"
-        text = text[: m.start()].strip()
+        text = text[: m.start()].strip()  # (the pattern has no leading \s*: that would be quadratic)
         if not text:
             return None
     if text.endswith("Z"):
@@ -258,6 +261,11 @@ def _parse_date_text(text: str) -> datetime | None:
         return None
 
 
+def _feed_warnings(value) -> list[str]:
+    """What the feed source says of the entry it rendered (``feed_warnings``)."""
+    return [w for w in value if isinstance(w, str)] if isinstance(value, list) else []
+
+
 def parse_post(path: str, raw: bytes) -> FrontMatter:
     """Bytes of one post file → its front matter fields and its body text."""
     warnings: list[str] = []
@@ -271,7 +279,10 @@ def parse_post(path: str, raw: bytes) -> FrontMatter:
         raise Reject("no title", "the front matter has no title, or an empty one")
     fallback = file_date(path)
     published_at = parse_date(fm.get("date"), fallback, warnings)
-    published_date = published_at.astimezone(SITE_TZ).date()
+    try:
+        published_date = published_at.astimezone(SITE_TZ).date()
+    except OverflowError:  # 9999-12-31T23:59-12:00 is in year 10000 in the site's time
+        raise Reject("date out of range", f"{published_at.isoformat()} has no date in {SITE_TIMEZONE}") from None
     if fallback is not None and fallback != published_date:
         warnings.append(
             f"file name date {fallback.isoformat()} differs from the front matter date {published_date.isoformat()}"
@@ -285,5 +296,6 @@ def parse_post(path: str, raw: bytes) -> FrontMatter:
         categories=_string_list(fm.get("categories", fm.get("category")), "categories"),
         tags=_string_list(fm.get("tags", fm.get("tag")), "tags"),
         body=body,
-        warnings=warnings,
+        warnings=warnings + _feed_warnings(fm.get("feed_warnings")),
+        html=fm.get("rendered") == "html",
     )

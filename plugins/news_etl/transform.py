@@ -9,13 +9,12 @@ Nothing is dropped: every input row ends in exactly one of them.
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 from datetime import date
 
 import pyarrow as pa
 
-from .clean import clean_body
+from .clean import clean_body, escaped, plain_text
 from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTES, MAX_TITLE_CHARS, latest_date
 from .keywords import NO_NAMES, Names, keywords
 from .metrics import article_metrics
@@ -43,10 +42,12 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
     if max(len(post.raw), post.size or 0) > MAX_POST_BYTES:
         raise Reject("file too large", f"{max(len(post.raw), post.size or 0)} bytes, limit {MAX_POST_BYTES}")
     fm = parse_post(post.path, post.raw)
-    body = clean_body(fm.body)
+    body = clean_body(fm.body, html=fm.html)
     if not body.paragraphs and not body.digest:
         raise Reject("no body", "no visible text after cleaning")
-    title = html.unescape(fm.title) if "&" in fm.title else fm.title
+    title = plain_text(fm.title)
+    if not title:
+        raise Reject("no title", "the title holds only markup or invisible characters")
     if len(title) > MAX_TITLE_CHARS:
         raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
     latest = latest_date(as_of) if as_of is not None else None
@@ -60,31 +61,40 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
     mentioned = securities(body.codes)
+    # every text column holds what a reader sees: the cleaner's parts are plain already (clean.py);
+    # the front matter's fields may hold markup, controls or bidi characters
+    categories = [c for c in map(plain_text, fm.categories) if c]
+    tags = [t for t in map(plain_text, fm.tags) if t]
+    outlet = outlet_for(categories, tags)
     return Article(
         post_id=fm.post_id,
         source=post.source,
         path=post.path,
         title=title,
-        layout=fm.layout,
+        layout=_plain_or_none(fm.layout),
         published_at=fm.published_at,
         published_date=fm.published_date,
-        categories=fm.categories,
-        tags=fm.tags,
-        category=fm.categories[0] if fm.categories else None,
-        outlet=outlet_for(fm.categories, fm.tags),
+        categories=categories,
+        tags=tags,
+        category=categories[0] if categories else None,
+        outlet=_plain_or_none(outlet),
         source_url=body.source_url,
         digest=body.digest,
         byline=body.byline,
         credit=body.credit,
         body_text=body.text,
         paragraphs=body.paragraphs,
-        warnings=fm.warnings + body.warnings,
+        warnings=[escaped(w) for w in fm.warnings + body.warnings],
         content_hash=post.content_hash,
         metrics=metrics,
         keywords=keywords(title, body.text, names=(names, Names(security_names(mentioned)))),
         securities=mentioned,
         minhash=signature(title, body.text),
     )
+
+
+def _plain_or_none(value: str | None) -> str | None:
+    return (plain_text(value) or None) if value else None
 
 
 def transform_rows(posts, as_of: date | None = None, names: Names = NO_NAMES) -> tuple[list[dict], list[dict]]:
@@ -117,8 +127,8 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
     return {
         "source": post.source,
         "path": post.path,
-        "reason": reason,
-        "detail": detail,
+        "reason": escaped(reason),
+        "detail": escaped(detail),
         "raw": post.raw[:MAX_REJECT_RAW_BYTES],
         "content_hash": post.content_hash,
         "raw_size": len(post.raw) if whole else post.size,
