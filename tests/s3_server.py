@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import require
 
 #: Credentials the tests give the pipeline (moto accepts any): the secret is made per session, so a
 #: test can search logs and files for it.
 KEY = "news-etl-test-key"
 SECRET = "news-etl-" + secrets.token_urlsafe(24)
 REGION = "us-east-1"
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # the server colours some log lines
 _REQUEST = re.compile(r'"(GET|PUT|HEAD|POST|DELETE) (\S+) HTTP/[\d.]+" (\d{3})')
 
 
@@ -116,12 +116,14 @@ class MotoS3:
 
     def requests(self) -> list[tuple[str, str, int]]:
         """(method, path, status) of every request served so far, in order."""
-        text = self.log.read_text(encoding="utf-8", errors="replace")
+        text = _COLOUR.sub("", self.log.read_text(encoding="utf-8", errors="replace"))
         return [(m, p, int(s)) for m, p, s in _REQUEST.findall(text)]
 
 
 @pytest.fixture(scope="module")
 def moto_s3(tmp_path_factory):
+    from conftest import require
+
     try:
         import moto.server  # noqa: F401
         import s3fs  # noqa: F401

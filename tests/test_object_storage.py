@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -79,12 +80,21 @@ def s3_options(moto_s3):
     storage.use_options({})
 
 
-def test_the_cli_stages_on_object_storage_and_builds_the_same_warehouse(moto_s3, local_run, tmp_path):
+@pytest.fixture(scope="module")
+def s3_run(moto_s3, tmp_path_factory):
+    """One CLI run staged on object storage and published there (the posts in one batch, as the
+    reference): its output, its folder, its bucket and the requests it made."""
+    base = tmp_path_factory.mktemp("s3-run")
     bucket = moto_s3.bucket("cli-run")
     before = len(moto_s3.requests())
     env = {**moto_s3.env(), "NEWS_ETL_PUBLISH_URL": f"s3://{bucket}/published", "NEWS_ETL_BATCH_SIZE": "1000"}
-    out = news_etl(*run_args(tmp_path, f"s3://{bucket}/staging"), env=env)
+    out = news_etl(*run_args(base, f"s3://{bucket}/staging"), env=env)
     assert out.returncode == 0, out.stderr[-3000:]
+    return out, base, bucket, moto_s3.requests()[before:]
+
+
+def test_the_cli_stages_on_object_storage_and_builds_the_same_warehouse(moto_s3, s3_run, local_run):
+    out, tmp_path, bucket, requests = s3_run
     assert "43 new" in out.stdout and "5 rejects" in out.stdout
 
     assert fingerprint(tmp_path / "warehouse.duckdb") == fingerprint(local_run / "warehouse.duckdb")
@@ -93,7 +103,7 @@ def test_the_cli_stages_on_object_storage_and_builds_the_same_warehouse(moto_s3,
 
     # bulk: a handful of requests per staged file, not one per post
     posts = int(re.search(r"fetched\s+(\d+) posts", out.stdout)[1])
-    staged = [r for r in moto_s3.requests()[before:] if r[1].startswith(f"/{bucket}/staging")]
+    staged = [r for r in requests if r[1].startswith(f"/{bucket}/staging")]
     print(f"object storage requests for staging one run of {posts} posts in one batch: {len(staged)}")
     assert 0 < len(staged) < posts, staged
 
@@ -104,17 +114,14 @@ def test_the_cli_stages_on_object_storage_and_builds_the_same_warehouse(moto_s3,
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_a_reader_follows_latest_json_to_the_snapshot_and_the_parquet_export(moto_s3, tmp_path):
-    bucket = moto_s3.bucket("reader")
-    env = {**moto_s3.env(), "NEWS_ETL_PUBLISH_URL": f"s3://{bucket}/published"}
-    out = news_etl(*run_args(tmp_path, f"s3://{bucket}/staging"), env=env)
-    assert out.returncode == 0, out.stderr[-3000:]
-
+def test_a_reader_follows_latest_json_to_the_snapshot_and_the_parquet_export(moto_s3, s3_run, tmp_path):
+    _, _, bucket, _ = s3_run
     fs = moto_s3.fs()
     latest = json.loads(fs.cat_file(f"{bucket}/published/latest.json"))
     snapshot = tmp_path / "reader.duckdb"
     fs.get_file(f"{bucket}/published/{latest['snapshot']}", str(snapshot))
     assert snapshot.stat().st_size == latest["snapshot_bytes"]
+    assert hashlib.sha256(snapshot.read_bytes()).hexdigest() == latest["snapshot_sha256"]
     assert scalar(snapshot, "SELECT count(*) FROM articles") == 43
     assert scalar(snapshot, "SELECT status FROM etl_runs WHERE run_id = ?", [latest["run_id"]]) == "published"
 
