@@ -174,6 +174,7 @@ def test_the_next_fetch_removes_a_killed_runs_folder_from_the_bucket(moto_s3, s3
     fs = moto_s3.fs()
     fs.pipe_file(f"{bucket}/staging/killed_run/raw/batch-00000.parquet", b"left by a killed run")
     fs.pipe_file(f"{bucket}/staging/killed_run/manifest.json", b"{}")
+    fs.pipe_file(f"{bucket}/staging/not_a_run/notes.txt", b"someone else's")
     time.sleep(2.1)  # object times have a resolution of a second
     fs.pipe_file(f"{bucket}/staging/live_run/raw/batch-00000.parquet", b"a run in progress")
     settings = Settings().with_(
@@ -186,9 +187,27 @@ def test_the_next_fetch_removes_a_killed_runs_folder_from_the_bucket(moto_s3, s3
     fetched = pipeline.fetch(settings, pipeline.new_run("next_run"))
     assert fetched["staging"] == f"{root}/next_run"
     names = {k.split("/")[2] for k in moto_s3.keys(f"{bucket}/staging")}
-    assert names == {"live_run", "next_run"}
+    assert names == {"live_run", "next_run", "not_a_run"}
     staging.remove_run(staging.run_folder(root, "next_run"))
-    assert {k.split("/")[2] for k in moto_s3.keys(f"{bucket}/staging")} == {"live_run"}
+    assert {k.split("/")[2] for k in moto_s3.keys(f"{bucket}/staging")} == {"live_run", "not_a_run"}
+
+
+def test_a_killed_runs_local_folder_goes_the_same_way(tmp_path):
+    root = tmp_path / "staging"
+    old = time.time() - 3 * 86400
+    for name, files in {
+        "killed_run": ["raw/batch-00000.parquet", "raw/batch-00001.parquet.tmp", "manifest.json"],
+        "not_a_run": ["notes.txt"],
+        "live_run": ["raw/batch-00000.parquet"],
+    }.items():
+        for f in files:
+            (root / name / f).parent.mkdir(parents=True, exist_ok=True)
+            (root / name / f).write_bytes(b"x")
+        if name != "live_run":
+            for p in [root / name, *(root / name).rglob("*")]:
+                os.utime(p, (old, old))
+    assert staging.remove_dead_runs(root, keep=root / "next_run", max_age_hours=24) == ["killed_run"]
+    assert sorted(p.name for p in root.iterdir()) == ["live_run", "not_a_run"]
 
 
 def test_storage_options_from_an_airflow_connection(moto_s3, tmp_path, monkeypatch):

@@ -37,6 +37,9 @@ from .storage import Location, folder, fs_path
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
 Folder = Path | UPath
+#: What a run folder holds (the layout above): a folder of the staging root with anything else in
+#: it is not a run's, and is never removed.
+RUN_ENTRIES = frozenset({"raw", "clean", "rejects", "manifest.json", "deleted.parquet", "quality.parquet"})
 
 
 class StagingError(Exception):
@@ -140,12 +143,14 @@ def remove_run(run: Folder) -> None:
 def remove_dead_runs(staging_root: Location, keep: Folder, max_age_hours: float) -> list[str]:
     """Remove the run folders (other than ``keep``) in which nothing changed for ``max_age_hours``:
     what killed runs left behind. A live run writes its folder within minutes, and no run lives a
-    day. Returns the names removed."""
+    day. Only folders that hold nothing but staging files (:data:`RUN_ENTRIES`) count as run
+    folders: anything else in the staging root is left alone. Returns the names removed."""
     if max_age_hours <= 0:
         return []
     root = folder(staging_root)
     cutoff = time.time() - max_age_hours * 3600
     newest: dict[str, float] = {}
+    entries: dict[str, set[str]] = {}
     if not isinstance(root, Path):
         fs, key = fs_path(root)
         try:
@@ -153,17 +158,20 @@ def remove_dead_runs(staging_root: Location, keep: Folder, max_age_hours: float)
         except FileNotFoundError:
             return []
         for path, info in found.items():
-            name = path[len(key) :].lstrip("/").split("/", 1)[0]
+            name, _, rest = path[len(key) :].lstrip("/").partition("/")
             modified = info.get("LastModified")
-            stamp = modified.timestamp() if modified is not None else time.time()
-            newest[name] = max(newest.get(name, 0.0), stamp)
-    else:
-        if not root.is_dir():
-            return []
+            newest[name] = max(newest.get(name, 0.0), modified.timestamp() if modified else time.time())
+            entries.setdefault(name, set()).add(rest.split("/", 1)[0])  # "" for an object at the top
+    elif root.is_dir():
         for run in root.iterdir():
             if run.is_dir() and not run.is_symlink():
                 newest[run.name] = max(_mtime(p) for p in [run, *run.rglob("*")])
-    dead = sorted(name for name, stamp in newest.items() if stamp < cutoff and name != keep.name)
+                entries[run.name] = {p.name for p in run.iterdir()}
+    dead = sorted(
+        name
+        for name, stamp in newest.items()
+        if stamp < cutoff and name != keep.name and {e.removesuffix(".tmp") for e in entries[name]} <= RUN_ENTRIES
+    )
     for name in dead:
         remove_run(root / name)
     return dead
