@@ -11,7 +11,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from news_etl.config import DAG_ID, SITE_TIMEZONE, WRITER_POOL
+from news_etl.config import DAG_ID, SITE_TIMEZONE, WRITER_POOL, WRITER_QUEUE
 from news_etl.deployment import alert_on_failure
 
 WAREHOUSE = Asset(name="news_warehouse", uri="duckdb://news_warehouse/warehouse.duckdb")
@@ -72,7 +72,9 @@ def news_etl_daily():
     and in the warehouse table `etl_runs`.
     """
 
-    @task(retries=3, retry_delay=timedelta(seconds=30), retry_exponential_backoff=True)
+    # the tasks that touch the writer's DuckDB file (or its snapshot) run on its machine: the queue
+    # WRITER_QUEUE, served by that machine's worker only; the transforms run on any worker
+    @task(queue=WRITER_QUEUE, retries=3, retry_delay=timedelta(seconds=30), retry_exponential_backoff=True)
     def fetch() -> list[str]:
         """Find new, changed and deleted posts since the last load; stage them as Parquet
         batches. Returns the batch names (the full manifest is staged beside them)."""
@@ -88,7 +90,7 @@ def news_etl_daily():
         fetched = pipeline.read_manifest(deployment.settings(), deployment.run_identity())
         return pipeline.transform(fetched["staging"], batch)
 
-    @task(trigger_rule="none_failed")
+    @task(queue=WRITER_QUEUE, trigger_rule="none_failed")
     def validate(transformed: list[dict]) -> dict:
         """Run the Great Expectations suite on every batch; a hard failure stops the run here."""
         from news_etl import deployment, pipeline
@@ -99,7 +101,7 @@ def news_etl_daily():
             fetched["staging"], list(transformed or []), connect=deployment.connect, settings=settings, run=run
         )
 
-    @task(pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed")
+    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed")
     def load(transformed: list[dict], validated: dict) -> dict:
         """Write the run into the warehouse in one transaction (the single writer)."""
         from news_etl import deployment, pipeline
@@ -108,7 +110,7 @@ def news_etl_daily():
         fetched = pipeline.read_manifest(settings, run)
         return pipeline.load(deployment.connect, settings, run, fetched, list(transformed or []), validated)
 
-    @task(pool=WRITER_POOL, outlets=[SNAPSHOT])
+    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[SNAPSHOT])
     def publish(loaded: dict) -> dict:
         """Publish the analysts' read-only snapshot; clean the run's staging folder."""
         from news_etl import deployment, pipeline
@@ -116,7 +118,7 @@ def news_etl_daily():
         settings, run = deployment.settings(), deployment.run_identity()
         return pipeline.publish(deployment.connect, settings, run, pipeline.read_manifest(settings, run))
 
-    @task(retries=0)
+    @task(queue=WRITER_QUEUE, retries=0)
     def check_freshness(published: dict) -> dict:
         """Fail loudly when the source has produced no new post for longer than
         NEWS_ETL_MAX_SOURCE_SILENCE_HOURS (the data is loaded and published either way)."""

@@ -3,7 +3,9 @@
 docker-compose.yml is parsed and checked: every service of Airflow 3's official shape, the image
 built from ./Dockerfile with the pinned requirements, the shared settings file deploy/airflow.env
 (the same file the native Celery test runs Airflow with), every secret a `${VAR:?…}` that makes
-compose refuse to start without it, and .env kept out of git.
+compose refuse to start without it, and .env kept out of git. The workers share no disk: staging and
+the published copies are in the MinIO bucket, and only the writer's worker serves the queue
+`warehouse` and mounts the warehouse's volume.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from news_etl.config import WRITER_POOL
+from news_etl.config import WRITER_POOL, WRITER_QUEUE
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
@@ -35,7 +37,11 @@ SECRETS = {
     "AIRFLOW_API_SECRET_KEY",
     "AIRFLOW_FERNET_KEY",
     "AIRFLOW_ADMIN_PASSWORD",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
 }
+#: Left empty in .env.example, so that compose refuses to start until they are set.
+EMPTY_PLACEHOLDERS = {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}
 VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:\?|:-)?(?P<arg>[^}]*)\}")
 
 
@@ -62,7 +68,7 @@ def env_example() -> dict:
 
 
 def test_every_service_of_the_official_shape_is_there():
-    assert set(SERVICES) == {"postgres", "redis"} | AIRFLOW_SERVICES
+    assert set(SERVICES) == {"postgres", "redis", "minio"} | AIRFLOW_SERVICES
     commands = {name: SERVICES[name].get("command") for name in AIRFLOW_SERVICES - {"airflow-init"}}
     assert commands["airflow-apiserver"] == "api-server"
     assert commands["airflow-scheduler"] == "scheduler"
@@ -88,7 +94,8 @@ def test_every_airflow_service_runs_the_project_image_with_the_shared_settings()
         )
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("redis://:${REDIS_PASSWORD:?")
-        assert "news-data:/opt/news-etl/data/" in svc["volumes"], name
+        if name != "airflow-worker-2":  # the worker on another host holds no data
+            assert "news-data:/opt/news-etl/data/" in svc["volumes"], name
     settings = dict(
         line.split("=", 1)
         for line in (ROOT / "deploy" / "airflow.env").read_text().splitlines()
@@ -104,13 +111,38 @@ def test_every_airflow_service_runs_the_project_image_with_the_shared_settings()
 
 
 def test_volumes_are_declared_and_the_warehouse_has_one():
-    assert set(COMPOSE["volumes"]) == {"postgres-db-volume", "news-data", "airflow-logs", "airflow-auth"}
+    assert set(COMPOSE["volumes"]) == {"postgres-db-volume", "minio-data", "news-data", "airflow-logs", "airflow-auth"}
     used = {v.split(":")[0] for s in SERVICES.values() for v in s.get("volumes", [])}
     assert used == set(COMPOSE["volumes"])
     env = SERVICES["airflow-worker-1"]["environment"]
     assert env["AIRFLOW_CONN_NEWS_WAREHOUSE"].count("/opt/news-etl/data/warehouse.duckdb") == 1
     assert env["NEWS_ETL_PUBLISHED"].startswith("/opt/news-etl/data/")
-    assert env["NEWS_ETL_STAGING"].startswith("/opt/news-etl/data/")
+
+
+def test_workers_share_object_storage_and_only_the_writers_worker_serves_its_queue():
+    minio = SERVICES["minio"]
+    assert re.fullmatch(r"minio/minio:RELEASE\.[0-9TZ-]+", minio["image"]), "a pinned MinIO release"
+    assert "healthcheck" in minio and "minio-data:/data" in minio["volumes"]
+    assert minio["environment"]["MINIO_ROOT_PASSWORD"].startswith("${MINIO_ROOT_PASSWORD:?")
+    for name in AIRFLOW_SERVICES:
+        svc = SERVICES[name]
+        assert svc["depends_on"]["minio"]["condition"] == "service_healthy", name
+        env = svc["environment"]
+        assert env["NEWS_ETL_STAGING"].startswith("s3://") and env["NEWS_ETL_PUBLISH_URL"].startswith("s3://")
+        assert env["AWS_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["AWS_ACCESS_KEY_ID"].startswith("${MINIO_ROOT_USER:?")
+        assert env["AWS_SECRET_ACCESS_KEY"].startswith("${MINIO_ROOT_PASSWORD:?")
+    queues = {
+        w: re.search(r"--queues (\S+)", SERVICES[w]["command"])[1].split(",")
+        for w in ("airflow-worker-1", "airflow-worker-2")
+    }
+    assert queues == {"airflow-worker-1": ["default", WRITER_QUEUE], "airflow-worker-2": ["default"]}
+    other = {v.split(":")[0] for v in SERVICES["airflow-worker-2"]["volumes"]}
+    assert "news-data" not in other, "the worker that only transforms shares no disk with the writer"
+    settings = (ROOT / "deploy" / "airflow.env").read_text()
+    assert re.search(r"^AWS_DEFAULT_REGION=\S+$", settings, re.M)
+    init = "\n".join(SERVICES["airflow-init"]["command"])
+    assert 'makedirs(os.environ["NEWS_ETL_STAGING"]' in init, "airflow-init makes the bucket"
 
 
 def test_compose_refuses_to_start_without_its_passwords():
@@ -118,14 +150,19 @@ def test_compose_refuses_to_start_without_its_passwords():
     required = {m["name"] for m in VAR.finditer(text) if m["op"] == ":?"}
     assert required == SECRETS
     assert set(env_example()) >= SECRETS, ".env.example names every secret"
-    # with the example's values every variable resolves; without any one of them compose stops
-    resolved = yaml.safe_load(interpolate(text, env_example()))
+    # copied unchanged, .env.example stops compose at its empty placeholders
+    assert {k for k, v in env_example().items() if not v} == EMPTY_PLACEHOLDERS
+    with pytest.raises(ValueError, match="MINIO_ROOT_(USER|PASSWORD) is missing"):
+        interpolate(text, env_example())
+    # with every value set every variable resolves; without any one of them compose stops
+    filled = {k: v or f"set-{k.lower()}" for k, v in env_example().items()}
+    resolved = yaml.safe_load(interpolate(text, filled))
     assert (
         "change-me-postgres@postgres/airflow"
         in resolved["services"]["airflow-scheduler"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     )
     for secret in SECRETS:
-        env = {k: v for k, v in env_example().items() if k != secret}
+        env = {k: v for k, v in filled.items() if k != secret}
         with pytest.raises(ValueError, match=f"{secret} is missing.*set {secret} in .env"):
             interpolate(text, env)
     # no literal secret anywhere in the file

@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source", help="folder of posts (default: the embedded sample posts)")
     p.add_argument("--warehouse", help="the writer's DuckDB file (default: data/warehouse.duckdb)")
     p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
-    p.add_argument("--staging", help="staging folder (default: data/staging)")
+    p.add_argument("--staging", help="staging folder, or s3://bucket/prefix on object storage (default: data/staging)")
     p.add_argument("--workers", type=int, help="transform processes (default: one per core)")
     p.add_argument(
         "--as-of",

@@ -35,6 +35,11 @@ SITE_TIMEZONE = "Asia/Shanghai"
 #: Airflow names, shared by the DAG, the Makefile and the compose file.
 DAG_ID = "news_etl_daily"
 WRITER_POOL = "duckdb_writer"
+#: The Celery queue of the tasks that touch the writer's DuckDB file (fetch reads its watermark;
+#: validate, load, publish and check_freshness write or read it): only the worker on the machine
+#: that holds the file serves it (``airflow celery worker --queues default,warehouse``); the
+#: transforms run on the default queue, on any worker. The LocalExecutor ignores queues.
+WRITER_QUEUE = "warehouse"
 WAREHOUSE_CONN_ID = "news_warehouse"
 SOURCE_VARIABLE = "news_etl_source"
 #: The optional Airflow connection that holds the git source's credentials (login, password = token).
@@ -44,6 +49,21 @@ GIT_CONN_ID = "news_etl_git"
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def is_url(location: str | os.PathLike) -> bool:
+    """``s3://bucket/prefix`` (object storage, through fsspec) rather than a local path."""
+    return "://" in str(location)
+
+
+def location(value: str | os.PathLike) -> Path | str:
+    """A folder that may live on object storage: a URL as given, a local path resolved."""
+    return str(value).rstrip("/") if is_url(value) else Path(value).expanduser().resolve()
+
+
+def _env_location(name: str, default: Path) -> Path | str:
+    value = os.environ.get(name)
+    return location(value) if value else default
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,25 @@ class Settings:
             "NEWS_ETL_PUBLISHED", PROJECT_ROOT / "data" / "published" / "warehouse.duckdb"
         )
     )
-    staging: Path = field(default_factory=lambda: _env_path("NEWS_ETL_STAGING", PROJECT_ROOT / "data" / "staging"))
+    #: Where runs stage their Parquet files: a local folder, or ``s3://bucket/prefix`` shared by
+    #: workers on several hosts (credentials: the standard AWS variables, or the Airflow
+    #: connection named by ``storage_conn_id``).
+    staging: Path | str = field(
+        default_factory=lambda: _env_location("NEWS_ETL_STAGING", PROJECT_ROOT / "data" / "staging")
+    )
+    #: Hours after which a run folder left in staging (a killed run's) is removed by the next fetch.
+    staging_max_age_hours: float = field(
+        default_factory=lambda: float(os.environ.get("NEWS_ETL_STAGING_MAX_AGE_HOURS", "24"))
+    )
+    #: Where the snapshot and a Parquet export are published for readers on other hosts
+    #: (``s3://bucket/prefix``; a new version folder each publish, then ``latest.json``); empty: off.
+    publish_url: str = field(default_factory=lambda: os.environ.get("NEWS_ETL_PUBLISH_URL", "").strip().rstrip("/"))
+    #: Published versions kept under ``publish_url`` (older ones are removed after a publish).
+    publish_keep: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_PUBLISH_KEEP", "5")))
+    #: An Airflow connection (type ``aws``: login = access key id, password = secret key, extra
+    #: ``endpoint_url``, ``region_name``) for object storage; empty: the standard AWS variables
+    #: (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``).
+    storage_conn_id: str = field(default_factory=lambda: os.environ.get("NEWS_ETL_STORAGE_CONN_ID", "").strip())
     #: Posts per staged batch: the unit of work of one transform task.
     batch_size: int = field(default_factory=lambda: int(os.environ.get("NEWS_ETL_BATCH_SIZE", "2000")))
     #: ... and at most about this many MB of raw posts per batch, so a batch's memory is bounded too.
@@ -111,7 +149,9 @@ class Settings:
 
     def with_(self, **changes) -> Settings:
         """A copy with some settings changed (paths are resolved)."""
-        for key in ("warehouse", "published", "staging", "cache"):
+        for key in ("warehouse", "published", "cache"):
             if changes.get(key) is not None:
                 changes[key] = Path(changes[key]).expanduser().resolve()
+        if changes.get("staging") is not None:
+            changes["staging"] = location(changes["staging"])
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

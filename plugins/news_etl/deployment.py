@@ -9,6 +9,9 @@ settings come from when the pipeline runs inside Airflow.
   set it in the UI or with ``AIRFLOW_CONN_NEWS_WAREHOUSE``;
 - the git source's credentials, if any: the Airflow connection ``news_etl_git``
   (login = user, password = token), else ``NEWS_ETL_GIT_TOKEN``;
+- object storage (``NEWS_ETL_STAGING``/``NEWS_ETL_PUBLISH_URL`` = ``s3://…``): the standard AWS
+  variables, or the Airflow connection named by ``NEWS_ETL_STORAGE_CONN_ID`` (see
+  :func:`storage_options`), handed to the pipeline as fsspec options for the task's process;
 - everything else: :class:`news_etl.config.Settings` (environment variables).
 
 This is the only module of ``news_etl`` that imports Airflow, and only
@@ -31,6 +34,10 @@ def settings() -> Settings:
     from airflow.sdk import Variable
 
     base = Settings()
+    if base.storage_conn_id:
+        from .storage import use_options
+
+        use_options(storage_options(base.storage_conn_id))
     source = Variable.get(SOURCE_VARIABLE, default=None) or base.source
     database = warehouse_hook().get_database()
     silence = _run_conf().get("max_source_silence_hours")  # a run may set its own freshness limit
@@ -56,6 +63,28 @@ def _git_connection():
         return Connection.get(GIT_CONN_ID)
     except AirflowNotFoundException:
         return None
+
+
+def storage_options(conn_id: str) -> dict:
+    """fsspec/s3fs options from an Airflow connection of type ``aws``: login = access key id,
+    password = secret access key, extra ``endpoint_url`` (MinIO, moto, another S3 API),
+    ``region_name``, ``aws_session_token``. Kept in memory only: never logged or written."""
+    from airflow.sdk import Connection
+
+    conn = Connection.get(conn_id)
+    extra = conn.extra_dejson
+    options: dict = {}
+    if conn.login:
+        options["key"] = conn.login
+    if conn.password:
+        options["secret"] = conn.password
+    if extra.get("aws_session_token"):
+        options["token"] = extra["aws_session_token"]
+    if extra.get("endpoint_url"):
+        options["endpoint_url"] = extra["endpoint_url"]
+    if extra.get("region_name"):
+        options["client_kwargs"] = {"region_name": extra["region_name"]}
+    return options
 
 
 def _run_conf() -> dict:

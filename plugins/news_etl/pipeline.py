@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -20,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from . import staging
+from . import staging, storage
 from .config import Settings
 from .model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
 from .sources import Deleted, open_source
@@ -64,6 +65,11 @@ class QualityError(Exception):
     """A hard expectation failed: the run stops before the load."""
 
 
+def folder_of(staging_folder: storage.Location) -> staging.Folder:
+    """A run's staging folder from the location its manifest records (a path or an ``s3://`` URL)."""
+    return storage.folder(staging_folder)
+
+
 def new_run(run_id: str | None = None, **airflow) -> dict:
     """The identity of a run; the CLI's runs are named ``cli__<UTC time>``."""
     run_id = run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -97,9 +103,10 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
-    folder = staging.run_folder(settings.staging, run["run_id"])
-    staging.remove_run(folder)  # a retried fetch starts clean
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = staging.new_run_folder(settings.staging, run["run_id"])  # a retried fetch starts clean
+    dead = staging.remove_dead_runs(settings.staging, keep=folder, max_age_hours=settings.staging_max_age_hours)
+    if dead:
+        log.warning("fetch: removed %d run folder(s) that killed runs left in staging: %s", len(dead), dead)
     source = open_source(settings.source, settings, as_of=run.get("interval_end"))
     if read_state is None:
         require_writer(settings.warehouse, settings.published)
@@ -205,16 +212,16 @@ def read_manifest(settings: Settings, run: dict) -> dict:
 # --- 2. transform ------------------------------------------------------------------------------
 
 
-def _manifest_in(staging_folder: str | Path) -> dict:
+def _manifest_in(staging_folder: storage.Location) -> dict:
     """The manifest of the fetch that staged this folder."""
-    path = Path(staging_folder) / MANIFEST
+    path = folder_of(staging_folder) / MANIFEST
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
 
 
-def run_day(staging_folder: str | Path) -> date:
+def run_day(staging_folder: storage.Location) -> date:
     """The site-local day of the run's "as of" time, from the manifest its fetch wrote: the
     article contract's plausible dates end a year after it (``contract.py``)."""
     from .contract import as_of_day
@@ -229,7 +236,7 @@ def transform(staging_folder: str, batch: str) -> dict:
     from .transform import transform_table
 
     t0 = time.monotonic()
-    folder = Path(staging_folder)
+    folder = folder_of(staging_folder)
     raw = staging.read_table(folder / batch)
     # a post outside the contract (the GX suite's hard limits) becomes a reject, not a stopped run
     articles, rejects = transform_table(raw, as_of=run_day(folder), names=read_dictionary(folder))
@@ -285,7 +292,7 @@ def validate_batch(staging_folder: str, item: dict, as_of: date | None = None) -
     """The GX results of one transformed batch (one GX context per process and as-of day, reused)."""
     from .validate import COLUMNS, Validator
 
-    table = staging.read_table(Path(staging_folder) / item["clean"], columns=COLUMNS)
+    table = staging.read_table(folder_of(staging_folder) / item["clean"], columns=COLUMNS)
     if table.num_rows == 0:
         return []
     as_of = as_of or run_day(staging_folder)
@@ -315,7 +322,7 @@ def validate(
     import pyarrow as pa
 
     t0 = time.monotonic()
-    folder = Path(staging_folder)
+    folder = folder_of(staging_folder)
     rows: list[dict] = []
     for item in transformed:
         checked = (precomputed or {}).get(item["batch"])
@@ -364,12 +371,15 @@ def validate(
         if connect is not None and settings is not None and run is not None:
             from .warehouse import record_failed_validation
 
-            with open_writer(connect, settings) as con:
+            with (
+                staging.local_copy(folder, ["quality.parquet"]) as local,
+                open_writer(connect, settings) as con,
+            ):
                 record_failed_validation(
                     con,
                     run=run,
                     fetch=read_manifest(settings, run),
-                    quality_file=str(folder / "quality.parquet"),
+                    quality_file=str(local / "quality.parquet"),
                     message=message,
                 )
         raise QualityError(message)
@@ -424,25 +434,27 @@ def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validat
     """Check the staged files can be read, then load them (:func:`news_etl.warehouse.load`)."""
     from .warehouse import load as load_warehouse
 
-    folder = Path(fetched["staging"])
-    files = {
-        "clean_files": [str(folder / t["clean"]) for t in transformed],
-        "reject_files": [str(folder / t["rejects_file"]) for t in transformed],
-        "raw_files": [str(folder / b) for b in fetched["batches"]],
+    names = {
+        "clean_files": [t["clean"] for t in transformed],
+        "reject_files": [t["rejects_file"] for t in transformed],
+        "raw_files": list(fetched["batches"]),
     }
-    extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
-    for path in [*(p for group in files.values() for p in group), *extra]:
-        staging.check_file(Path(path))
-    return load_warehouse(
-        con,
-        run=run,
-        fetch=fetched,
-        **files,
-        deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
-        quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
-        transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
-        validate_seconds=validated.get("seconds", 0.0),
-    )
+    extra = [name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
+    # DuckDB reads local files: a run staged on object storage is downloaded first (one GET a file)
+    with staging.local_copy(folder_of(fetched["staging"]), [*(n for g in names.values() for n in g), *extra]) as folder:
+        files = {group: [str(folder / n) for n in group_names] for group, group_names in names.items()}
+        for path in [*(p for group in files.values() for p in group), *(folder / n for n in extra)]:
+            staging.check_file(Path(path))
+        return load_warehouse(
+            con,
+            run=run,
+            fetch=fetched,
+            **files,
+            deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
+            quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
+            transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
+            validate_seconds=validated.get("seconds", 0.0),
+        )
 
 
 def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], dict]:
@@ -456,13 +468,10 @@ def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], 
     try:
         validated = validate(fetched["staging"], transformed)
     except QualityError as exc:
-        record_failed_validation(
-            con,
-            run=run,
-            fetch=fetched,
-            quality_file=str(Path(fetched["staging"]) / "quality.parquet"),
-            message=str(exc),
-        )
+        with staging.local_copy(folder_of(fetched["staging"]), ["quality.parquet"]) as local:
+            record_failed_validation(
+                con, run=run, fetch=fetched, quality_file=str(local / "quality.parquet"), message=str(exc)
+            )
         raise
     return fetched, transformed, validated
 
@@ -471,13 +480,25 @@ def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], 
 
 
 def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
-    """Publish the analysts' snapshot and clean the run's staging folder."""
+    """Publish the analysts' snapshot (and, with ``settings.publish_url``, upload it with a Parquet
+    export for readers on other hosts: ``upload.py``); clean the run's staging folder."""
     from .warehouse import publish as publish_snapshot
 
-    with open_writer(connect, settings) as con:
-        result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
+    with tempfile.TemporaryDirectory(prefix="news-etl-export-") as export:
+        with open_writer(connect, settings) as con:
+            result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
+            if settings.publish_url:  # exported while the writer is held: exactly the snapshot's content
+                from .catalog import export_parquet
+
+                export_parquet(con, export, source=str(settings.published))
+        if settings.publish_url:  # uploaded once the writer is free again
+            from .upload import upload
+
+            result["uploaded"] = upload(
+                settings.publish_url, settings.published, Path(export), run["run_id"], settings.publish_keep
+            )
     if fetched and not settings.keep_staging:
-        staging.remove_run(Path(fetched["staging"]))
+        staging.remove_run(folder_of(fetched["staging"]))
     log.info(
         "publish: snapshot %s (%d live articles, %d bytes) in %.2fs",
         result["snapshot"],
@@ -549,7 +570,7 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
 
     run = run or new_run()
     connect = connect or file_connect(settings.warehouse)
-    staging.remove_dead_runs(settings.staging)
+    staging.remove_unclaimed_runs(settings.staging)
     remove_dead_temp_files(settings.published)
     remove_dead_temp_files(settings.warehouse)
     with staging.claim(staging.run_folder(settings.staging, run["run_id"])):
