@@ -29,7 +29,9 @@ def rebuild_daily(x, run_id: str) -> None:
     x(
         """
         INSERT INTO keyword_daily (day, keyword, articles, outlets, weight_sum, run_id, stories)
-        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')), sum(k.weight), ?,
+        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')),
+               -- weights have 6 decimals: a DECIMAL sum is exact, the same whatever order the batches came in
+               sum(k.weight::DECIMAL(18, 6))::DOUBLE, ?,
                count(DISTINCT a.story_id)
         FROM article_keywords k JOIN articles a USING (post_id)
         WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)

@@ -6,7 +6,7 @@ SELECT k.keyword,
        count(*)::INTEGER                     AS articles,
        count(DISTINCT a.channel)::INTEGER    AS outlets,
        count(DISTINCT a.published_day)::INTEGER AS days,
-       round(sum(k.weight), 4)               AS weight_sum,
+       round(sum(k.weight::DECIMAL(18, 6)), 4)::DOUBLE AS weight_sum,
        min(a.published_day)                  AS first_day,
        max(a.published_day)                  AS last_day
 FROM article_keywords k
