@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 #: The package's own folder (``plugins/news_etl`` in a checkout, ``site-packages/news_etl`` installed).
@@ -28,6 +29,10 @@ PROJECT_ROOT = _project_root()
 #: The SQL migrations and reports: ``sql/`` of the checkout, or the copy an installed package carries.
 SQL_DIR = PACKAGE_DIR / "sql" if (PACKAGE_DIR / "sql" / "migrations").is_dir() else PACKAGE_DIR.parents[1] / "sql"
 
+#: The embedded sample posts: the default source, a fixed set dated 2026-11-23..25 (its
+#: freshness is never measured: see news_etl/freshness.py).
+SAMPLE_POSTS = PROJECT_ROOT / "data" / "sample_posts"
+
 #: The site's timezone: naive dates in posts are local times here, and
 #: ``published_date`` and the DAG's daily intervals are days here.
 SITE_TIMEZONE = "Asia/Shanghai"
@@ -37,6 +42,13 @@ DAG_ID = "news_etl_daily"
 WRITER_POOL = "duckdb_writer"
 WAREHOUSE_CONN_ID = "news_warehouse"
 SOURCE_VARIABLE = "news_etl_source"
+#: ``[database] sql_alchemy_connect_args`` of ``make airflow`` (SQLite metadata): wait up to a minute
+#: for a lock another Airflow process holds instead of SQLite's 5 s (Airflow already runs SQLite in
+#: WAL mode, so readers never wait for the writer).
+AIRFLOW_SQLITE_CONNECT_ARGS = {"timeout": 60}
+#: The daily run must have finished this long after its interval ends at 00:30 site time: 03:00
+#: Asia/Shanghai (an Airflow deadline alert; read when the DAG is parsed).
+RUN_DEADLINE = timedelta(minutes=float(os.environ.get("NEWS_ETL_RUN_DEADLINE_MINUTES", "150")))
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -52,9 +64,7 @@ class Settings:
     or ``feed+<url>``; see :func:`news_etl.sources.open_source`.
     """
 
-    source: str = field(
-        default_factory=lambda: os.environ.get("NEWS_ETL_SOURCE", str(PROJECT_ROOT / "data" / "sample_posts"))
-    )
+    source: str = field(default_factory=lambda: os.environ.get("NEWS_ETL_SOURCE", str(SAMPLE_POSTS)))
     warehouse: Path = field(
         default_factory=lambda: _env_path("NEWS_ETL_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb")
     )
@@ -72,8 +82,9 @@ class Settings:
     lock_timeout: float = field(default_factory=lambda: float(os.environ.get("NEWS_ETL_LOCK_TIMEOUT", "60")))
     #: Keep staging files after a successful run (for debugging).
     keep_staging: bool = field(default_factory=lambda: os.environ.get("NEWS_ETL_KEEP_STAGING", "") == "1")
-    #: Hours the source may go without a new post before the DAG's freshness check fails
-    #: (measured from the newest article to the end of the run's interval); 0 turns it off.
+    #: Hours the source may go without a new post before the DAG's freshness check raises the
+    #: stale-source alert (measured from the newest article to the end of the run's interval);
+    #: 0 turns it off. The run stays green either way: a quiet site is not a failed pipeline.
     max_source_silence_hours: float = field(
         default_factory=lambda: float(os.environ.get("NEWS_ETL_MAX_SOURCE_SILENCE_HOURS", "0"))
     )
