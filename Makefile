@@ -55,8 +55,9 @@ $(AIRFLOW_HOME)/.initialised: $(VENV)/.installed
 
 airflow-init: $(AIRFLOW_HOME)/.initialised
 
+# (no deadline alert in a one-off test run: Airflow 3.3's dags test fails on one, apache/airflow#73428)
 run: airflow-init
-	$(VENV)/bin/airflow dags test news_etl_daily $(DAY)
+	NEWS_ETL_RUN_DEADLINE_MINUTES=0 $(VENV)/bin/airflow dags test news_etl_daily $(DAY)
 	$(NEWS_ETL) summary --warehouse $(NEWS_ETL_PUBLISHED)
 
 test: venv
@@ -86,7 +87,7 @@ BIG   ?= 100000
 bench-dlt-venv: .venv-dlt/.installed
 
 bench: airflow-init bench-dlt-venv
-	$(NEWS_ETL) bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
+	NEWS_ETL_RUN_DEADLINE_MINUTES=0 $(NEWS_ETL) bench --posts $(POSTS) --big $(BIG) --dag --json docs/bench.json
 
 lock:
 	rm -rf /tmp/news-etl-lock && $(PYTHON) -m venv /tmp/news-etl-lock

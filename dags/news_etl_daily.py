@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, AsyncCallback, CronDataIntervalTimetable, DeadlineAlert, dag, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from news_etl.config import DAG_ID, RUN_DEADLINE, SITE_TIMEZONE, WRITER_POOL
-from news_etl.deployment import DailyDeadline, alert_on_deadline_miss, alert_on_failure
+from news_etl.config import DAG_ID, SITE_TIMEZONE, WRITER_POOL
+from news_etl.deployment import alert_on_failure, daily_deadline
 
 WAREHOUSE = Asset(name="news_warehouse", uri="duckdb://news_warehouse/warehouse.duckdb")
 SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/published/warehouse.duckdb")
@@ -25,13 +25,8 @@ SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/pu
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=6),
-    # an alert when the day's run has not finished by 03:00 site time (its interval ends at 00:30)
-    deadline=DeadlineAlert(
-        reference=DailyDeadline(),
-        interval=RUN_DEADLINE,
-        callback=AsyncCallback(alert_on_deadline_miss),
-        name="daily run finished by 03:00 Asia/Shanghai",
-    ),
+    # an alert when the day's run has not finished by 03:00 Asia/Shanghai (an Airflow 3 deadline)
+    deadline=daily_deadline(),
     # a task stuck on a hung source read or a held file is killed and retried, never left hanging
     default_args={
         "retries": 1,

@@ -17,8 +17,9 @@ The documented overrides are honoured as compose honours them: the source
 and the warehouse are written into the Variable and the connection, so the UI
 shows what runs; without an override a Variable set in the UI is kept.
 
-Start-up does not fall over on a busy machine: SQLite waits up to a minute for a
-lock (``[database] sql_alchemy_connect_args``; Airflow already runs it in WAL
+Start-up does not fall over on a busy machine: the api-server answers before
+the scheduler starts, SQLite holds its write lock for less time and waits for it
+up to 30 s (``deploy/airflow_local_settings.py``; Airflow already runs it in WAL
 mode), REST calls are retried on transient errors (5xx such as "database is
 locked", refused connections), and a convenience call that still fails (the
 unpause) is reported while Airflow keeps running.
@@ -175,9 +176,12 @@ class LocalAirflow:
         )
         env.update(overrides)
         if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
-            # wait up to a minute for a lock another Airflow process holds (SQLite's default is 5 s)
+            # shorter and waited-for SQLite locks (deploy/airflow_local_settings.py says why); the
+            # tasks' calls to the api-server wait as long as the api-server may wait for a lock
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "deploy"), env.get("PYTHONPATH")) if p)
             for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
-                env.setdefault(f"AIRFLOW__DATABASE__{key}", "news_etl.config.AIRFLOW_SQLITE_CONNECT_ARGS")
+                env.setdefault(f"AIRFLOW__DATABASE__{key}", "airflow_local_settings.SQLITE_CONNECT_ARGS")
+            env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60")
         return env
 
     @property

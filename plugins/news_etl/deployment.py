@@ -180,6 +180,24 @@ class DailyDeadline(BaseDeadlineReference):
         return deadline_base(str(getattr(row[0], "value", row[0])), row[1], datetime.now(UTC))
 
 
+def daily_deadline():
+    """The DAG's deadline alert: a scheduled run not finished ``RUN_DEADLINE`` (2 h 30 min) after
+    its interval ends at 00:30 site time, i.e. by 03:00 Asia/Shanghai, calls
+    :func:`alert_on_deadline_miss`. None when ``NEWS_ETL_RUN_DEADLINE_MINUTES=0``."""
+    from airflow.sdk import AsyncCallback, DeadlineAlert
+
+    from .config import RUN_DEADLINE
+
+    if RUN_DEADLINE is None:
+        return None
+    return DeadlineAlert(
+        reference=DailyDeadline(),
+        interval=RUN_DEADLINE,
+        callback=AsyncCallback(alert_on_deadline_miss),
+        name="daily run finished by 03:00 Asia/Shanghai",
+    )
+
+
 async def alert_on_deadline_miss(context: dict, **kwargs) -> None:
     """The deadline alert's callback, run by the triggerer when the deadline passes with the run
     unfinished: the alert, naming the run, its state and the deadline in site time and UTC.
