@@ -8,6 +8,8 @@ tests/test_make_airflow.py.)"""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
 import socketserver
@@ -102,6 +104,11 @@ def dag(airflow_home):
     return DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
 
 
+def subject(mail: str) -> str:
+    """A mail's subject, unfolded (long headers are folded over lines)."""
+    return email.message_from_string(mail, policy=email.policy.default)["subject"]
+
+
 def states(dag_run) -> dict[str, str]:
     return {ti.task_id: str(ti.state).rsplit(".", 1)[-1].lower() for ti in dag_run.get_task_instances()}
 
@@ -123,8 +130,8 @@ def test_a_failed_task_logs_the_alert_and_mails_the_operator(dag, airflow_env, n
     assert "NEWS ETL ALERT: task fetch of run" in text and "failed on try 1" in text and "does not exist" in text
     assert len(notifier.messages) == 1, notifier.messages
     mail = notifier.messages[0]
-    assert "ops@example.test" in mail and "NEWS ETL" not in mail.split("Subject:")[0]
-    assert re.search(r"Subject: task fetch of run \S+ failed on try 1", mail), mail[:2000]
+    assert "ops@example.test" in mail
+    assert re.match(r"task fetch of run \S+ failed on try 1: .*does not exist", subject(mail)), mail[:2000]
 
 
 def test_a_quiet_source_is_an_alert_and_the_run_stays_green(dag, airflow_env, notifier, monkeypatch, capfd, caplog):
@@ -137,7 +144,7 @@ def test_a_quiet_source_is_an_alert_and_the_run_stays_green(dag, airflow_env, no
     assert got["publish"] == "success" and got["check_freshness"] == "skipped", got
     assert "NEWS ETL ALERT: run " in logged(capfd, caplog)
     assert len(notifier.messages) == 1, notifier.messages
-    assert re.search(r"Subject: run \S+: STALE SOURCE: no new post for [\d.]+ h", notifier.messages[0])
+    assert re.match(r"run \S+: STALE SOURCE: no new post for [\d.]+ h", subject(notifier.messages[0]))
 
 
 def test_the_embedded_sample_never_trips_the_freshness_alert(dag, airflow_env, notifier, monkeypatch):

@@ -57,8 +57,15 @@ def _run_conf() -> dict:
 
 
 def connect():
-    """The connect function the load and publish steps use: the provider's hook."""
-    return warehouse_hook().get_conn()
+    """The connect function the load and publish steps use: the provider's hook (a warehouse file's
+    folder is created first, as the CLI does, so a connection may name a new place)."""
+    from pathlib import Path
+
+    hook = warehouse_hook()
+    database = hook.get_database()
+    if not database.startswith(("md:", ":memory:")):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return hook.get_conn()
 
 
 def run_identity() -> dict:
