@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from news_etl.config import WRITER_POOL
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "posts"
@@ -90,7 +92,7 @@ def airflow_home() -> Path:
         airflow = Path(sys.executable).with_name("airflow")
         subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
         subprocess.run(
-            [str(airflow), "pools", "set", "duckdb_writer", "1", "DuckDB writer"],
+            [str(airflow), "pools", "set", WRITER_POOL, "1", "DuckDB writer"],
             check=True,
             capture_output=True,
             env=os.environ.copy(),

@@ -13,8 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from news_etl.selftest import REPORT_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
-REPORT_ENV = "NEWS_ETL_RELIABILITY_REPORT"
 
 
 def record(kind: str, name: str, **counts) -> None:

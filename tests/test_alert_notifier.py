@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 import pytest
 from conftest import ROOT, SAMPLE
 
+from news_etl.config import DAG_ID
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
@@ -101,7 +103,7 @@ def notifier(airflow_env, smtp_server, monkeypatch):
 def dag(airflow_home):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
+    return DagBag(dag_folder=str(ROOT / "dags")).dags[DAG_ID]
 
 
 def subject(mail: str) -> str:

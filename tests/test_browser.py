@@ -21,6 +21,8 @@ import pytest
 from conftest import ROOT, require
 from warehouse_checks import rows, scalar
 
+from news_etl.config import DAG_ID
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.services]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -105,12 +107,12 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
 
     # the DAG list has the daily DAG; its page shows the run as a success
     page.goto(af.url + "/dags")
-    page.get_by_role("link", name="news_etl_daily").first.click()
-    page.wait_for_url("**/dags/news_etl_daily**")
+    page.get_by_role("link", name=DAG_ID).first.click()
+    page.wait_for_url(f"**/dags/{DAG_ID}**")
     page.get_by_text("fetch", exact=True).first.wait_for()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(ARTIFACTS / "02-dag.png"))
-    page.goto(af.url + "/dags/news_etl_daily/runs")
+    page.goto(af.url + f"/dags/{DAG_ID}/runs")
     from playwright.sync_api import expect
 
     expect(page.locator("tr", has_text=run_id).first).to_contain_text("Success", timeout=60_000)

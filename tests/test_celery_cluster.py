@@ -19,6 +19,8 @@ from airflow_servers import LOGICAL_DATE, LocalAirflow, airflow_paths, private_t
 from conftest import ROOT, require
 from warehouse_checks import fingerprint, scalar
 
+from news_etl.config import DAG_ID, WRITER_POOL
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.services]
 
 DATABASE = "news_etl_celery_test"
@@ -115,7 +117,7 @@ def local_reference(cluster, airflow_home, tmp_path_factory, monkeypatch_module)
     )
     monkeypatch_module.setenv("NEWS_ETL_PUBLISHED", str(paths["published"]))
     monkeypatch_module.setenv("NEWS_ETL_STAGING", str(paths["staging"]))
-    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags[DAG_ID]
     run = dag.test(logical_date=datetime.fromisoformat(LOGICAL_DATE))
     assert str(run.state).endswith("success")
     return paths
@@ -142,7 +144,7 @@ def test_two_celery_workers_share_the_transforms_and_one_writer_loads(cluster, l
     assert {t["hostname"] for t in tis} <= {"worker-1", "worker-2"}
 
     # the writer's tasks ran one at a time (pool duckdb_writer, one slot)
-    writers = sorted((t for t in tis if t["pool"] == "duckdb_writer"), key=lambda t: t["start_date"])
+    writers = sorted((t for t in tis if t["pool"] == WRITER_POOL), key=lambda t: t["start_date"])
     assert [t["task_id"] for t in writers] == ["load", "publish"]
     for a, b in zip(writers, writers[1:], strict=False):
         assert a["end_date"] <= b["start_date"], (a, b)

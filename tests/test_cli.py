@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLE
-from warehouse_checks import fingerprint, scalar
+from warehouse_checks import fingerprint, rows, scalar
 
 
-def cli(*args, cwd=ROOT):
-    env = dict(os.environ)
+def cli(*args, cwd=ROOT, env=None):
+    env = {**os.environ, **(env or {})}
     return subprocess.run(
         [str(Path(sys.executable).with_name("news-etl")), *args], capture_output=True, text=True, env=env, cwd=cwd
     )
@@ -55,12 +56,15 @@ def test_cli_and_dag_share_the_steps_and_a_rerun_changes_nothing(tmp_path):
     before = fingerprint(tmp_path / "w.duckdb")
     assert cli(*args).returncode == 0
     assert fingerprint(tmp_path / "w.duckdb") == before
+    assert {"articles", "article_keywords", "keyword_daily", "rejects", "source_files"} <= set(before)
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["run", "--source", "/nonexistent/posts"], "does not exist"),
+        (["run", "--source", str(SAMPLE), "--as-of", "2026-11-26"], "--as-of needs a git source"),
+        (["run", "--source", str(SAMPLE), "--as-of", "last tuesday"], "not a time: 'last tuesday'"),
     ],
 )
 def test_failures_are_one_line_and_non_zero(tmp_path, args, message):
@@ -77,3 +81,29 @@ def test_failures_are_one_line_and_non_zero(tmp_path, args, message):
     assert message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_run_as_of_replays_the_site_at_a_time(tmp_path):
+    """`run --as-of TIME` loads the last commit before TIME, as the DAG loads a day at its interval
+    end; a time without an offset is site time (Asia/Shanghai)."""
+    from site_repo import SiteRepo, post_text
+
+    repo = SiteRepo(tmp_path / "remote", when="2026-11-25T10:00:00+08:00")
+    day1 = repo.head()
+    repo.write("_posts/2026-11-26-202611262419000001.md", post_text("202611262419000001", "次日", day="2026-11-26"))
+    repo.commit("next day", when="2026-11-26T10:00:00+08:00")
+    args = ["--warehouse", str(tmp_path / "w.duckdb"), "--published", str(tmp_path / "p.duckdb")]
+    args += ["--staging", str(tmp_path / "s"), "--source", f"git+{repo.url}", "--workers", "1"]
+    env_cache = {"NEWS_ETL_CACHE": str(tmp_path / "cache")}
+
+    out = cli("run", *args, "--as-of", "2026-11-26 00:30", env=env_cache)  # site time: 2026-11-25T16:30Z
+    assert out.returncode == 0, out.stderr
+    assert "as of 2026-11-26T00:30:00+08:00" in out.stdout and day1[:12] in out.stdout
+    assert rows(tmp_path / "w.duckdb", "SELECT source_revision, interval_end FROM etl_runs") == [
+        (day1, datetime(2026, 11, 25, 16, 30, tzinfo=UTC))
+    ]
+    assert scalar(tmp_path / "w.duckdb", "SELECT count(*) FROM articles WHERE published_date = '2026-11-26'") == 0
+
+    out = cli("run", *args, env=env_cache)  # no --as-of: the head
+    assert out.returncode == 0, out.stderr
+    assert scalar(tmp_path / "w.duckdb", "SELECT count(*) FROM articles WHERE published_date = '2026-11-26'") == 1

@@ -15,6 +15,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from news_etl.config import WRITER_POOL
+
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]
 AIRFLOW_SERVICES = {
@@ -69,7 +71,7 @@ def test_every_service_of_the_official_shape_is_there():
     hosts = {re.search(r"--celery-hostname (\S+)", commands[w])[1] for w in ("airflow-worker-1", "airflow-worker-2")}
     assert len(hosts) == 2, "each worker needs its own Celery hostname"
     init = "\n".join(SERVICES["airflow-init"]["command"])
-    assert "airflow db migrate" in init and "airflow pools set duckdb_writer 1" in init
+    assert "airflow db migrate" in init and f"airflow pools set {WRITER_POOL} 1" in init
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
         assert SERVICES[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
         assert "healthcheck" in SERVICES[name]

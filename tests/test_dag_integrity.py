@@ -10,6 +10,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+from news_etl.config import DAG_ID, WRITER_POOL
+
 pytestmark = pytest.mark.airflow
 
 
@@ -22,12 +24,12 @@ def dagbag(airflow_home):
 
 @pytest.fixture(scope="module")
 def dag(dagbag):
-    return dagbag.dags["news_etl_daily"]
+    return dagbag.dags[DAG_ID]
 
 
 def test_dag_folder_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"news_etl_daily"}
+    assert set(dagbag.dag_ids) == {DAG_ID}
 
 
 def test_tasks_and_order(dag):
@@ -52,8 +54,8 @@ def test_transform_is_mapped_over_batches(dag):
 def test_retries_pool_and_assets(dag):
     fetch = dag.get_task("fetch")
     assert fetch.retries >= 2 and fetch.retry_exponential_backoff
-    assert dag.get_task("load").pool == "duckdb_writer"
-    assert dag.get_task("publish").pool == "duckdb_writer"
+    assert dag.get_task("load").pool == WRITER_POOL
+    assert dag.get_task("publish").pool == WRITER_POOL
     assert [a.name for a in dag.get_task("load").outlets] == ["news_warehouse"]
     assert dag.max_active_runs == 1
 

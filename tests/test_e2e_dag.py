@@ -9,6 +9,8 @@ import yaml
 from conftest import ROOT
 from warehouse_checks import fingerprint, rows, scalar
 
+from news_etl.config import DAG_ID
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 EXPECTED = yaml.safe_load((ROOT / "tests" / "data" / "sample_expected.yaml").read_text(encoding="utf-8"))
@@ -20,7 +22,7 @@ def dag(airflow_home):
 
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     assert bag.import_errors == {}
-    return bag.dags["news_etl_daily"]
+    return bag.dags[DAG_ID]
 
 
 def run_day(dag, day: int = 25):

@@ -1,6 +1,7 @@
 """Command line: the same pipeline without Airflow.
 
-    python -m news_etl run --source PATH --warehouse FILE
+    python -m news_etl run --source PATH --warehouse FILE [--as-of TIME]
+    python -m news_etl restore --from SNAPSHOT [--warehouse FILE]
     python -m news_etl summary [--warehouse FILE]
     python -m news_etl report [NAME] [--format table|csv|json|parquet] [--out FILE] [--param NAME=VALUE ...]
     python -m news_etl sql [--warehouse FILE]
@@ -28,14 +29,39 @@ def _settings(args) -> Settings:
     )
 
 
+def as_of_time(text: str) -> str:
+    """``--as-of``: an ISO 8601 time (``2026-11-26T00:30+08:00``); without an offset it is site
+    time (Asia/Shanghai); a date alone is midnight of that day, site time. Returned with its offset."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from .config import SITE_TIMEZONE
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (use ISO 8601, e.g. 2026-11-26T00:30+08:00 or 2026-11-26)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(SITE_TIMEZONE))
+    return moment.isoformat()
+
+
 def cmd_run(args) -> int:
-    from .pipeline import run_all
+    from .pipeline import new_run, run_all
 
     settings = _settings(args)
-    result = run_all(settings)
+    run = None
+    if args.as_of:
+        as_of = as_of_time(args.as_of)
+        if not settings.source.strip().startswith("git+"):
+            raise ValueError(
+                "--as-of needs a git source (git+URL or git+PATH): a folder or a feed can only be read as it is now"
+            )
+        run = new_run(interval_end=as_of)
+    result = run_all(settings, run)
     f, load = result["fetch"], result["load"]
     articles = sum(t["articles"] for t in result["transform"])
-    print(f"run {result['run']['run_id']}: source {f['source']}")
+    print(f"run {result['run']['run_id']}: source {f['source']}, as of {f['as_of']}, revision {f['revision']}")
     print(f"  fetched   {f['seen']} posts, {f['changed']} new or changed, {f['deleted']} deleted")
     print(f"  cleaned   {articles} articles, {load['rejects']} rejects")
     print(
@@ -48,6 +74,18 @@ def cmd_run(args) -> int:
     )
     print(f"  published {result['publish']['snapshot']}")
     print(f"  in {result['seconds']:.2f}s")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from .warehouse import restore
+
+    settings = _settings(args)
+    result = restore(args.snapshot, settings.warehouse)
+    print(
+        f"restored {result['warehouse']} from {result['snapshot']}: "
+        f"{result['live_articles']} live articles, {result['runs']} runs"
+    )
     return 0
 
 
@@ -133,7 +171,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
     p.add_argument("--staging", help="staging folder (default: data/staging)")
     p.add_argument("--workers", type=int, help="transform processes (default: one per core)")
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="replay the site as it was at TIME (git sources): the last commit before it, as the DAG reads "
+        "a day at its interval end; e.g. 2026-11-26T00:30+08:00 for site day 2026-11-25 (no offset: site time)",
+    )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("restore", help="rebuild a missing writer's file from a published snapshot")
+    p.add_argument("--from", dest="snapshot", required=True, metavar="SNAPSHOT", help="the published snapshot file")
+    p.add_argument("--warehouse", help="the writer's DuckDB file to rebuild (default: data/warehouse.duckdb)")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("summary", help="articles per outlet and day, rejects, the last run")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")

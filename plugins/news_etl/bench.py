@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import PROJECT_ROOT
+from .config import DAG_ID, PROJECT_ROOT, WRITER_POOL
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -312,11 +312,14 @@ def bench_dag(site: Path, posts: int, workdir: Path) -> dict:
         AIRFLOW_CONN_NEWS_WAREHOUSE=json.dumps({"conn_type": "duckdb", "host": str(workdir / "dag.duckdb")}),
     )
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "pools", "set", "duckdb_writer", "1", "writer"], env=env, check=True, capture_output=True)
-    wall, _, _ = _run_measured([airflow, "dags", "test", "news_etl_daily", "2026-11-25"], env)
+    subprocess.run([airflow, "pools", "set", WRITER_POOL, "1", "writer"], env=env, check=True, capture_output=True)
+    wall, _, _ = _run_measured([airflow, "dags", "test", DAG_ID, "2026-11-25"], env)
     con = sqlite3.connect(home / "airflow.db")
-    rows = con.execute("""SELECT task_id, (julianday(end_date) - julianday(start_date)) * 86400
-                          FROM task_instance WHERE dag_id = 'news_etl_daily'""").fetchall()
+    rows = con.execute(
+        """SELECT task_id, (julianday(end_date) - julianday(start_date)) * 86400
+                          FROM task_instance WHERE dag_id = ?""",
+        [DAG_ID],
+    ).fetchall()
     con.close()
     in_tasks = sum(s or 0 for _, s in rows)
     return {"posts": posts, "wall_s": wall, "in_tasks_s": in_tasks, "around_s": wall - in_tasks, "tasks": len(rows)}

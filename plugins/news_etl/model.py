@@ -30,7 +30,10 @@ class RawPost:
     raw: bytes
     content_hash: str
     size: int = 0
-    mtime_ns: int = 0
+    mtime_ns: int | None = 0
+    #: A reject reason the source found (e.g. ``file time out of range``): the post becomes that reject.
+    problem: str | None = None
+    problem_detail: str | None = None
 
 
 @dataclass
@@ -68,6 +71,8 @@ RAW_SCHEMA = pa.schema(
         ("content_hash", pa.string()),
         ("size", pa.int64()),
         ("mtime_ns", pa.int64()),
+        ("problem", pa.string()),
+        ("problem_detail", pa.string()),
     ]
 )
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,6 +28,35 @@ log = logging.getLogger(__name__)
 
 #: The fetch manifest, beside the run's staged batches.
 MANIFEST = "manifest.json"
+
+
+#: Reject reasons a log line or a manifest counts one by one (the rest are summed up).
+MAX_REASONS = 12
+
+
+def by_reason(reasons: dict[str, int]) -> str:
+    """`` (2 no body, 1 empty file)``: counts of reject reasons for a log line, most frequent
+    first, each reason cut short and escaped (a reason may quote a post); empty without any."""
+    if not reasons:
+        return ""
+    shown = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{n} {_printable(reason)[:80]}" for reason, n in shown[:MAX_REASONS])
+    if len(shown) > MAX_REASONS:
+        text += f", {sum(n for _, n in shown[MAX_REASONS:])} for {len(shown) - MAX_REASONS} other reasons"
+    return f" ({text})"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def open_writer(connect, settings: Settings):
+    """The writer's connection (waiting while another process holds the file), once it is
+    sure the writer's file is not missing under a published snapshot."""
+    from .warehouse import require_writer, writer
+
+    require_writer(settings.warehouse, settings.published)
+    return writer(connect, settings.lock_timeout, settings.duckdb_memory)
 
 
 class QualityError(Exception):
@@ -47,15 +78,19 @@ def new_run(run_id: str | None = None, **airflow) -> dict:
 # --- 1. fetch ----------------------------------------------------------------------------------
 
 
-def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
+def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict:
     """Ask the source what changed since the last load; stage it in raw batches.
 
     Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
     name)`` is called as each batch is staged (the CLI starts its transform then).
+    ``read_state(source name)`` gives the watermark to start from (a
+    :class:`~news_etl.warehouse.State`; by default read from the writer's file).
+    The manifest records it, and the load commits only on top of it.
     """
     import pyarrow as pa
 
-    from .warehouse import read_state
+    from .parse import post_id_from_path
+    from .warehouse import read_state_file, require_writer
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -63,11 +98,17 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     staging.remove_run(folder)  # a retried fetch starts clean
     folder.mkdir(parents=True, exist_ok=True)
     source = open_source(settings.source, settings, as_of=run.get("interval_end"))
-    known, previous_revision = read_state(settings.published, source.name)
+    if read_state is None:
+        require_writer(settings.warehouse, settings.published)
+        state = read_state_file(settings.warehouse, source.name, settings.lock_timeout)
+    else:
+        state = read_state(source.name)
+    known, previous_revision = state.known, state.revision
 
     batches: list[str] = []
     deleted: list[str] = []
     pending: list[RawPost] = []
+    staged_ids: set[str] = set()  # post ids of the staged files: a deleted file with one of them has moved
     changed = 0
 
     def flush() -> None:
@@ -86,6 +127,7 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
             deleted.append(item.path)
             continue
         pending.append(item)
+        staged_ids.add(post_id_from_path(item.path))
         changed += 1
         if len(pending) >= settings.batch_size:
             flush()
@@ -99,13 +141,20 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
         )
     manifest = {
         "run_id": run["run_id"],
+        # names this fetch: transform and validate results carry it, so a load never mixes two fetches
+        "fetch_id": uuid.uuid4().hex,
         "staging": str(folder),
+        # the run's "as of" time: the end of its data interval, or (a CLI run) when fetch started
+        "as_of": run.get("interval_end") or started_at.isoformat(),
         "source": source.name,
         "revision": source.revision,
         "previous_revision": previous_revision,
+        "watermark": state.watermark,
         "seen": source.seen,
         "changed": changed,
         "deleted": len(deleted),
+        # files staged under a new path whose old path is gone (the three-day move to old_post/)
+        "moved": sum(1 for p in deleted if post_id_from_path(p) in staged_ids),
         "batches": batches,
         "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
@@ -114,11 +163,18 @@ def fetch(settings: Settings, run: dict, on_batch=None) -> dict:
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     log.info(
-        "fetch: %s holds %d posts; %d new or changed, %d deleted, in %d batch(es), %.2fs",
+        "fetch: %s as of %s (%s): revision %s (loaded before: %s); %d post files; %d to load "
+        "(%d new or changed, %d moved), %d deleted; %d batch(es), %.2fs",
         source.name,
+        manifest["as_of"],
+        "the end of the run's data interval" if run.get("interval_end") else "now",
+        manifest["revision"],
+        previous_revision,
         source.seen,
         changed,
-        len(deleted),
+        changed - manifest["moved"],
+        manifest["moved"],
+        len(deleted) - manifest["moved"],
         len(batches),
         manifest["seconds"],
     )
@@ -139,6 +195,24 @@ def read_manifest(settings: Settings, run: dict) -> dict:
 # --- 2. transform ------------------------------------------------------------------------------
 
 
+def _manifest_in(staging_folder: str | Path) -> dict:
+    """The manifest of the fetch that staged this folder."""
+    path = Path(staging_folder) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise staging.StagingError(f"no fetch manifest at {path}: run fetch first") from None
+
+
+def run_day(staging_folder: str | Path) -> date:
+    """The site-local day of the run's "as of" time, from the manifest its fetch wrote: the
+    article contract's plausible dates end a year after it (``contract.py``)."""
+    from .contract import as_of_day
+
+    manifest = _manifest_in(staging_folder)
+    return as_of_day(manifest.get("as_of") or manifest["started_at"])
+
+
 def transform(staging_folder: str, batch: str) -> dict:
     """Clean one raw batch into an articles file and a rejects file."""
     from .transform import transform_table
@@ -146,27 +220,31 @@ def transform(staging_folder: str, batch: str) -> dict:
     t0 = time.monotonic()
     folder = Path(staging_folder)
     raw = staging.read_table(folder / batch)
-    # the GX suite's hard date range ends a year after today: later dates become rejects, not a stopped run
-    articles, rejects = transform_table(raw, latest=date(date.today().year + 1, 12, 31))
+    # a post outside the contract (the GX suite's hard limits) becomes a reject, not a stopped run
+    articles, rejects = transform_table(raw, as_of=run_day(folder))
     stem = Path(batch).name
     clean_name, rejects_name = f"clean/{stem}", f"rejects/{stem}"
     staging.write_table(articles, folder / clean_name)
     staging.write_table(rejects, folder / rejects_name)
+    reasons = Counter(rejects.column("reason").to_pylist())
     result = {
+        "fetch_id": _manifest_in(folder).get("fetch_id"),
         "batch": batch,
         "clean": clean_name,
         "rejects_file": rejects_name,
         "posts": raw.num_rows,
         "articles": articles.num_rows,
         "rejects": rejects.num_rows,
+        "reasons": dict(reasons.most_common(MAX_REASONS)),
         "seconds": round(time.monotonic() - t0, 3),
     }
     log.info(
-        "transform %s: %d posts → %d articles, %d rejects, %.2fs",
+        "transform %s: %d posts → %d articles, %d rejects%s, %.2fs",
         batch,
         raw.num_rows,
         articles.num_rows,
         rejects.num_rows,
+        by_reason(result["reasons"]),
         result["seconds"],
     )
     return result
@@ -192,24 +270,24 @@ def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
 _VALIDATORS: dict = {}
 
 
-def validate_batch(staging_folder: str, item: dict, today: date | None = None) -> list[dict]:
-    """The GX results of one transformed batch (one GX context per process, reused)."""
+def validate_batch(staging_folder: str, item: dict, as_of: date | None = None) -> list[dict]:
+    """The GX results of one transformed batch (one GX context per process and as-of day, reused)."""
     from .validate import COLUMNS, Validator
 
     table = staging.read_table(Path(staging_folder) / item["clean"], columns=COLUMNS)
     if table.num_rows == 0:
         return []
-    today = today or date.today()
-    if today not in _VALIDATORS:
+    as_of = as_of or run_day(staging_folder)
+    if as_of not in _VALIDATORS:
         _VALIDATORS.clear()
-        _VALIDATORS[today] = Validator(today)
-    return _VALIDATORS[today].validate(table, item["batch"])
+        _VALIDATORS[as_of] = Validator(as_of)
+    return _VALIDATORS[as_of].validate(table, item["batch"])
 
 
 def validate(
     staging_folder: str,
     transformed: list[dict],
-    today: date | None = None,
+    as_of: date | None = None,
     connect=None,
     settings: Settings | None = None,
     run: dict | None = None,
@@ -230,7 +308,7 @@ def validate(
     rows: list[dict] = []
     for item in transformed:
         checked = (precomputed or {}).get(item["batch"])
-        rows.extend(checked if checked is not None else validate_batch(staging_folder, item, today))
+        rows.extend(checked if checked is not None else validate_batch(staging_folder, item, as_of))
     quality = pa.Table.from_pylist(
         rows,
         schema=pa.schema(
@@ -249,6 +327,7 @@ def validate(
     hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
     soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
     result = {
+        "fetch_id": _manifest_in(folder).get("fetch_id"),
         "quality_file": "quality.parquet",
         "expectations": len(rows),
         "failed_hard": len(hard),
@@ -272,9 +351,9 @@ def validate(
         )
         message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
         if connect is not None and settings is not None and run is not None:
-            from .warehouse import record_failed_validation, writer
+            from .warehouse import record_failed_validation
 
-            with writer(connect, settings.lock_timeout) as con:
+            with open_writer(connect, settings) as con:
                 record_failed_validation(
                     con,
                     run=run,
@@ -290,9 +369,49 @@ def validate(
 
 
 def load(connect, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
-    """Write the run into the warehouse in one transaction (the single writer)."""
+    """Write the run into the warehouse in one transaction (the single writer).
+
+    The load commits only on top of the watermark its fetch read. When another
+    run loaded in between (a backfill's runs at once, two CLI runs), what was
+    staged is stale: the run fetches, transforms and validates again from the
+    new watermark, here, while it holds the writer's file (so the watermark
+    cannot move again), then loads that. So concurrent runs end as if run in turn.
+    """
+    from .warehouse import WatermarkMoved
+
+    with open_writer(connect, settings) as con:
+        made_by = {t.get("fetch_id") for t in transformed} | {validated.get("fetch_id")}
+        if made_by != {fetched.get("fetch_id")}:
+            # a retried load after a load that fetched again: the transform results are of another fetch
+            log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+        try:
+            counts = _load_staged(con, run, fetched, transformed, validated)
+        except WatermarkMoved as moved:
+            log.warning("load: %s; fetching again from the new watermark, inside this load", moved)
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+            counts = _load_staged(con, run, fetched, transformed, validated)
+    log.info(
+        "load: wrote revision %s of %s: %d new, %d updated, %d moved, %d unchanged, %d deleted, %d revived, "
+        "%d rejects%s, %.2fs",
+        fetched["revision"],
+        fetched["source"],
+        counts["new"],
+        counts["updated"],
+        counts["moved"],
+        counts["unchanged"] - counts["moved"],
+        counts["deleted"],
+        counts["revived"],
+        counts["rejects"],
+        by_reason(counts["reasons"]),
+        counts["seconds"],
+    )
+    return counts
+
+
+def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
+    """Check the staged files can be read, then load them (:func:`news_etl.warehouse.load`)."""
     from .warehouse import load as load_warehouse
-    from .warehouse import writer
 
     folder = Path(fetched["staging"])
     files = {
@@ -303,28 +422,38 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
     extra = [folder / name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
     for path in [*(p for group in files.values() for p in group), *extra]:
         staging.check_file(Path(path))
-    with writer(connect, settings.lock_timeout) as con:
-        counts = load_warehouse(
+    return load_warehouse(
+        con,
+        run=run,
+        fetch=fetched,
+        **files,
+        deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
+        quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
+        transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
+        validate_seconds=validated.get("seconds", 0.0),
+    )
+
+
+def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], dict]:
+    """fetch → transform → validate for ``run`` from the watermark in the warehouse open on
+    ``con`` (the load's), in this process. A hard expectation failure is recorded as in
+    :func:`validate`, through ``con``."""
+    from .warehouse import read_state, record_failed_validation
+
+    fetched = fetch(settings, run, read_state=lambda name: read_state(con, name))
+    transformed = transform_all(fetched)  # one process: this may run inside an Airflow task
+    try:
+        validated = validate(fetched["staging"], transformed)
+    except QualityError as exc:
+        record_failed_validation(
             con,
             run=run,
             fetch=fetched,
-            **files,
-            deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
-            quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
-            transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
-            validate_seconds=validated.get("seconds", 0.0),
+            quality_file=str(Path(fetched["staging"]) / "quality.parquet"),
+            message=str(exc),
         )
-    log.info(
-        "load: %d new, %d updated, %d unchanged, %d deleted, %d revived, %d rejects, %.2fs",
-        counts["new"],
-        counts["updated"],
-        counts["unchanged"],
-        counts["deleted"],
-        counts["revived"],
-        counts["rejects"],
-        counts["seconds"],
-    )
-    return counts
+        raise
+    return fetched, transformed, validated
 
 
 # --- 5. publish --------------------------------------------------------------------------------
@@ -333,13 +462,18 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
 def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
     """Publish the analysts' snapshot and clean the run's staging folder."""
     from .warehouse import publish as publish_snapshot
-    from .warehouse import writer
 
-    with writer(connect, settings.lock_timeout) as con:
+    with open_writer(connect, settings) as con:
         result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
     if fetched and not settings.keep_staging:
         staging.remove_run(Path(fetched["staging"]))
-    log.info("publish: snapshot %s (%d bytes) in %.2fs", result["snapshot"], result["bytes"], result["seconds"])
+    log.info(
+        "publish: snapshot %s (%d live articles, %d bytes) in %.2fs",
+        result["snapshot"],
+        result["live_articles"],
+        result["bytes"],
+        result["seconds"],
+    )
     return result
 
 

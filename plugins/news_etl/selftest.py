@@ -20,7 +20,10 @@ from pathlib import Path
 
 from .config import PROJECT_ROOT
 
-SUITES = ("tests/test_faults.py", "tests/test_hostile_input.py")
+#: The suites of faults (real processes, signals, files) and of inputs (hostile files and names).
+FAULT_SUITES = ("tests/test_faults.py", "tests/test_writer_truth.py", "tests/test_concurrent_runs.py")
+INPUT_SUITES = ("tests/test_hostile_input.py", "tests/test_one_input_one_reject.py")
+SUITES = FAULT_SUITES + INPUT_SUITES
 REPORT_ENV = "NEWS_ETL_RELIABILITY_REPORT"
 
 
@@ -44,8 +47,14 @@ def _outcomes(junit: Path) -> dict[str, dict[str, int]]:
 
 
 def table(records: list[dict], outcomes: dict[str, dict[str, int]]) -> str:
-    faults = outcomes.get("test_faults", {"run": 0, "passed": 0, "failed": 0, "skipped": 0})
-    inputs = outcomes.get("test_hostile_input", {"run": 0, "passed": 0, "failed": 0, "skipped": 0})
+    def tally(suites: tuple[str, ...]) -> dict[str, int]:
+        names = {Path(s).stem for s in suites}
+        return {
+            k: sum(o[k] for suite, o in outcomes.items() if suite in names)
+            for k in ("run", "passed", "failed", "skipped")
+        }
+
+    faults, inputs = tally(FAULT_SUITES), tally(INPUT_SUITES)
     sets = [r for r in records if r["kind"] == "input"]
     total = {k: sum(r.get(k, 0) for r in sets) for k in ("inputs", "articles", "rejects", "lost")}
     rss = max((r["peak_rss_mb"] for r in sets if "peak_rss_mb" in r), default=None)

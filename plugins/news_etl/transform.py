@@ -15,28 +15,27 @@ from datetime import date
 import pyarrow as pa
 
 from .clean import clean_body
+from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_TITLE_CHARS, latest_date
 from .keywords import keywords
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 from .outlets import outlet_for
 from .parse import parse_post
-from .validate import EARLIEST_DATE  # the suite's hard date range starts here (validate imports GX lazily)
 
 log = logging.getLogger(__name__)
 
-#: A post larger than this is rejected before it is parsed.
-MAX_POST_BYTES = 20 * 1024 * 1024
-#: A title longer than this is not a title (the GX suite's hard limit).
-MAX_TITLE_CHARS = 500
 
-
-def transform_post(post: RawPost, latest: date | None = None) -> Article:
+def transform_post(post: RawPost, as_of: date | None = None) -> Article:
     """One post file → one clean article, or raise :class:`Reject`.
 
-    A post that would fail a per-row *hard* expectation of the GX suite (no
-    text, a title over 500 characters, a date outside the site's range up to
-    ``latest``) is rejected here, so one bad post cannot stop a whole run.
+    A post that would fail a per-row *hard* expectation of the GX suite (the
+    article contract, ``contract.py``: no text, a title too long, a date
+    outside the site's range for a run as of ``as_of``) is rejected here, so
+    one bad post cannot stop a whole run. Without ``as_of`` only the earliest
+    date is checked.
     """
+    if post.problem:
+        raise Reject(post.problem, post.problem_detail or "")
     if len(post.raw) > MAX_POST_BYTES:
         raise Reject("file too large", f"{len(post.raw)} bytes, limit {MAX_POST_BYTES}")
     fm = parse_post(post.path, post.raw)
@@ -46,6 +45,7 @@ def transform_post(post: RawPost, latest: date | None = None) -> Article:
     title = html.unescape(fm.title) if "&" in fm.title else fm.title
     if len(title) > MAX_TITLE_CHARS:
         raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
+    latest = latest_date(as_of) if as_of is not None else None
     if fm.published_date < EARLIEST_DATE or (latest is not None and fm.published_date > latest):
         raise Reject(
             "date out of range",
@@ -80,13 +80,13 @@ def transform_post(post: RawPost, latest: date | None = None) -> Article:
     )
 
 
-def transform_rows(posts, latest: date | None = None) -> tuple[list[dict], list[dict]]:
+def transform_rows(posts, as_of: date | None = None) -> tuple[list[dict], list[dict]]:
     """Articles and rejects, as rows, for an iterable of :class:`RawPost`."""
     articles: list[dict] = []
     rejects: list[dict] = []
     for post in posts:
         try:
-            article = transform_post(post, latest)
+            article = transform_post(post, as_of)
         except Reject as exc:
             rejects.append(_reject_row(post, exc.reason, exc.detail))
         except RecursionError:
@@ -115,12 +115,21 @@ def _reject_row(post: RawPost, reason: str, detail: str) -> dict:
     }
 
 
-def transform_table(raw: pa.Table, latest: date | None = None) -> tuple[pa.Table, pa.Table]:
-    """A staged raw batch → (articles table, rejects table); ``latest``: the last plausible date."""
+def transform_table(raw: pa.Table, as_of: date | None = None) -> tuple[pa.Table, pa.Table]:
+    """A staged raw batch → (articles table, rejects table) for a run as of the day ``as_of``."""
     cols = raw.to_pydict()
+    n = raw.num_rows
     posts = (
-        RawPost(source=s, path=p, raw=r, content_hash=h)
-        for s, p, r, h in zip(cols["source"], cols["path"], cols["raw"], cols["content_hash"], strict=False)
+        RawPost(source=s, path=p, raw=r, content_hash=h, problem=problem, problem_detail=detail)
+        for s, p, r, h, problem, detail in zip(
+            cols["source"],
+            cols["path"],
+            cols["raw"],
+            cols["content_hash"],
+            cols.get("problem", [None] * n),
+            cols.get("problem_detail", [None] * n),
+            strict=True,
+        )
     )
-    articles, rejects = transform_rows(posts, latest)
+    articles, rejects = transform_rows(posts, as_of)
     return (pa.Table.from_pylist(articles, schema=ARTICLE_SCHEMA), pa.Table.from_pylist(rejects, schema=REJECT_SCHEMA))

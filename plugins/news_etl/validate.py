@@ -14,11 +14,11 @@ import logging
 import os
 from datetime import date
 
+from .contract import MAX_PARAGRAPHS, MAX_TITLE_CHARS, date_range
+
 log = logging.getLogger(__name__)
 
 SUITE_NAME = "articles_batch"
-#: Dates outside this range are not news of this site.
-EARLIEST_DATE = date(2000, 1, 1)
 
 #: Columns the suite reads (the bodies themselves stay on disk).
 COLUMNS = [
@@ -36,32 +36,46 @@ COLUMNS = [
 ]
 
 
-def build_suite(today: date):
-    """The expectation suite for a batch of clean articles."""
+def _import_gx_quietly() -> None:
+    """Import Great Expectations without its noise: at import it logs some 200 INFO lines about
+    the functions it registers, which would bury the task log's one line about the results."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations  # noqa: F401
+
+    # this one module sets its own logger to INFO (a line per context about a temporary docs folder)
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+
+
+def build_suite(as_of: date):
+    """The expectation suite for a batch of clean articles of a run as of the day ``as_of``
+    (the article contract, ``contract.py``, as hard expectations)."""
+    _import_gx_quietly()
     import great_expectations as gx
     from great_expectations import expectations as gxe
 
     hard = {"severity": "hard"}
     soft = {"severity": "soft"}
+    earliest, latest = date_range(as_of)
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for column in ("post_id", "path", "title", "published_at", "published_date", "body_text", "content_hash"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column, meta=hard))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="path", meta=hard))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="post_id", meta=soft))
     suite.add_expectation(
-        gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=500, meta=hard)
+        gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=MAX_TITLE_CHARS, meta=hard)
     )
     suite.add_expectation(
         gxe.ExpectColumnValuesToBeBetween(
             column="published_date",
-            min_value=EARLIEST_DATE.isoformat(),  # type: ignore[arg-type]  # GX compares ISO strings
-            max_value=date(today.year + 1, 12, 31).isoformat(),  # type: ignore[arg-type]
+            min_value=earliest.isoformat(),  # type: ignore[arg-type]  # GX compares ISO strings
+            max_value=latest.isoformat(),  # type: ignore[arg-type]
             meta=hard,
         )
     )
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="chars", min_value=1, meta=hard))
     suite.add_expectation(
-        gxe.ExpectColumnValuesToBeBetween(column="paragraph_count", min_value=1, max_value=2000, meta=soft)
+        gxe.ExpectColumnValuesToBeBetween(column="paragraph_count", min_value=1, max_value=MAX_PARAGRAPHS, meta=soft)
     )
     suite.add_expectation(
         gxe.ExpectColumnValueLengthsToBeBetween(column="content_hash", min_value=64, max_value=64, meta=hard)
@@ -76,11 +90,9 @@ def build_suite(today: date):
 class Validator:
     """One GX context and suite, reused for every batch of a run."""
 
-    def __init__(self, today: date) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    def __init__(self, as_of: date) -> None:
+        _import_gx_quietly()
         import great_expectations as gx
-
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
         self.context = gx.get_context(mode="ephemeral")
         try:
@@ -90,7 +102,7 @@ class Validator:
         source = self.context.data_sources.add_pandas("staged")
         asset = source.add_dataframe_asset("articles")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("batch")
-        self.suite = self.context.suites.add(build_suite(today))
+        self.suite = self.context.suites.add(build_suite(as_of))
 
     def validate(self, table, batch_name: str) -> list[dict]:
         """GX results for one batch (an Arrow table of COLUMNS) as rows."""

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,8 +58,11 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextmanager
-def writer(connect: Connect, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The writer's connection, waiting (with backoff) while another process holds the file."""
+def writer(connect: Connect, timeout: float = 60.0, memory: str = "1GB") -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer's connection, waiting (with backoff) while another process holds the file.
+
+    ``memory`` bounds what DuckDB holds in memory (``Settings.duckdb_memory``): a big load
+    spills to disk instead of growing with the run."""
     deadline = time.monotonic() + timeout
     delay = 0.2
     while True:
@@ -78,8 +82,7 @@ def writer(connect: Connect, timeout: float = 60.0) -> Iterator[duckdb.DuckDBPyC
             delay = min(delay * 2, 5.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        # bounded memory: a big load spills to disk instead of growing with the run
-        limit = os.environ.get("NEWS_ETL_DUCKDB_MEMORY", "1GB").strip()
+        limit = memory.strip()
         if not _MEMORY.fullmatch(limit):
             raise ValueError(f"NEWS_ETL_DUCKDB_MEMORY must look like 512MB or 2GB, not {limit!r}")
         con.execute(f"SET memory_limit = '{limit}'")
@@ -132,31 +135,152 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 # --- the watermark -----------------------------------------------------------------------------
 
 
-def read_state(path: Path, source: str) -> tuple[dict[str, Known], str | None]:
-    """The files loaded from ``source`` and its revision, read from a warehouse file.
+class WatermarkMoved(Exception):
+    """Another run loaded since this run's fetch read the watermark: what it staged is stale."""
 
-    Fetch reads the published snapshot, never the writer's file, so it never
-    waits for a load. A stale snapshot only makes fetch stage a few files
-    again, which the load's hash comparison finds unchanged.
-    """
+    def __init__(self, source: str, read: dict, now: dict, by_run: str | None) -> None:
+        self.source, self.read, self.now, self.by_run = source, read, now, by_run
+        super().__init__(
+            f"the watermark of {source} moved since this run's fetch read it (revision {_short(read.get('revision'))}, "
+            f"{read.get('files')} files → revision {_short(now.get('revision'))}, {now.get('files')} files, "
+            f"loaded by run {by_run or '?'}): the staged changes are stale"
+        )
+
+
+def _short(revision: str | None) -> str:
+    """A revision as a log line shows it: a git commit's first 12 digits, others up to 40 characters."""
+    if revision is None:
+        return "none"
+    return revision[:12] if re.fullmatch(r"[0-9a-f]{40}", revision) else revision[:40]
+
+
+@dataclass(frozen=True)
+class State:
+    """What a fetch compares the source against: the files loaded from it and its revision, and
+    ``watermark``, a small fingerprint of both that the load checks in its transaction."""
+
+    known: dict[str, Known]
+    revision: str | None
+    watermark: dict
+
+
+_EMPTY_WATERMARK = {"revision": None, "files": 0, "digest": ""}
+
+
+def read_state(con: duckdb.DuckDBPyConnection, source: str) -> State:
+    """The watermark of ``source`` in the warehouse open on ``con``."""
+    tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    if not {"source_files", "source_state"} <= tables:
+        return State({}, None, dict(_EMPTY_WATERMARK))
+    rows = con.execute(
+        "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
+    ).fetchall()
+    return State({p: Known(h, s, m) for p, h, s, m in rows}, *_watermark(con, source))
+
+
+def _watermark(con: duckdb.DuckDBPyConnection, source: str) -> tuple[str | None, dict]:
+    """(revision, watermark): the revision and a digest of the live files (path, hash, size, mtime)."""
+    found = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
+    revision = found[0] if found else None
+    files, digest = con.execute(
+        """SELECT count(*), coalesce(md5(string_agg(
+               concat_ws(chr(31), path, content_hash, coalesce(size::VARCHAR, '-'), coalesce(mtime_ns::VARCHAR, '-')),
+               chr(30) ORDER BY path)), '')
+           FROM source_files WHERE source = ? AND NOT deleted""",
+        [source],
+    ).fetchall()[0]
+    return revision, {"revision": revision, "files": files, "digest": digest}
+
+
+def check_watermark(con: duckdb.DuckDBPyConnection, source: str, read: dict) -> None:
+    """Raise :class:`WatermarkMoved` unless the warehouse's watermark of ``source`` is still the
+    one the run's fetch ``read`` (called inside the load's transaction)."""
+    _, now = _watermark(con, source)
+    if now != read:
+        found = con.execute("SELECT run_id FROM source_state WHERE source = ?", [source]).fetchone()
+        raise WatermarkMoved(source, read, now, found[0] if found else None)
+
+
+def read_state_file(path: Path, source: str, timeout: float = 60.0) -> State:
+    """The watermark of ``source`` read from the writer's file (read-only; waiting, like a load,
+    while another process writes it). The writer's file is the truth: the published snapshot is
+    never read back. No file yet: nothing was loaded."""
     if not Path(path).exists():
-        return {}, None
+        return State({}, None, dict(_EMPTY_WATERMARK))
+    with writer(file_connect(path, read_only=True), timeout) as con:
+        return read_state(con, source)
+
+
+class WriterMissing(Exception):
+    """The writer's file is gone but a published snapshot exists: a run would start an empty
+    warehouse and publish it over the good snapshot."""
+
+
+def require_writer(warehouse: Path, published: Path) -> None:
+    """Refuse to run when the writer's file is missing and the published snapshot exists (a new
+    machine, a wrong volume): name both files and the way out."""
+    if Path(warehouse).exists() or not Path(published).exists():
+        return
+    raise WriterMissing(
+        f"the writer's warehouse file {warehouse} is missing, but the published snapshot {published} exists: "
+        "refusing to start an empty warehouse that would be published over it (versions, deletions, rejects "
+        "and run history would be lost). If the writer's file is elsewhere (another volume), point "
+        "NEWS_ETL_WAREHOUSE or the news_warehouse connection at it; else rebuild it from the snapshot: "
+        f"news-etl restore --from {published} --warehouse {warehouse}"
+    )
+
+
+class RestoreError(Exception):
+    """``restore`` cannot rebuild the writer's file; nothing was changed."""
+
+
+def restore(snapshot: Path, warehouse: Path) -> dict:
+    """Rebuild a missing writer's file from a published snapshot (a full, checkpointed copy of it).
+
+    The snapshot is checked first (it opens, it is a warehouse), copied aside, fsynced, migrated
+    to this code's schema and renamed into place; an existing writer's file is never replaced.
+    """
+    snapshot, warehouse = Path(snapshot), Path(warehouse)
+    if warehouse.exists():
+        raise RestoreError(
+            f"the writer's file {warehouse} exists: restore only rebuilds a missing one (move it aside first "
+            "if you mean to replace it with the snapshot)"
+        )
+    if not snapshot.is_file():
+        raise RestoreError(f"no snapshot at {snapshot}")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(snapshot), read_only=True)
+        try:
+            (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+            (runs,) = con.execute("SELECT count(*) FROM etl_runs").fetchall()[0]
+        finally:
+            con.close()
     except duckdb.Error as exc:
-        log.warning("cannot read the watermark from %s (%s); scanning everything", path, exc)
-        return {}, None
+        raise RestoreError(f"the snapshot {snapshot} is not a readable warehouse ({exc}): nothing restored") from None
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    tmp = warehouse.with_name(f".{warehouse.name}.{os.getpid()}.restore.tmp")
     try:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "source_files" not in tables:
-            return {}, None
-        rows = con.execute(
-            "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
-        ).fetchall()
-        revision = con.execute("SELECT revision FROM source_state WHERE source = ?", [source]).fetchone()
+        shutil.copyfile(snapshot, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            migrate(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, warehouse)
     finally:
-        con.close()
-    return {p: Known(h, s, m) for p, h, s, m in rows}, (revision[0] if revision else None)
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    log.warning(
+        "restore: rebuilt the writer's file %s from the snapshot %s (%d live articles, %d runs)",
+        warehouse,
+        snapshot,
+        live,
+        runs,
+    )
+    return {"warehouse": str(warehouse), "snapshot": str(snapshot), "live_articles": live, "runs": runs}
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -180,65 +304,42 @@ def load(
 ) -> dict:
     """Load one run in ONE transaction; return its counts.
 
-    On any error the transaction rolls back and the warehouse is as it was.
+    The steps, in order: stage the run's files in temp tables; pick one file per
+    post id; write the articles batch by batch (versions, metrics, keywords);
+    mark deleted posts; record every staged file in ``source_files``; write the
+    rejects and the quality results; rebuild the daily tables of the days the
+    run touched; write the run's audit row and move the watermark. On any error
+    the transaction rolls back and the warehouse is as it was.
     """
     started = time.monotonic()
     now = datetime.now(UTC)
     run_id = run["run_id"]
-    source = fetch["source"]
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        counts = _load_in_transaction(
+        if fetch.get("watermark") is not None:  # only on top of the watermark the fetch read
+            check_watermark(con, fetch["source"], fetch["watermark"])
+        _stage_files(con, raw_files, clean_files, reject_files, deleted_file)
+        _pick_one_file_per_post(con, raw_files)
+        counts: dict[str, int] = _write_articles(con, clean_files, now, run_id)
+        counts["deleted"] = _mark_deleted(con, now, run_id)
+        _record_source_files(con, run_id)
+        reasons = _write_rejects(con, now, run_id)
+        counts["rejects"] = sum(reasons.values())
+        counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
+        _rebuild_days(con, run_id)
+        _drop_staged(con)
+        write_run(
             con,
+            run=run,
+            fetch=fetch,
+            status="loaded",
             now=now,
-            run_id=run_id,
-            source=source,
-            clean_files=clean_files,
-            reject_files=reject_files,
-            raw_files=raw_files,
-            deleted_file=deleted_file,
-            quality_file=quality_file,
+            counts=counts,
+            seconds={"transform": transform_seconds, "validate": validate_seconds, "load": time.monotonic() - started},
+            message="; ".join(fetch.get("warnings", [])),
         )
-        seconds_load = time.monotonic() - started
-        con.execute("DELETE FROM etl_runs WHERE run_id = ?", [run_id])
-        con.execute(
-            """
-            INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                run_id,
-                run.get("dag_run_id"),
-                run.get("logical_date"),
-                run.get("interval_start"),
-                run.get("interval_end"),
-                source,
-                fetch.get("revision"),
-                fetch["started_at"],
-                now,
-                fetch["seen"],
-                fetch["changed"],
-                fetch["deleted"],
-                counts["new"],
-                counts["updated"],
-                counts["unchanged"],
-                counts["deleted"],
-                counts["revived"],
-                counts["rejects"],
-                counts["expectations_failed"],
-                fetch["seconds"],
-                transform_seconds,
-                validate_seconds,
-                seconds_load,
-                "; ".join(fetch.get("warnings", [])) or None,
-            ],
-        )
-        con.execute(
-            """
-            INSERT INTO source_state VALUES (?, ?, ?, ?)
-            ON CONFLICT (source) DO UPDATE SET revision = excluded.revision,
-                updated_at = excluded.updated_at, run_id = excluded.run_id""",
-            [source, fetch.get("revision"), now, run_id],
-        )
+        _move_watermark(con, fetch["source"], fetch.get("revision"), now, run_id)
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -246,200 +347,117 @@ def load(
         except duckdb.Error:
             pass
         raise
-    counts["seconds"] = round(time.monotonic() - started, 3)
-    return counts
+    return {**counts, "reasons": reasons, "seconds": round(time.monotonic() - started, 3)}
 
 
-def _load_in_transaction(
-    con, *, now, run_id, source, clean_files, reject_files, raw_files, deleted_file, quality_file
-) -> dict:
-    x = con.execute
-    # -- stage everything in temp tables, straight from Parquet (bulk, no Python rows)
-    x(
-        "CREATE OR REPLACE TEMP TABLE staged_raw AS SELECT source, path, content_hash, size, mtime_ns FROM "
-        + (
-            READ_FILES
-            if raw_files
-            else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR content_hash, NULL::BIGINT size, NULL::BIGINT mtime_ns) WHERE false"
-        ),
-        [raw_files] if raw_files else [],
+def _stage(con, table: str, columns: str, files: list[str], empty: str) -> None:
+    """Temp table ``table``: ``columns`` of the staged Parquet ``files`` (bulk, no Python rows),
+    or, with no files, an empty table of the ``empty`` shape."""
+    if files:
+        con.execute("CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT " + columns + " FROM " + READ_FILES, [files])
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT " + empty + " WHERE false")
+
+
+def _stage_files(con, raw_files, clean_files, reject_files, deleted_file) -> None:
+    """The run's staged files as temp tables. Only the keys of the staged articles are held at
+    once; their bodies are read batch by batch by :func:`_write_articles`."""
+    _stage(
+        con,
+        "staged_raw",
+        "source, path, content_hash, size, mtime_ns",
+        raw_files,
+        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS content_hash, NULL::BIGINT AS size, "
+        "NULL::BIGINT AS mtime_ns",
     )
-    # only the keys of all staged articles are held at once; their bodies are read batch by batch below
-    x(
-        "CREATE OR REPLACE TEMP TABLE staged_all AS SELECT source, path, post_id, content_hash FROM "
-        + (
-            READ_FILES
-            if clean_files
-            else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR post_id, NULL::VARCHAR content_hash) WHERE false"
-        ),
-        [clean_files] if clean_files else [],
+    _stage(
+        con,
+        "staged_all",
+        "source, path, post_id, content_hash, published_at",
+        clean_files,
+        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS post_id, NULL::VARCHAR AS content_hash, "
+        "NULL::TIMESTAMPTZ AS published_at",
     )
-    x(
-        "CREATE OR REPLACE TEMP TABLE staged_rejects AS SELECT * FROM "
-        + (
-            READ_FILES
-            if reject_files
-            else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path, NULL::VARCHAR reason, NULL::VARCHAR detail, NULL::BLOB raw, NULL::VARCHAR content_hash) WHERE false"
-        ),
-        [reject_files] if reject_files else [],
+    _stage(
+        con,
+        "staged_rejects",
+        "source, path, reason, detail, raw, content_hash",
+        reject_files,
+        "NULL::VARCHAR AS source, NULL::VARCHAR AS path, NULL::VARCHAR AS reason, NULL::VARCHAR AS detail, "
+        "NULL::BLOB AS raw, NULL::VARCHAR AS content_hash",
     )
-    x(
-        "CREATE OR REPLACE TEMP TABLE staged_deleted AS SELECT source, path FROM "
-        + ("read_parquet(?)" if deleted_file else "(SELECT NULL::VARCHAR source, NULL::VARCHAR path) WHERE false"),
+    _stage(
+        con,
+        "staged_deleted",
+        "source, path",
         [deleted_file] if deleted_file else [],
+        "NULL::VARCHAR AS source, NULL::VARCHAR AS path",
     )
 
-    # -- two files, one post id: the file that holds the live article wins, else the first path;
-    #    the others are rejects. Only files of the same source compete: a new source of the same
-    #    site (say git after dir) takes the article over.
-    x("""
-        CREATE OR REPLACE TEMP TABLE staged AS  -- the keys of the files that win (narrow: no bodies copied)
+
+def _pick_one_file_per_post(con, raw_files: list[str]) -> None:
+    """Two files, one post id: the newest wins (the later publication time, then the first path),
+    whichever run saw them first, so the article never flips between them; the others become
+    ``duplicate post id`` rejects. The sources read every file of a post id again when one of them
+    changes (:func:`news_etl.sources.sharing_post_id`); a file holding a live article that was not
+    read again keeps it. Only files of the same source compete: a new source of the same site (say
+    git after dir) takes the article over. ``staged`` holds the keys of the winners (no bodies)."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE staged AS
         SELECT s.source, s.path, s.post_id FROM (
-            SELECT t.*, row_number() OVER (
-                PARTITION BY t.post_id ORDER BY (h.post_id IS NOT NULL) DESC, t.path) AS rn
-            FROM staged_all t LEFT JOIN articles h ON h.post_id = t.post_id AND h.deleted_at IS NULL
-                 AND h.source = t.source AND h.path = t.path) s
+            SELECT t.*, row_number() OVER (PARTITION BY t.post_id ORDER BY t.published_at DESC, t.path) AS rn
+            FROM staged_all t) s
         WHERE rn = 1
-          AND NOT EXISTS (  -- a live article with this id in another file of this source that still exists
+          AND NOT EXISTS (  -- a live article in another file of this source, still there and not read again
               SELECT 1 FROM articles a JOIN source_files f ON f.source = a.source AND f.path = a.path
               WHERE a.post_id = s.post_id AND a.deleted_at IS NULL AND NOT f.deleted
                 AND a.source = s.source AND a.path <> s.path
-                AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path))""")
-    x("""
-        INSERT INTO staged_rejects
+                AND NOT EXISTS (SELECT 1 FROM staged_deleted d WHERE d.source = a.source AND d.path = a.path)
+                AND NOT EXISTS (SELECT 1 FROM staged_raw r WHERE r.source = a.source AND r.path = a.path))""")
+    con.execute("""
+        INSERT INTO staged_rejects (source, path, reason, detail, raw, content_hash)
         SELECT s.source, s.path, 'duplicate post id',
                'post id ' || s.post_id || ' is also in ' || coalesce(
-                   (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path < s.path),
-                   (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id)),
+                   (SELECT w.path FROM staged w WHERE w.post_id = s.post_id),
+                   (SELECT min(a.path) FROM articles a WHERE a.post_id = s.post_id AND a.deleted_at IS NULL),
+                   (SELECT min(o.path) FROM staged_all o WHERE o.post_id = s.post_id AND o.path <> s.path))
+               || ', which holds the article (the newest publication time, then the first path)',
                NULL, s.content_hash
         FROM staged_all s WHERE NOT EXISTS (SELECT 1 FROM staged t WHERE t.path = s.path AND t.source = s.source)""")
     if raw_files:  # the raw bytes of duplicate-id rejects, from the raw batches
-        x(
-            """UPDATE staged_rejects r SET raw = w.raw FROM """
+        con.execute(
+            "UPDATE staged_rejects r SET raw = w.raw FROM "
             + READ_FILES
-            + """ w
-             WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path AND w.source = r.source""",
+            + """ w WHERE r.raw IS NULL AND r.reason = 'duplicate post id' AND w.path = r.path
+                    AND w.source = r.source""",
             [raw_files],
         )
 
-    # -- each batch of staged articles in turn (one batch of bodies in memory), same transaction
-    x("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
+
+def _write_articles(con, clean_files: list[str], now: datetime, run_id: str) -> dict[str, int]:
+    """Each staged batch in turn (one batch of bodies in memory); the counts per kind of change.
+    ``changed`` collects the articles written and their days, for :func:`_rebuild_days`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
     counts: dict[str, int] = {}
     for clean_file in clean_files:
-        _load_batch(x, clean_file, now, run_id, counts)
-    x("DROP TABLE IF EXISTS classified")
-
-    # -- deletions: files gone from the source; their posts are marked, never removed
-    x("""
-        CREATE OR REPLACE TEMP TABLE gone AS
-        SELECT a.post_id, a.version, a.published_date FROM articles a
-        JOIN staged_deleted d ON d.source = a.source AND d.path = a.path
-        WHERE a.deleted_at IS NULL AND a.post_id NOT IN (SELECT post_id FROM staged)""")
-    counts["deleted"] = x("SELECT count(*) FROM gone").fetchone()[0]
-    x(
-        "UPDATE articles SET deleted_at = ?, updated_at = ?, run_id = ? WHERE post_id IN (SELECT post_id FROM gone)",
-        [now, now, run_id],
-    )
-    x(
-        """
-        INSERT INTO article_versions
-        SELECT a.post_id, a.version, 'deleted', a.source, a.path, a.title, a.published_at, a.published_date,
-               a.categories, a.tags, a.outlet, a.source_url, a.digest, a.byline, a.credit, NULL, a.content_hash, ?, ?
-        FROM articles a WHERE a.post_id IN (SELECT post_id FROM gone)
-        ON CONFLICT DO NOTHING""",
-        [now, run_id],
-    )
-    x(
-        """
-        UPDATE source_files SET deleted = true, run_id = ?
-        FROM staged_deleted d WHERE source_files.source = d.source AND source_files.path = d.path""",
-        [run_id],
-    )
-
-    # -- the watermark per file: every staged file, article or reject
-    x(
-        """
-        INSERT OR REPLACE INTO source_files
-        SELECT r.source, r.path, c.post_id, r.content_hash, r.size, r.mtime_ns,
-               CASE WHEN c.post_id IS NULL THEN 'reject' ELSE 'article' END, false, ?
-        FROM staged_raw r LEFT JOIN staged c ON c.source = r.source AND c.path = r.path""",
-        [run_id],
-    )
-
-    # -- rejects and quality results of the run
-    # a file version already rejected for the same reason (staged again by a concurrent run or a
-    # stale snapshot) is not recorded twice: running twice at once equals running in turn
-    x("""CREATE OR REPLACE TEMP TABLE new_rejects AS SELECT * FROM staged_rejects r WHERE NOT EXISTS (
-           SELECT 1 FROM rejects o WHERE o.source = r.source AND o.path = r.path AND o.reason = r.reason
-             AND o.content_hash IS NOT DISTINCT FROM r.content_hash)""")
-    x(
-        "INSERT INTO rejects SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects",
-        [run_id, now],
-    )
-    counts["rejects"] = x("SELECT count(*) FROM new_rejects").fetchone()[0]
-    x("DROP TABLE new_rejects")
-    counts["expectations_failed"] = 0
-    if quality_file:
-        x("DELETE FROM quality_results WHERE run_id = ?", [run_id])
-        x(
-            """INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity, success,
-                    observed, ? FROM read_parquet(?)""",
-            [run_id, now, quality_file],
-        )
-        counts["expectations_failed"] = x(
-            "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run_id]
-        ).fetchone()[0]
-
-    # -- daily metrics of the days this run touched, rebuilt from the articles
-    x("""
-        CREATE OR REPLACE TEMP TABLE touched_days AS
-        SELECT day FROM changed
-        UNION SELECT old_day FROM changed WHERE old_day IS NOT NULL
-        UNION SELECT published_date FROM gone""")
-    x("DELETE FROM daily_metrics WHERE day IN (SELECT day FROM touched_days)")
-    x(
-        """
-        INSERT INTO daily_metrics
-        SELECT a.published_date, coalesce(a.outlet, '?'), coalesce(a.category, '?'),
-               count(*) FILTER (WHERE a.deleted_at IS NULL),
-               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version = 1),
-               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version > 1),
-               count(*) FILTER (WHERE a.deleted_at IS NOT NULL),
-               coalesce(sum(m.chars) FILTER (WHERE a.deleted_at IS NULL), 0),
-               avg(m.chars) FILTER (WHERE a.deleted_at IS NULL),
-               median(m.chars) FILTER (WHERE a.deleted_at IS NULL),
-               avg(CASE WHEN m.images > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE a.deleted_at IS NULL),
-               ?
-        FROM articles a JOIN article_metrics m USING (post_id)
-        WHERE a.published_date IN (SELECT day FROM touched_days)
-        GROUP BY ALL""",
-        [run_id],
-    )
-
-    _load_keywords(x, run_id)
-
-    for name in ("new", "updated", "unchanged", "moved", "revived", "deleted"):
+        _classify_batch(con, clean_file, counts)
+        _merge_articles(con, now, run_id)
+        _write_versions(con, now, run_id)
+        _write_metrics(con, run_id)
+        _write_article_keywords(con, run_id)
+        con.execute("""INSERT INTO changed (post_id, change, day, old_day)
+                       SELECT post_id, change, published_date, old_published_date
+                       FROM classified WHERE change <> 'unchanged'""")
+    con.execute("DROP TABLE IF EXISTS classified")
+    for name in ("new", "updated", "unchanged", "moved", "revived"):
         counts.setdefault(name, 0)
-    counts["unchanged"] += counts.pop("moved")
-    for t in (
-        "staged_raw",
-        "staged_all",
-        "staged",
-        "staged_rejects",
-        "staged_deleted",
-        "changed",
-        "gone",
-        "touched_days",
-    ):
-        x(f"DROP TABLE IF EXISTS {t}")
+    counts["unchanged"] += counts["moved"]  # a move keeps the version: unchanged content, a new path
     return counts
 
 
-def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) -> None:
-    """Classify one staged batch against the warehouse and write its articles, versions,
-    metrics and keywords (inside the load's transaction)."""
-    # -- what each staged article is to the warehouse
-    x(
+def _classify_batch(con, clean_file: str, counts: dict[str, int]) -> None:
+    """``classified``: what each winning article of one staged batch is to the warehouse."""
+    con.execute(
         """
         CREATE OR REPLACE TEMP TABLE classified AS
         SELECT s.*,
@@ -458,11 +476,13 @@ def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) ->
         LEFT JOIN articles a ON a.post_id = s.post_id""",
         [clean_file],
     )
-    for change, n in x("SELECT change, count(*) FROM classified GROUP BY change").fetchall():
+    for change, n in con.execute("SELECT change, count(*) FROM classified GROUP BY change").fetchall():
         counts[change] = counts.get(change, 0) + n
 
-    # -- articles: insert new, update changed (one MERGE)
-    x(
+
+def _merge_articles(con, now: datetime, run_id: str) -> None:
+    """``articles``: insert the new, update the changed, moved and revived (one MERGE)."""
+    con.execute(
         """
         MERGE INTO articles AS a
         USING (SELECT * FROM classified WHERE change <> 'unchanged') AS c
@@ -482,37 +502,45 @@ def _load_batch(x, clean_file: str, now, run_id: str, counts: dict[str, int]) ->
             c.paragraphs, c.warnings, c.content_hash, 1, ?, ?, NULL, ?)""",
         [now, run_id, now, now, run_id],
     )
-    x(
+
+
+def _write_versions(con, now: datetime, run_id: str) -> None:
+    """``article_versions``: a row for every new, updated and revived article of the batch."""
+    con.execute(
         """
-        INSERT INTO article_versions
+        INSERT INTO article_versions (post_id, version, change, source, path, title, published_at,
+            published_date, categories, tags, outlet, source_url, digest, byline, credit, body_text,
+            content_hash, loaded_at, run_id)
         SELECT post_id, new_version, change, source, path, title, published_at, published_date, categories, tags,
                outlet, source_url, digest, byline, credit, body_text, content_hash, ?, ?
         FROM classified WHERE change IN ('new', 'updated', 'revived')
         ON CONFLICT DO NOTHING""",
         [now, run_id],
     )
-    x(
+
+
+def _write_metrics(con, run_id: str) -> None:
+    """``article_metrics`` of the articles of the batch that got a new version."""
+    con.execute(
         """
-        INSERT OR REPLACE INTO article_metrics
+        INSERT OR REPLACE INTO article_metrics (post_id, version, cjk_chars, chars, paragraph_count, sentences,
+            numbers, money_mentions, percent_mentions, links, images, kline_images, tables, reading_seconds, run_id)
         SELECT post_id, new_version, cjk_chars, chars, paragraph_count, sentences, numbers, money_mentions,
                percent_mentions, links, images, kline_images, tables, reading_seconds, ?
         FROM classified WHERE change IN ('new', 'updated', 'revived')""",
         [run_id],
     )
 
-    _load_batch_keywords(x, run_id)
-    x("""INSERT INTO changed SELECT post_id, change, published_date, old_published_date
-         FROM classified WHERE change <> 'unchanged'""")
 
-
-def _load_batch_keywords(x, run_id: str) -> None:
-    """``article_keywords`` of one batch: replaced for the articles it writes (new, updated, revived)."""
-    x("""
+def _write_article_keywords(con, run_id: str) -> None:
+    """``article_keywords`` of the batch: replaced for the articles it writes (new, updated,
+    revived); a deleted article keeps its rows (``keyword_daily`` counts live articles only)."""
+    con.execute("""
         DELETE FROM article_keywords
         WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
-    x(
+    con.execute(
         """
-        INSERT INTO article_keywords
+        INSERT INTO article_keywords (post_id, version, rank, keyword, count, weight, run_id)
         SELECT c.post_id, c.new_version, r.i, c.keywords[r.i].keyword, c.keywords[r.i].count,
                c.keywords[r.i].weight, ?
         FROM classified c, range(1, coalesce(len(c.keywords), 0) + 1) AS r(i)
@@ -521,24 +549,233 @@ def _load_batch_keywords(x, run_id: str) -> None:
     )
 
 
-def _load_keywords(x, run_id: str) -> None:
-    """Keywords (issue 5), inside the load's transaction, after daily_metrics.
-
-    ``article_keywords``: replaced for the articles this run wrote (new,
-    updated, revived); a deleted article keeps its rows, and ``keyword_daily``
-    counts live articles only. ``keyword_daily`` is rebuilt for
-    ``touched_days``, the days daily_metrics was rebuilt for.
-    """
-    x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
-    x(
+def _mark_deleted(con, now: datetime, run_id: str) -> int:
+    """Files gone from the source: their posts are marked deleted (never removed), with a
+    ``deleted`` version row; their ``source_files`` rows are marked too. Returns the posts marked."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gone AS
+        SELECT a.post_id, a.version, a.published_date FROM articles a
+        JOIN staged_deleted d ON d.source = a.source AND d.path = a.path
+        WHERE a.deleted_at IS NULL AND a.post_id NOT IN (SELECT post_id FROM staged)""")
+    (deleted,) = con.execute("SELECT count(*) FROM gone").fetchone()
+    con.execute(
+        "UPDATE articles SET deleted_at = ?, updated_at = ?, run_id = ? WHERE post_id IN (SELECT post_id FROM gone)",
+        [now, now, run_id],
+    )
+    con.execute(
         """
-        INSERT INTO keyword_daily
+        INSERT INTO article_versions (post_id, version, change, source, path, title, published_at,
+            published_date, categories, tags, outlet, source_url, digest, byline, credit, body_text,
+            content_hash, loaded_at, run_id)
+        SELECT a.post_id, a.version, 'deleted', a.source, a.path, a.title, a.published_at, a.published_date,
+               a.categories, a.tags, a.outlet, a.source_url, a.digest, a.byline, a.credit, NULL, a.content_hash, ?, ?
+        FROM articles a WHERE a.post_id IN (SELECT post_id FROM gone)
+        ON CONFLICT DO NOTHING""",
+        [now, run_id],
+    )
+    con.execute(
+        """
+        UPDATE source_files SET deleted = true, run_id = ?
+        FROM staged_deleted d WHERE source_files.source = d.source AND source_files.path = d.path""",
+        [run_id],
+    )
+    return deleted
+
+
+def _record_source_files(con, run_id: str) -> None:
+    """The watermark per file: every staged file, article or reject, with its content hash."""
+    con.execute(
+        """
+        INSERT OR REPLACE INTO source_files (source, path, post_id, content_hash, size, mtime_ns, outcome,
+            deleted, run_id)
+        SELECT r.source, r.path, c.post_id, r.content_hash, r.size, r.mtime_ns,
+               CASE WHEN c.post_id IS NULL THEN 'reject' ELSE 'article' END, false, ?
+        FROM staged_raw r LEFT JOIN staged c ON c.source = r.source AND c.path = r.path""",
+        [run_id],
+    )
+
+
+def _write_rejects(con, now: datetime, run_id: str) -> dict[str, int]:
+    """The run's rejects; returns how many were written for each reason.
+
+    A file version already rejected for the same reason (staged again by a concurrent run or a
+    stale watermark) is not recorded twice: running twice at once equals running in turn.
+    """
+    con.execute("""CREATE OR REPLACE TEMP TABLE new_rejects AS SELECT * FROM staged_rejects r WHERE NOT EXISTS (
+           SELECT 1 FROM rejects o WHERE o.source = r.source AND o.path = r.path AND o.reason = r.reason
+             AND o.content_hash IS NOT DISTINCT FROM r.content_hash)""")
+    con.execute(
+        """INSERT INTO rejects (run_id, source, path, reason, detail, raw, content_hash, rejected_at)
+           SELECT ?, source, path, reason, detail, raw, content_hash, ? FROM new_rejects""",
+        [run_id, now],
+    )
+    reasons = dict(con.execute("SELECT reason, count(*) FROM new_rejects GROUP BY reason").fetchall())
+    con.execute("DROP TABLE new_rejects")
+    return reasons
+
+
+def write_quality_results(con, run_id: str, quality_file: str, now: datetime) -> int:
+    """The one writer of ``quality_results``: every GX result of the run (replacing any the run
+    wrote before); returns how many expectations failed."""
+    con.execute("DELETE FROM quality_results WHERE run_id = ?", [run_id])
+    con.execute(
+        """INSERT INTO quality_results (run_id, suite, batch, expectation, column_name, severity, success,
+               observed, checked_at)
+           SELECT ?, suite, batch, expectation, column_name, severity, success, observed, ? FROM read_parquet(?)""",
+        [run_id, now, quality_file],
+    )
+    (failed,) = con.execute(
+        "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run_id]
+    ).fetchone()
+    return failed
+
+
+def _rebuild_days(con, run_id: str) -> None:
+    """``daily_metrics`` and ``keyword_daily`` of the days the run touched (a written article's
+    day, its old day, a deleted article's day), rebuilt from the articles."""
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE touched_days AS
+        SELECT day FROM changed
+        UNION SELECT old_day FROM changed WHERE old_day IS NOT NULL
+        UNION SELECT published_date FROM gone""")
+    con.execute("DELETE FROM daily_metrics WHERE day IN (SELECT day FROM touched_days)")
+    con.execute(
+        """
+        INSERT INTO daily_metrics (day, outlet, category, articles, new_articles, updated_articles,
+            deleted_articles, chars_total, chars_mean, chars_median, share_with_images, run_id)
+        SELECT a.published_date, coalesce(a.outlet, '?'), coalesce(a.category, '?'),
+               count(*) FILTER (WHERE a.deleted_at IS NULL),
+               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version = 1),
+               count(*) FILTER (WHERE a.deleted_at IS NULL AND a.version > 1),
+               count(*) FILTER (WHERE a.deleted_at IS NOT NULL),
+               coalesce(sum(m.chars) FILTER (WHERE a.deleted_at IS NULL), 0),
+               avg(m.chars) FILTER (WHERE a.deleted_at IS NULL),
+               median(m.chars) FILTER (WHERE a.deleted_at IS NULL),
+               avg(CASE WHEN m.images > 0 THEN 1.0 ELSE 0.0 END) FILTER (WHERE a.deleted_at IS NULL),
+               ?
+        FROM articles a JOIN article_metrics m USING (post_id)
+        WHERE a.published_date IN (SELECT day FROM touched_days)
+        GROUP BY ALL""",
+        [run_id],
+    )
+    con.execute("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
+    con.execute(
+        """
+        INSERT INTO keyword_daily (day, keyword, articles, outlets, weight_sum, run_id)
         SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')), sum(k.weight), ?
         FROM article_keywords k JOIN articles a USING (post_id)
         WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
         GROUP BY ALL""",
         [run_id],
     )
+
+
+def _drop_staged(con) -> None:
+    for table in (
+        "staged_raw",
+        "staged_all",
+        "staged",
+        "staged_rejects",
+        "staged_deleted",
+        "changed",
+        "gone",
+        "touched_days",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _move_watermark(con, source: str, revision: str | None, now: datetime, run_id: str) -> None:
+    """``source_state``: the revision this load covers. It moves only with the data, in the load's transaction."""
+    con.execute(
+        """
+        INSERT INTO source_state (source, revision, updated_at, run_id) VALUES (?, ?, ?, ?)
+        ON CONFLICT (source) DO UPDATE SET revision = excluded.revision,
+            updated_at = excluded.updated_at, run_id = excluded.run_id""",
+        [source, revision, now, run_id],
+    )
+
+
+# --- the audit row -----------------------------------------------------------------------------
+
+#: The columns of ``etl_runs``, in the order :func:`write_run` binds them.
+RUN_COLUMNS = (
+    "run_id",
+    "dag_run_id",
+    "logical_date",
+    "interval_start",
+    "interval_end",
+    "source",
+    "source_revision",
+    "started_at",
+    "loaded_at",
+    "status",
+    "posts_seen",
+    "posts_changed",
+    "posts_deleted",
+    "articles_new",
+    "articles_updated",
+    "articles_unchanged",
+    "articles_deleted",
+    "articles_revived",
+    "rejects",
+    "expectations_failed",
+    "seconds_fetch",
+    "seconds_transform",
+    "seconds_validate",
+    "seconds_load",
+    "message",
+)
+INSERT_RUN = f"INSERT OR REPLACE INTO etl_runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+#: etl_runs.message is cut to this many characters.
+MAX_MESSAGE_CHARS = 2000
+
+
+def write_run(
+    con,
+    *,
+    run: dict,
+    fetch: dict,
+    status: str,
+    now: datetime,
+    counts: dict | None = None,
+    seconds: dict | None = None,
+    message: str | None = None,
+) -> None:
+    """The one writer of a run's audit row in ``etl_runs`` (a run that writes it again replaces it).
+
+    ``counts``: the load's counts (``new``, ``updated``, ...); ``seconds``: ``transform``,
+    ``validate``, ``load`` (fetch's come from ``fetch``); ``message``: what the operator should know.
+    """
+    counts = counts or {}
+    seconds = seconds or {}
+    row = {
+        "run_id": run["run_id"],
+        "dag_run_id": run.get("dag_run_id"),
+        "logical_date": run.get("logical_date"),
+        "interval_start": run.get("interval_start"),
+        "interval_end": run.get("interval_end"),
+        "source": fetch["source"],
+        "source_revision": fetch.get("revision"),
+        "started_at": fetch["started_at"],
+        "loaded_at": now,
+        "status": status,
+        "posts_seen": fetch["seen"],
+        "posts_changed": fetch["changed"],
+        "posts_deleted": fetch["deleted"],
+        "articles_new": counts.get("new", 0),
+        "articles_updated": counts.get("updated", 0),
+        "articles_unchanged": counts.get("unchanged", 0),
+        "articles_deleted": counts.get("deleted", 0),
+        "articles_revived": counts.get("revived", 0),
+        "rejects": counts.get("rejects", 0),
+        "expectations_failed": counts.get("expectations_failed", 0),
+        "seconds_fetch": fetch.get("seconds"),
+        "seconds_transform": seconds.get("transform"),
+        "seconds_validate": seconds.get("validate"),
+        "seconds_load": seconds.get("load"),
+        "message": message[:MAX_MESSAGE_CHARS] if message else None,
+    }
+    con.execute(INSERT_RUN, [row[c] for c in RUN_COLUMNS])
 
 
 def record_failed_validation(
@@ -553,37 +790,15 @@ def record_failed_validation(
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM quality_results WHERE run_id = ?", [run["run_id"]])
-        con.execute(
-            """INSERT INTO quality_results SELECT ?, suite, batch, expectation, column_name, severity,
-                       success, observed, ? FROM read_parquet(?)""",
-            [run["run_id"], now, quality_file],
-        )
-        (failed,) = con.execute(
-            "SELECT count(*) FROM quality_results WHERE run_id = ? AND NOT success", [run["run_id"]]
-        ).fetchall()[0]
-        con.execute("DELETE FROM etl_runs WHERE run_id = ?", [run["run_id"]])
-        con.execute(
-            """
-            INSERT INTO etl_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'failed validation', ?, ?, ?,
-                                         0, 0, 0, 0, 0, 0, ?, ?, NULL, NULL, NULL, ?)""",
-            [
-                run["run_id"],
-                run.get("dag_run_id"),
-                run.get("logical_date"),
-                run.get("interval_start"),
-                run.get("interval_end"),
-                fetch["source"],
-                fetch.get("revision"),
-                fetch["started_at"],
-                now,
-                fetch["seen"],
-                fetch["changed"],
-                fetch["deleted"],
-                failed,
-                fetch["seconds"],
-                message[:2000],
-            ],
+        failed = write_quality_results(con, run["run_id"], quality_file, now)
+        write_run(
+            con,
+            run=run,
+            fetch=fetch,
+            status="failed validation",
+            now=now,
+            counts={"expectations_failed": failed},
+            message=message,
         )
         con.execute("COMMIT")
     except BaseException:
@@ -598,13 +813,24 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     """Mark the run published, checkpoint, and copy the file to the snapshot path atomically.
 
     The copy is taken while this process holds the writer's file, so no load
-    can run during it; readers of the old snapshot keep their open file.
+    can run during it; readers of the old snapshot keep their open file. A
+    snapshot with fewer live articles than the one it replaces, or replacing an
+    unreadable one, is said in the log and in the run's ``etl_runs.message``.
     """
     started = time.monotonic()
+    published = Path(published)
+    (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+    before, note = _replaced_snapshot(published, live)
+    if note:
+        log.warning("publish: %s", note)
     if run_id:
         con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
+    if run_id and note:
+        con.execute(
+            "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
+            [note, MAX_MESSAGE_CHARS, run_id],
+        )
     con.execute("CHECKPOINT")
-    published = Path(published)
     published.parent.mkdir(parents=True, exist_ok=True)
     tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     try:
@@ -618,5 +844,38 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     return {
         "snapshot": str(published),
         "bytes": published.stat().st_size,
+        "live_articles": live,
+        "replaced_live_articles": before,
+        "note": note,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def _replaced_snapshot(published: Path, live: int) -> tuple[int | None, str | None]:
+    """(live articles of the snapshot about to be replaced, a note for the operator or None).
+
+    Publish's one look at the old snapshot, before it destroys it: a guard, never an input. An
+    unreadable snapshot (truncated, corrupt) is replaced all the same, and said so."""
+    if not published.exists():
+        return None, None
+    try:
+        con = duckdb.connect(str(published), read_only=True)
+        try:
+            (before,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the old snapshot, publish replaces it
+        if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
+            log.info("publish: the snapshot %s is held open read-write by another process; not compared", published)
+            return None, None
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (
+            None,
+            f"the snapshot {published} was unreadable ({first}); replaced with a good one of {live} live articles",
+        )
+    if live < before:
+        return before, (
+            f"the new snapshot has {live} live articles, {before - live} fewer than the one it replaced ({before}): "
+            "check the source (posts deleted?) and the writer's file (an older copy?)"
+        )
+    return before, None

@@ -118,16 +118,18 @@ def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
 
 
 def sharing_post_id(known: dict[str, Known], deleted: set[str], staged: set[str]) -> list[str]:
-    """Known files, still there and not staged, that share a post id with a deleted file.
+    """Known files, still there and not staged, that share a post id with a deleted or a staged file.
 
-    Two files may claim one post id for a while (a post copied to ``old_post/``
-    before ``_posts/`` loses it): the second one was a ``duplicate post id``
-    reject. When the file that holds the article goes, the other one must be
-    read again so the article moves to it instead of being marked deleted.
+    Two files may claim one post id (a post copied to ``old_post/`` before
+    ``_posts/`` loses it, or two posts with one slug): one holds the article, the
+    others are ``duplicate post id`` rejects. When one of them changes, comes or
+    goes, the others are read again, so the load picks among all of them (the
+    newest publication, then the first path) and the article never depends on
+    which file the runs happened to see first.
     """
-    if not deleted:
+    if not deleted and not staged:
         return []
     from ..parse import post_id_from_path
 
-    gone_ids = {post_id_from_path(p) for p in deleted}
-    return sorted(p for p in known if p not in deleted and p not in staged and post_id_from_path(p) in gone_ids)
+    ids = {post_id_from_path(p) for p in deleted} | {post_id_from_path(p) for p in staged}
+    return sorted(p for p in known if p not in deleted and p not in staged and post_id_from_path(p) in ids)

@@ -3,36 +3,87 @@
 New and changed files are found by content hash against the watermark: a
 file whose size and modification time match what was loaded is not read
 again; any other file is read and hashed, and staged if its hash differs.
+
+What is read, and what is skipped (and counted: the run's log and ``etl_runs.message``):
+
+- regular ``.md`` / ``.markdown`` files are posts (``README.md`` and ``index.md`` are not);
+- entries whose name starts with a dot (``.git``, editors' files) are not looked at;
+- symbolic links are never followed (a link may point anywhere): skipped;
+- FIFOs, sockets and devices are never opened (a read could block forever): skipped;
+- a file with other hard links, not all inside the source, is another file's content mounted
+  into the source: skipped (hard links within the source are read: duplicates of one post);
+- ``README.md`` and ``index.md`` are not posts: skipped (not counted: a site has them);
+- any other file (images, ``.html``) is not a post: skipped.
+
+A file's path in the warehouse is its name relative to the folder, spelled so
+that two different names never give the same path (see :func:`printable_path`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import stat
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..model import RawPost
-from . import Deleted, Known, SourceError
+from . import Deleted, Known, SourceError, sharing_post_id
+
+log = logging.getLogger(__name__)
 
 POST_SUFFIXES = (".md", ".markdown")
 #: Files in a posts folder that are not posts.
 NOT_POSTS = frozenset({"readme.md", "readme.markdown", "index.md"})
+#: File times that fit the warehouse (nanoseconds in a signed 64-bit integer: 1677 to 2262).
+_NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
+
+#: What a skipped entry was, as the run's message counts it.
+SKIPPED = {
+    "symlink": ("symbolic link", "symbolic links", "not followed"),
+    "special": ("FIFO, socket or device", "FIFOs, sockets or devices", "never opened"),
+    "outside link": ("hard link to a file outside the source", "hard links to a file outside the source", "not read"),
+    "not a post": ("file that is not a post", "files that are not posts", "not .md or .markdown"),
+}
 
 
-def _has_surrogates(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+def skipped_line(skipped: Counter[str]) -> str:
+    """``2 symbolic links (not followed), 1 file that is not a post (not .md or .markdown)``."""
+    parts = []
+    for kind, (one, many, why) in SKIPPED.items():
+        if skipped[kind]:
+            parts.append(f"{skipped[kind]} {one if skipped[kind] == 1 else many} ({why})")
+    return ", ".join(parts)
 
 
-def _printable(name: str) -> str:
-    """``\\xff`` for each byte that is not UTF-8, ``\\n`` etc. for control characters."""
-    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+def printable_path(name: str) -> str:
+    """A file name (as ``os`` gives it: bytes that are not UTF-8 as surrogates) spelled for the
+    warehouse: printable, and different for any two different names.
+
+    A name that is printable UTF-8 without a backslash is itself. Any other name is escaped:
+    ``\\\\`` for a backslash, ``\\xff`` for a byte that is not UTF-8, ``\\n``, ``\\t``, ``\\r``,
+    and ``\\u202e`` (``\\U0001xxxx``) for any other character that does not print. So a real
+    newline (``\\n``) and the two characters backslash and n (``\\\\n``), or the byte ``\\xff``
+    (``\\xff``) and the text ``\\xff`` (``\\\\xff``), never share a path.
+    """
+    if name.isprintable() and "\\" not in name:
+        return name  # (a lone surrogate is not printable: such names are escaped below)
+    out = []
+    for c in name:
+        code = ord(c)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (os's surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif c == "\\":
+            out.append("\\\\")
+        elif c in "\n\t\r":
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}[c])
+        elif c.isprintable():
+            out.append(c)
+        else:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return "".join(out)
 
 
 class DirSource:
@@ -41,59 +92,109 @@ class DirSource:
         self.name = f"dir:{self.root}"
         self.seen = 0
         self.revision: str | None = None
+        self.warnings: list[str] = []
+        #: Entries skipped by kind (:data:`SKIPPED`), after :meth:`changes`.
+        self.skipped: Counter[str] = Counter()
 
-    def _files(self) -> Iterator[tuple[str, os.stat_result, str]]:
+    def _entries(self) -> list[tuple[str, os.stat_result, str]]:
+        """(path in the warehouse, stat, full name) of every post file; counts what it skips."""
         if not self.root.is_dir():
             raise SourceError(f"source folder {self.root} does not exist or is not a folder")
         prefix = len(str(self.root)) + 1  # paths are made relative by slicing: pathlib costs ~10 µs a file
         stack = [str(self.root)]
+        found: list[tuple[str, os.stat_result, str]] = []
+        names: Counter[tuple[int, int]] = Counter()  # names in the source of each file with several links
         while stack:
             folder = stack.pop()
             with os.scandir(folder) as entries:
                 for entry in entries:
-                    if entry.name.startswith(".") or entry.name.lower() in NOT_POSTS:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_symlink():
+                        self.skipped["symlink"] += 1
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
-                    elif entry.name.endswith(POST_SUFFIXES) and entry.is_file(follow_symlinks=False):
-                        rel = entry.path[prefix:]
-                        if os.sep != "/":
-                            rel = rel.replace(os.sep, "/")
-                        if not rel.isprintable() or _has_surrogates(rel):
-                            # a name that is not valid UTF-8 (or holds control characters) gets
-                            # a stable, printable spelling; the file is still read by its real name
-                            rel = _printable(rel)
-                        st = entry.stat(follow_symlinks=False)
-                        if not stat.S_ISREG(st.st_mode):
-                            continue  # a FIFO or device mounted over a post's name: reading it would block
-                        yield rel, st, entry.path
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                    if not stat.S_ISREG(st.st_mode):
+                        self.skipped["special"] += 1  # a FIFO or device (also one mounted over a post's name)
+                        continue
+                    if st.st_nlink > 1:
+                        names[(st.st_dev, st.st_ino)] += 1
+                    if entry.name.lower() in NOT_POSTS:
+                        continue
+                    if not entry.name.endswith(POST_SUFFIXES):
+                        self.skipped["not a post"] += 1
+                        continue
+                    rel = entry.path[prefix:]
+                    if os.sep != "/":
+                        rel = rel.replace(os.sep, "/")
+                    found.append((printable_path(rel), st, entry.path))
+        # a file linked more often than the source holds names for it has a name outside the source
+        inside = []
+        for rel, st, full in found:
+            if st.st_nlink > 1 and names[(st.st_dev, st.st_ino)] < st.st_nlink:
+                self.skipped["outside link"] += 1
+                continue
+            inside.append((rel, st, full))
+        return inside
+
+    def _read(self, rel: str, st: os.stat_result, full: str) -> RawPost:
+        with open(full, "rb") as fh:
+            raw = fh.read()
+        problem = None
+        mtime_ns: int | None = st.st_mtime_ns
+        if not _NS_MIN <= st.st_mtime_ns <= _NS_MAX:
+            mtime_ns = None
+            problem = (
+                "file time out of range",
+                f"the file's modification time ({st.st_mtime:.0f} s after 1970) is outside what the "
+                "warehouse can hold (1677 to 2262): set it right (touch the file) and it loads",
+            )
+        return RawPost(
+            source=self.name,
+            path=rel,
+            raw=raw,
+            content_hash=hashlib.sha256(raw).hexdigest(),
+            size=st.st_size,
+            mtime_ns=mtime_ns,
+            problem=problem[0] if problem else None,
+            problem_detail=problem[1] if problem else None,
+        )
 
     def changes(self, known: dict[str, Known], previous_revision: str | None = None) -> Iterator[RawPost | Deleted]:
+        self.skipped = Counter()
         digest = hashlib.sha256()
-        present: set[str] = set()
+        entries = self._entries()
+        present = {rel: (st, full) for rel, st, full in entries}
         hashes: list[tuple[str, str]] = []
-        for rel, st, full in self._files():
-            present.add(rel)
+        staged: set[str] = set()
+        for rel, st, full in entries:
             old = known.get(rel)
             if old is not None and old.size == st.st_size and old.mtime_ns == st.st_mtime_ns:
                 hashes.append((rel, old.content_hash))
                 continue
-            with open(full, "rb") as fh:
-                raw = fh.read()
-            content_hash = hashlib.sha256(raw).hexdigest()
-            hashes.append((rel, content_hash))
-            if old is None or old.content_hash != content_hash:
-                yield RawPost(
-                    source=self.name,
-                    path=rel,
-                    raw=raw,
-                    content_hash=content_hash,
-                    size=st.st_size,
-                    mtime_ns=st.st_mtime_ns,
-                )
-        for rel in sorted(set(known) - present):
+            post = self._read(rel, st, full)
+            hashes.append((rel, post.content_hash))
+            # (a file whose time was out of range was recorded without one: once set right, it loads)
+            if old is None or old.content_hash != post.content_hash or (old.mtime_ns is None and not post.problem):
+                staged.add(rel)
+                yield post
+        deleted = set(known) - set(present)
+        # files that share a post id with a staged or deleted one are read again, so the load picks
+        # the one file that holds the article among all of them (the others are duplicate rejects)
+        for rel in sharing_post_id(known, deleted, staged):
+            if rel in present:
+                yield self._read(rel, *present[rel])
+        for rel in sorted(deleted):
             yield Deleted(rel)
         self.seen = len(present)
         for rel, content_hash in sorted(hashes):
             digest.update(f"{rel}\0{content_hash}\n".encode())
         self.revision = "sha256:" + digest.hexdigest()[:16]
+        self.warnings = []
+        if self.skipped:
+            counted = skipped_line(self.skipped)
+            self.warnings.append(f"skipped in {self.root}: {counted}")
+            log.warning("dir source: skipped %s", counted)
