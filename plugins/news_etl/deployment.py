@@ -188,18 +188,19 @@ class DailyDeadline(BaseDeadlineReference):
 
 
 def daily_deadline():
-    """The DAG's deadline alert: a scheduled run not finished ``RUN_DEADLINE`` (2 h 30 min) after
+    """The DAG's deadline alert: a scheduled run not finished ``run_deadline_minutes`` (150) after
     its interval ends at 00:30 site time, i.e. by 03:00 Asia/Shanghai, calls
     :func:`alert_on_deadline_miss`. None when ``NEWS_ETL_RUN_DEADLINE_MINUTES=0``."""
+    from datetime import timedelta
+
     from airflow.sdk import AsyncCallback, DeadlineAlert
 
-    from .config import RUN_DEADLINE
-
-    if RUN_DEADLINE is None:
+    minutes = Settings().run_deadline_minutes
+    if minutes <= 0:
         return None
     return DeadlineAlert(
         reference=DailyDeadline(),
-        interval=RUN_DEADLINE,
+        interval=timedelta(minutes=minutes),
         callback=AsyncCallback(alert_on_deadline_miss),
         name="daily run finished by 03:00 Asia/Shanghai",
     )
