@@ -97,7 +97,11 @@ def test_retiring_the_old_source_marks_its_articles_deleted_and_keeps_their_vers
     ((status, deleted, message),) = rows(
         w, "SELECT status, articles_deleted, message FROM etl_runs WHERE run_id LIKE 'retire__%'"
     )
-    assert (status, deleted) == ("published", 42) and "source retired" in message and "42 fewer than the one it replaced" in message
+    assert (
+        (status, deleted) == ("published", 42)
+        and "source retired" in message
+        and "42 fewer than the one it replaced" in message
+    )
     assert scalar(switched["published"], "SELECT count(*) FROM articles WHERE deleted_at IS NULL") == 3
 
     # the new source's next run finds nothing to do
