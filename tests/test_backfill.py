@@ -112,14 +112,14 @@ def backfilled():
         # 1. make backfill FROM=2026-11-21 TO=2026-11-24: site days, one run at a time
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "airflow_local.py"), "backfill", str(FIRST_DAY), str(LAST_DAY)],
+            ["make", "-s", "-C", str(ROOT), "backfill", f"FROM={FIRST_DAY}", f"TO={LAST_DAY}"],
             env={**os.environ, "AIRFLOW_HOME": str(af.home)},
             capture_output=True,
             text=True,
             timeout=300,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-        result["command"] = done.stdout.splitlines()[0]
+        result["command"] = next(line for line in done.stdout.splitlines() if "backfill create" in line)
         result["in turn"] = wait_backfill(af)
         result["seconds in turn"] = time.monotonic() - started
 
