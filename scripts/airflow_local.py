@@ -188,15 +188,9 @@ class LocalAirflow:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def airflow(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+    def airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [airflow_bin(), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=300,
-            input=input,
+            [airflow_bin(), *args], env=self.env, capture_output=True, text=True, check=check, timeout=300
         )
 
     def prepare(self) -> None:

@@ -4,7 +4,7 @@ docker-compose.yml reads; only addresses differ: 127.0.0.1 instead of the compos
 
 Triggers the DAG through /api/v2 with small batches (NEWS_ETL_BATCH_SIZE=8: the 48 sample posts
 make 6 transform tasks), then checks from the REST API that transforms ran on both workers, that
-load and publish (the one-slot pool) never overlapped, and that the warehouse equals the one the
+load, publish and check_freshness (the one-slot pool) never overlapped, and that the warehouse equals the one the
 local mode builds (dag.test on the same posts).
 """
 
@@ -145,7 +145,7 @@ def test_two_celery_workers_share_the_transforms_and_one_writer_loads(cluster, l
 
     # the writer's tasks ran one at a time (pool duckdb_writer, one slot)
     writers = sorted((t for t in tis if t["pool"] == WRITER_POOL), key=lambda t: t["start_date"])
-    assert [t["task_id"] for t in writers] == ["load", "publish"]
+    assert [t["task_id"] for t in writers] == ["load", "publish", "check_freshness"]
     for a, b in zip(writers, writers[1:], strict=False):
         assert a["end_date"] <= b["start_date"], (a, b)
 

@@ -150,6 +150,7 @@ def busy_writer(home: Path, stop: threading.Event, hold: float = 6.0) -> threadi
     return thread
 
 
+@pytest.mark.services  # Chromium
 def test_a_newcomers_first_run_is_green_in_the_api_and_the_browser(base, page):  # noqa: F811
     env = newcomer_env(base)
     launched = Launched(base, env)
