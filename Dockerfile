@@ -13,6 +13,7 @@ COPY --chown=airflow:0 dags/ /opt/news-etl/dags/
 COPY --chown=airflow:0 plugins/ /opt/news-etl/plugins/
 COPY --chown=airflow:0 sql/ /opt/news-etl/sql/
 COPY --chown=airflow:0 data/sample_posts/ /opt/news-etl/data/sample_posts/
+COPY --chown=airflow:0 deploy/ /opt/news-etl/deploy/
 RUN pip install --no-cache-dir --no-deps -e /opt/news-etl
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/news-etl/dags \

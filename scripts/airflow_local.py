@@ -9,6 +9,24 @@ the daily DAG, prints the UI address and the login, and waits. Ctrl-C (or
 stops every process it started: each runs in its own process group, which is
 killed whole.
 
+The documented overrides are honoured as compose honours them: the source
+(``AIRFLOW_VAR_NEWS_ETL_SOURCE``), the warehouse connection
+(``AIRFLOW_CONN_NEWS_WAREHOUSE``), every ``NEWS_ETL_*`` setting (the silence limit
+``NEWS_ETL_MAX_SOURCE_SILENCE_HOURS`` among them) and any other ``AIRFLOW_VAR_*`` /
+``AIRFLOW_CONN_*``: the environment wins over ``deploy/airflow.env``. The source
+and the warehouse are written into the Variable and the connection, so the UI
+shows what runs; without an override a Variable set in the UI is kept.
+
+Start-up does not fall over on a busy machine: the api-server answers before
+the scheduler starts, SQLite holds its write lock for less time and waits for it
+up to 30 s (``deploy/airflow_local_settings.py``; Airflow already runs it in WAL
+mode), REST calls are retried on transient errors (5xx such as "database is
+locked", refused connections), and a convenience call that still fails (the
+unpause) is reported while Airflow keeps running.
+
+``make backfill FROM=2026-11-21 TO=2026-11-25`` runs ``backfill FROM TO``: one
+run per site day (Asia/Shanghai), oldest first, one at a time.
+
 The tests use the same class (:class:`LocalAirflow`) with a home, a port and
 database of their own, so what they prove is what ``make airflow`` runs.
 Settings shared with the compose deployment come from ``deploy/airflow.env``.
@@ -30,14 +48,18 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from news_etl import config
+from news_etl.config import DAG_ID, SAMPLE_POSTS, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID
+from news_etl.config import WRITER_POOL as POOL
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / "deploy" / "airflow.env"
-DAG_ID, POOL = config.DAG_ID, config.WRITER_POOL
-WAREHOUSE_CONN_ID, SOURCE_VARIABLE = config.WAREHOUSE_CONN_ID, config.SOURCE_VARIABLE
-
 SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+#: What the environment may override, as compose passes it to its services.
+OVERRIDABLE = ("AIRFLOW_VAR_", "AIRFLOW_CONN_", "NEWS_ETL_")
+SOURCE_ENV = "AIRFLOW_VAR_" + SOURCE_VARIABLE.upper()
+WAREHOUSE_ENV = "AIRFLOW_CONN_" + WAREHOUSE_CONN_ID.upper()
+#: HTTP answers worth another try: the api-server is starting, or SQLite was locked for too long.
+TRANSIENT_HTTP = {500, 502, 503, 504}
 
 
 def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
@@ -66,8 +88,10 @@ def airflow_bin() -> str:
 class LocalAirflow:
     """The parts of one Airflow deployment, started as child processes on 127.0.0.1.
 
-    ``overrides`` are environment variables on top of ``deploy/airflow.env`` and the
-    local defaults (e.g. a PostgreSQL ``sql_alchemy_conn`` and the CeleryExecutor).
+    Precedence, lowest first: the local defaults, ``deploy/airflow.env``, the environment's
+    overrides (``AIRFLOW_VAR_*``, ``AIRFLOW_CONN_*``, ``NEWS_ETL_*`` of ``environ``), the
+    arguments given here (the tests' own paths), then ``overrides`` (e.g. a PostgreSQL
+    ``sql_alchemy_conn`` and the CeleryExecutor).
     """
 
     def __init__(
@@ -78,29 +102,45 @@ class LocalAirflow:
         warehouse: Path | None = None,
         published: Path | None = None,
         staging: Path | None = None,
-        source: Path | None = None,
+        source: Path | str | None = None,
         user: str = "admin",
         password: str | None = None,
         overrides: dict[str, str] | None = None,
+        environ: dict[str, str] | None = None,
     ):
+        environ = dict(os.environ if environ is None else environ)
         self.home = Path(home).resolve()
         self.port = port or free_port()
         self.user = user
-        self.password = password or os.environ.get("AIRFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        self.warehouse = Path(warehouse or ROOT / "data" / "warehouse.duckdb").resolve()
-        self.published = Path(published or ROOT / "data" / "published" / "warehouse.duckdb").resolve()
-        self.staging = Path(staging or ROOT / "data" / "staging").resolve()
-        self.source = Path(source or ROOT / "data" / "sample_posts").resolve()
+        self.password = password or environ.get("AIRFLOW_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        #: the source spec an override or argument asks for (None: keep the Variable, else the sample)
+        self.source = str(source) if source is not None else environ.get(SOURCE_ENV) or None
+        #: the warehouse connection as JSON or URI (an argument is a file: a duckdb connection to it)
+        if warehouse is not None:
+            self.warehouse_conn = json.dumps({"conn_type": "duckdb", "host": str(Path(warehouse).resolve())})
+        else:
+            self.warehouse_conn = environ.get(WAREHOUSE_ENV) or json.dumps(
+                {"conn_type": "duckdb", "host": str(ROOT / "data" / "warehouse.duckdb")}
+            )
+        self.published = Path(
+            published or environ.get("NEWS_ETL_PUBLISHED") or ROOT / "data" / "published" / "warehouse.duckdb"
+        ).resolve()
+        self.staging = Path(staging or environ.get("NEWS_ETL_STAGING") or ROOT / "data" / "staging").resolve()
         self.logs = self.home / "process-logs"
         self.procs: dict[str, subprocess.Popen] = {}
         self._token: str | None = None
-        self.env = self._environment(overrides or {})
+        self.env = self._environment(environ, overrides or {})
 
     # --- set-up ----------------------------------------------------------------------------
 
-    def _environment(self, overrides: dict[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+    def _environment(self, environ: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in environ.items() if not k.startswith(("AIRFLOW__", *OVERRIDABLE))}
         env.update(read_env_file())
+        # the environment's overrides win over the shared file, as compose's `environment:` does;
+        # the source and the warehouse go into the Variable and the connection instead (prepare)
+        env.update(
+            {k: v for k, v in environ.items() if k.startswith(OVERRIDABLE) and k not in (SOURCE_ENV, WAREHOUSE_ENV)}
+        )
         secret_file = self.home / "secrets.json"
         secrets_ = (
             json.loads(secret_file.read_text())
@@ -135,6 +175,13 @@ class LocalAirflow:
             }
         )
         env.update(overrides)
+        if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
+            # shorter and waited-for SQLite locks (deploy/airflow_local_settings.py says why); the
+            # tasks' calls to the api-server wait as long as the api-server may wait for a lock
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "deploy"), env.get("PYTHONPATH")) if p)
+            for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
+                env.setdefault(f"AIRFLOW__DATABASE__{key}", "airflow_local_settings.SQLITE_CONNECT_ARGS")
+            env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60")
         return env
 
     @property
@@ -154,40 +201,51 @@ class LocalAirflow:
         done = self.airflow("db", "migrate", check=False)
         if done.returncode:
             raise RuntimeError(f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        self.airflow(
-            "pools", "set", POOL, "1", "DuckDB allows one writing process: loads and publishes run one at a time"
+        # one process for the rest (each `airflow` command costs seconds); the connection travels
+        # on stdin, never in argv: a connection may carry a password
+        done = subprocess.run(
+            [sys.executable, __file__, "configure"],
+            env=self.env,
+            input=json.dumps({"source": self.source, "warehouse": self.warehouse_conn}),
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
-        self.airflow("connections", "delete", WAREHOUSE_CONN_ID, check=False)
-        self.airflow(
-            "connections",
-            "add",
-            WAREHOUSE_CONN_ID,
-            "--conn-type",
-            "duckdb",
-            "--conn-host",
-            str(self.warehouse),
-            "--conn-description",
-            "The writer's DuckDB file (host = the file on the machine that runs the loads)",
-        )
-        self.airflow("variables", "set", SOURCE_VARIABLE, str(self.source))
+        if done.returncode:
+            raise RuntimeError(f"configuring Airflow failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        self.configured = json.loads(done.stdout.strip().splitlines()[-1])
 
     # --- processes -------------------------------------------------------------------------
 
-    def start(self, components=("api-server", "scheduler", "dag-processor", "triggerer"), extra=()) -> None:
-        """Start each part in its own process group; ``extra`` is more (name, argv[, env]) entries."""
+    def start(
+        self, components=("api-server", "scheduler", "dag-processor", "triggerer"), extra=(), timeout: float = 180
+    ) -> None:
+        """Start each part in its own process group; ``extra`` is more (name, argv[, env]) entries.
+
+        The api-server comes first and must answer before the others start: a scheduler that ran
+        a task before the api-server listens would see that task fail to reach it (and retry)."""
         commands = [(name, [name], {}) for name in components] + [(*e, {})[:3] for e in extra]
+        first = [c for c in commands if c[0] == "api-server"]
+        for name, argv, env in first:
+            self._spawn(name, argv, env)
+        if first:
+            self.wait_api(timeout)
         for name, argv, env in commands:
-            log = open(self.logs / f"{name}.log", "ab")
-            self.procs[name] = subprocess.Popen(
-                [airflow_bin(), *argv],
-                env={**self.env, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=str(self.home),
-            )
-            log.close()
+            if name not in self.procs:
+                self._spawn(name, argv, env)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.logs / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            [airflow_bin(), *argv],
+            env={**self.env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=str(self.home),
+        )
+        log.close()
         (self.home / "airflow-local.pids").write_text("\n".join(str(p.pid) for p in self.procs.values()) + "\n")
 
     def stop(self, timeout: float = 20) -> None:
@@ -218,19 +276,30 @@ class LocalAirflow:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
+    def wait_api(self, timeout: float = 180) -> None:
+        """Wait until the api-server answers (a login)."""
+        self._wait(lambda: self.token(), timeout, "the api-server does not answer", ("api-server",))
+
     def wait_ready(self, timeout: float = 180) -> None:
         """Wait until the api-server answers and the DAG is parsed into the database."""
+        self._wait(
+            lambda: self.api("GET", f"/api/v2/dags/{DAG_ID}", patience=0),
+            timeout,
+            f"{DAG_ID} is not parsed",
+            ("api-server", "dag-processor"),
+        )
+
+    def _wait(self, probe, timeout: float, what: str, logs: tuple[str, ...]) -> None:
         deadline = time.monotonic() + timeout
         while True:
             self.check_alive()
             try:
-                self.api("GET", f"/api/v2/dags/{DAG_ID}")
+                probe()
                 return
-            except (OSError, urllib.error.URLError, RuntimeError):
+            except (OSError, RuntimeError, urllib.error.URLError):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"Airflow not ready after {timeout}s:\n{self.tail('api-server')}\n{self.tail('dag-processor')}"
-                    ) from None
+                    tails = "\n".join(self.tail(name) for name in logs)
+                    raise TimeoutError(f"Airflow not ready after {timeout}s: {what}\n{tails}") from None
                 time.sleep(1)
 
     # --- REST API (/api/v2 with a JWT from /auth/token) ------------------------------------
@@ -245,26 +314,46 @@ class LocalAirflow:
                 self._token = json.loads(resp.read())["access_token"]
         return self._token
 
-    def api(self, method: str, path: str, body: dict | None = None, raw: bool = False):
-        req = urllib.request.Request(
-            self.url + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Authorization": f"Bearer {self.token()}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-        )
+    def api(self, method: str, path: str, body: dict | None = None, raw: bool = False, patience: float = 120):
+        """One REST call; transient failures (5xx such as "database is locked", a refused or reset
+        connection, a timeout) are tried again with backoff for up to ``patience`` seconds."""
+        deadline = time.monotonic() + patience
+        delay = 0.5
+        while True:
+            try:
+                return self._call(method, path, body, raw)
+            except TransientError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise RuntimeError(f"{method} {path}: {exc} (still failing after {patience:.0f}s)") from exc
+                print(f"  {method} {path}: {exc}; trying again in {delay:.1f}s", file=sys.stderr, flush=True)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _call(self, method: str, path: str, body: dict | None, raw: bool):
         try:
+            req = urllib.request.Request(
+                self.url + path,
+                method=method,
+                data=None if body is None else json.dumps(body).encode(),
+                headers={
+                    "Authorization": f"Bearer {self.token()}",
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                },
+            )
             with urllib.request.urlopen(req, timeout=60) as resp:
                 data = resp.read()
         except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:2000]!r}") from exc
+            detail = f"{exc.code} {exc.read()[:2000]!r}"
+            if exc.code in TRANSIENT_HTTP:
+                raise TransientError(detail) from exc
+            raise RuntimeError(f"{method} {path}: {detail}") from exc
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise TransientError(str(getattr(exc, "reason", exc))) from exc
         return data if raw else (json.loads(data) if data else None)
 
-    def unpause(self) -> None:
-        self.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+    def unpause(self, patience: float = 120) -> None:
+        self.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, patience=patience)
 
     def trigger(self, logical_date: str | None, run_id: str | None = None, conf: dict | None = None) -> str:
         body = {"logical_date": logical_date, "conf": conf or {}}
@@ -304,6 +393,10 @@ class LocalAirflow:
         return str(content)
 
 
+class TransientError(Exception):
+    """A REST call failed in a way worth trying again."""
+
+
 def _signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
@@ -311,11 +404,16 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
-# --- the command line (make airflow / make airflow-stop) ------------------------------------
+# --- the command line (make airflow / make airflow-stop / make backfill) ----------------------
+
+
+def _home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", ROOT / "airflow_home"))
 
 
 def _up(args) -> int:
-    home = Path(os.environ.get("AIRFLOW_HOME", ROOT / "airflow_home"))
+    started = time.monotonic()
+    home = _home()
     pidfile = home / "airflow-local.pid"
     if pidfile.exists():
         try:
@@ -329,8 +427,7 @@ def _up(args) -> int:
     if not password and password_file.exists():
         password = json.loads(password_file.read_text()).get("admin")
     af = LocalAirflow(home, port=args.port, password=password)
-    print(f"Preparing {home} (metadata database, pool {POOL}, connection news_warehouse) …", flush=True)
-    af.prepare()
+    print(f"Preparing {home} (metadata database, pool {POOL}, connection {WAREHOUSE_CONN_ID}) …", flush=True)
     stopping = False
 
     def on_signal(signum, frame):
@@ -341,15 +438,24 @@ def _up(args) -> int:
     signal.signal(signal.SIGINT, on_signal)
     pidfile.write_text(str(os.getpid()))
     try:
+        af.prepare()
         af.start()
         af.wait_ready()
-        af.unpause()
+        # a convenience: if it still fails after its retries, say so and keep Airflow running
+        try:
+            af.unpause()
+            dag_state = "unpaused; its latest daily interval runs now"
+        except RuntimeError as exc:
+            dag_state = f"NOT unpaused ({exc}): unpause it in the UI"
+            print(f"warning: could not unpause {DAG_ID}: {exc}", file=sys.stderr, flush=True)
         print(
             f"""
-Airflow is up: {af.url}
+Airflow is up: {af.url}   (ready in {time.monotonic() - started:.0f}s)
   login     {af.user} / {af.password}   (also in {password_file})
-  DAG       {DAG_ID} (unpaused; its latest daily interval runs now)
-  warehouse {af.published} (published snapshot), page "News warehouse" in the UI menu
+  DAG       {DAG_ID} ({dag_state})
+  source    {af.configured["source"]}   (Variable {SOURCE_VARIABLE})
+  warehouse {af.configured["warehouse"]}   (connection {WAREHOUSE_CONN_ID}); snapshot {af.published}
+  page      "News warehouse" in the UI menu
   logs      {af.logs}/
 Ctrl-C or `make airflow-stop` stops it.""",
             flush=True,
@@ -357,7 +463,7 @@ Ctrl-C or `make airflow-stop` stops it.""",
         while not stopping:
             af.check_alive()
             time.sleep(1)
-    except Exception as exc:  # noqa: BLE001 - say why and clean up
+    except Exception as exc:  # noqa: BLE001 - a part died or never came up: say why and clean up
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -368,7 +474,7 @@ Ctrl-C or `make airflow-stop` stops it.""",
 
 
 def _stop(args) -> int:
-    home = Path(os.environ.get("AIRFLOW_HOME", ROOT / "airflow_home"))
+    home = _home()
     pidfile = home / "airflow-local.pid"
     if pidfile.exists():
         pid = int(pidfile.read_text())
@@ -390,14 +496,92 @@ def _stop(args) -> int:
     return 0
 
 
+def _configure(args) -> int:
+    """(Run by ``prepare`` with the deployment's environment.) The pool, the warehouse connection
+    and the source Variable, in one process; the wanted source and connection come on stdin."""
+    from airflow.models import Connection, Pool, Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    wanted = json.load(sys.stdin)
+    Pool.create_or_update_pool(
+        POOL, 1, "DuckDB allows one writing process: loads and publishes run one at a time", False
+    )
+    value = wanted["warehouse"].strip()
+    conn = (
+        Connection.from_json(value, conn_id=WAREHOUSE_CONN_ID)
+        if value.startswith("{")
+        else Connection(conn_id=WAREHOUSE_CONN_ID, uri=value)
+    )
+    conn.description = "The writer's DuckDB file (host = the file on the machine that runs the loads)"
+    with create_session() as session:
+        session.execute(delete(Connection).where(Connection.conn_id == WAREHOUSE_CONN_ID))
+        session.add(conn)
+    # an override wins; without one, a source set in the UI is kept; else the embedded sample
+    source = wanted["source"] or Variable.get(SOURCE_VARIABLE, default_var=None) or str(SAMPLE_POSTS)
+    Variable.set(SOURCE_VARIABLE, source, description="What the daily DAG reads: a folder, git+<url> or feed+<url>")
+    print(json.dumps({"source": source, "warehouse": conn.host}))
+    return 0
+
+
+def site_days(first: str, last: str) -> tuple[str, str]:
+    """``--from-date`` and ``--to-date`` that cover the site days ``first``..``last``
+    (YYYY-MM-DD, Asia/Shanghai): from the first day's midnight to the last one's end, in site
+    time. Plain dates would be UTC midnight, 8 hours into the site's day: the first day's run,
+    which starts at 00:30, would be left out."""
+    from datetime import date, datetime, timedelta
+    from datetime import time as clock
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(SITE_TIMEZONE)
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    if end < start:
+        raise ValueError(f"TO ({last}) is before FROM ({first})")
+    begin = datetime.combine(start, clock(0, 0), zone)
+    finish = datetime.combine(end + timedelta(days=1), clock(0, 0), zone) - timedelta(seconds=1)
+    return begin.isoformat(), finish.isoformat()
+
+
+def _backfill(args) -> int:
+    """``make backfill FROM=… TO=…``: one run per site day, oldest first, ``--max-active-runs 1``
+    (the scheduler of ``make airflow`` runs them)."""
+    begin, finish = site_days(args.first, args.last)
+    af = LocalAirflow(_home(), port=0)
+    command = [
+        "backfill",
+        "create",
+        "--dag-id",
+        DAG_ID,
+        "--from-date",
+        begin,
+        "--to-date",
+        finish,
+        "--max-active-runs",
+        str(args.max_active_runs),
+    ]
+    if args.dry_run:
+        command.append("--dry-run")
+    print("airflow " + " ".join(command), flush=True)
+    done = af.airflow(*command, check=False)
+    print(done.stdout, end="")
+    print(done.stderr[-3000:] if done.returncode else "", end="", file=sys.stderr)
+    return done.returncode
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="prepare and start Airflow, wait until Ctrl-C")
     up.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", "8080")))
     sub.add_parser("stop", help="stop an Airflow started by `up`")
+    sub.add_parser("configure", help="(internal) the pool, connection and Variable, from stdin")
+    bf = sub.add_parser("backfill", help="backfill site days FIRST..LAST (YYYY-MM-DD, Asia/Shanghai)")
+    bf.add_argument("first")
+    bf.add_argument("last")
+    bf.add_argument("--max-active-runs", type=int, default=1, help="runs at a time (default 1: in turn)")
+    bf.add_argument("--dry-run", action="store_true", help="list the runs it would create")
     args = parser.parse_args(argv)
-    return {"up": _up, "stop": _stop}[args.command](args)
+    return {"up": _up, "stop": _stop, "configure": _configure, "backfill": _backfill}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def local_airflow():
         warehouse=paths["warehouse"],
         published=paths["published"],
         staging=paths["staging"],
-        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"},
+        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False", "NEWS_ETL_RUN_DEADLINE_MINUTES": "150"},
     )
     af.paths = paths
     try:

@@ -131,9 +131,13 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     assert frame.get_by_test_id("total-articles").inner_text() == str(live) == "43"
     assert frame.get_by_test_id("total-rejects").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM rejects"))
     assert frame.get_by_test_id("total-runs").inner_text() == str(scalar(snapshot, "SELECT count(*) FROM etl_runs"))
+    # the source is a copy of the sample posts (a folder like any site's), silent since 2026-11-25,
+    # and the page uses the DAG's rule: stale past the limit of deploy/airflow.env (48 h)
     newest = scalar(snapshot, "SELECT max(published_at) FROM articles WHERE deleted_at IS NULL")
     stale = (datetime.now(UTC) - newest).total_seconds() / 3600 > 48
-    assert ("STALE" in frame.get_by_test_id("freshness").inner_text()) == stale
+    assert ("STALE SOURCE" in frame.get_by_test_id("freshness").inner_text()) == stale
+    assert (frame.get_by_test_id("stale-banner").count() == 1) == stale
+    assert frame.get_by_test_id("newest-post").inner_text().endswith("UTC)")  # site time and UTC
 
     run_cells = frame.get_by_test_id("runs").locator("tbody tr", has_text=run_id).first.locator("td")
     shown = {cell.get_attribute("data-col"): cell.inner_text() for cell in run_cells.all()}
@@ -155,7 +159,7 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
 
     bars = {
         t.get_attribute("data-day"): int(t.get_attribute("data-total"))
-        for t in frame.locator("svg[data-testid=chart] text[data-total]").all()
+        for t in frame.locator("svg[data-testid=chart] g[data-total]").all()
     }
     assert bars == {
         str(d): n

@@ -214,7 +214,7 @@ def test_two_celery_workers_share_only_object_storage_and_one_writer_loads(clust
 
     # the writer's tasks ran one at a time (pool duckdb_writer, one slot)
     pooled = sorted((t for t in tis if t["pool"] == WRITER_POOL), key=lambda t: t["start_date"])
-    assert [t["task_id"] for t in pooled] == ["load", "publish"]
+    assert [t["task_id"] for t in pooled] == ["load", "publish", "check_freshness"]
     for a, b in zip(pooled, pooled[1:], strict=False):
         assert a["end_date"] <= b["start_date"], (a, b)
 

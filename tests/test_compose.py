@@ -10,7 +10,9 @@ the published copies are in the MinIO bucket, and only the writer's worker serve
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -40,8 +42,6 @@ SECRETS = {
     "MINIO_ROOT_USER",
     "MINIO_ROOT_PASSWORD",
 }
-#: Left empty in .env.example, so that compose refuses to start until they are set.
-EMPTY_PLACEHOLDERS = {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"}
 VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:\?|:-)?(?P<arg>[^}]*)\}")
 
 
@@ -145,28 +145,70 @@ def test_workers_share_object_storage_and_only_the_writers_worker_serves_its_que
     assert 'makedirs(os.environ["NEWS_ETL_STAGING"]' in init, "airflow-init makes the bucket"
 
 
+def own_secrets() -> dict:
+    """What an operator puts in .env: secrets of their own, as .env.example says to make them."""
+    from cryptography.fernet import Fernet
+
+    env = {name: secrets.token_urlsafe(32) for name in SECRETS}
+    env["AIRFLOW_FERNET_KEY"] = Fernet.generate_key().decode()
+    return env
+
+
+def init_check(env: dict) -> subprocess.CompletedProcess:
+    """deploy/check_secrets.sh, run by real bash with the environment compose gives airflow-init."""
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    init = yaml.safe_load(interpolate(text, env))["services"]["airflow-init"]
+    assert "bash /opt/news-etl/deploy/check_secrets.sh" in "\n".join(init["command"]).split("airflow db migrate")[0]
+    container_env = {k: str(v) for k, v in init["environment"].items()}
+    return subprocess.run(
+        ["bash", str(ROOT / "deploy" / "check_secrets.sh")],
+        env={"PATH": os.environ["PATH"], **container_env},
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_compose_refuses_to_start_without_its_passwords():
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     required = {m["name"] for m in VAR.finditer(text) if m["op"] == ":?"}
     assert required == SECRETS
     assert set(env_example()) >= SECRETS, ".env.example names every secret"
-    # copied unchanged, .env.example stops compose at its empty placeholders
-    assert {k for k, v in env_example().items() if not v} == EMPTY_PLACEHOLDERS
-    with pytest.raises(ValueError, match="MINIO_ROOT_(USER|PASSWORD) is missing"):
-        interpolate(text, env_example())
-    # with every value set every variable resolves; without any one of them compose stops
-    filled = {k: v or f"set-{k.lower()}" for k, v in env_example().items()}
-    resolved = yaml.safe_load(interpolate(text, filled))
+    # with secrets of one's own every variable resolves; without any one of them compose stops
+    env = own_secrets()
+    resolved = yaml.safe_load(interpolate(text, env))
     assert (
-        "change-me-postgres@postgres/airflow"
+        f":{env['POSTGRES_PASSWORD']}@postgres/airflow"
         in resolved["services"]["airflow-scheduler"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     )
     for secret in SECRETS:
-        env = {k: v for k, v in filled.items() if k != secret}
         with pytest.raises(ValueError, match=f"{secret} is missing.*set {secret} in .env"):
-            interpolate(text, env)
+            interpolate(text, {k: v for k, v in env.items() if k != secret})
     # no literal secret anywhere in the file
     assert "change-me" not in text
+
+
+def test_a_copy_of_the_example_left_unchanged_does_not_start():
+    """.env.example's values are empty: copied as it is, compose refuses at once, naming a secret."""
+    assert {k: v for k, v in env_example().items() if k in SECRETS} == dict.fromkeys(SECRETS, "")
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="is missing a value: set .* in .env"):
+        interpolate(text, env_example())
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("AIRFLOW_JWT_SECRET", "change-me-jwt-secret-change-me-jwt-secret", "AIRFLOW_JWT_SECRET is a placeholder"),
+        ("POSTGRES_PASSWORD", "CHANGEME-postgres", "POSTGRES_PASSWORD is a placeholder"),
+        ("AIRFLOW_API_SECRET_KEY", "short", "AIRFLOW_API_SECRET_KEY has 5 characters, fewer than 32"),
+        ("AIRFLOW_ADMIN_PASSWORD", "admin", "AIRFLOW_ADMIN_PASSWORD has 5 characters, fewer than 12"),
+    ],
+)
+def test_airflow_init_refuses_placeholders_and_short_secrets(name, value, says):
+    assert init_check(own_secrets()).returncode == 0  # secrets of one's own pass
+    refused = init_check({**own_secrets(), name: value})
+    assert refused.returncode == 1 and f"refusing to start: {says}" in refused.stderr, refused.stderr
+    assert value not in refused.stderr  # the check names the secret, never shows it
 
 
 def test_the_env_file_is_not_committed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -91,3 +92,27 @@ def test_parsing_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
+
+
+def test_the_deadline_alert_is_the_daily_runs_by_three_in_the_morning():
+    """With the deadline on (as every Airflow deployment runs it; the test session turns it off for
+    dag.test), the DAG carries one deadline alert: the custom reference, 2 h 30 min, the triggerer's
+    callback, and it serializes as the dag-processor writes it."""
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'plugins')!r})\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "from airflow.serialization.serialized_objects import DagSerialization\n"
+        f"dag = DagBag(dag_folder={str(ROOT / 'dags')!r}).dags['news_etl_daily']\n"
+        "print(json.dumps(DagSerialization.to_dict(dag)['dag']['deadline'], default=str))\n"
+    )
+    env = {**os.environ, "NEWS_ETL_RUN_DEADLINE_MINUTES": "150"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    (alert,) = json.loads(out.stdout.strip().splitlines()[-1])
+    assert alert["reference"] == {
+        "reference_type": "DailyDeadline",
+        "__class_path": "news_etl.deployment.DailyDeadline",
+    }
+    assert alert["interval"]["__data__"] == 9000.0  # 2 h 30 min after the 00:30 interval end: 03:00
+    assert alert["callback"]["__classname__"].endswith("AsyncCallback")
+    assert alert["callback"]["__data__"]["path"] == "news_etl.deployment.alert_on_deadline_miss"

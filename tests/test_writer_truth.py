@@ -21,6 +21,7 @@ from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
 from news_etl.config import Settings
+from news_etl.freshness import check as check_freshness
 from news_etl.warehouse import RestoreError, WriterMissing, file_connect, restore
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
@@ -143,7 +144,7 @@ def test_a_run_never_reads_the_snapshot_back(loaded, snapshot, caplog):
         result = pipeline.run_all(s)
     assert result["fetch"]["changed"] == 0 and result["fetch"]["deleted"] == 0
     assert fingerprint(s.warehouse) == want == fingerprint(s.published)
-    freshness = pipeline.check_freshness(s, result["run"])
+    freshness = check_freshness(file_connect(s.warehouse, read_only=True), s, result["run"])
     assert freshness["newest_post_at"] is not None
     message = scalar(s.warehouse, "SELECT message FROM etl_runs WHERE run_id = ?", [result["run"]["run_id"]])
     if snapshot in ("truncated", "corrupt"):

@@ -84,6 +84,31 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_retire_source(args) -> int:
+    from .pipeline import _printable
+    from .retire import retire_source, sources
+    from .warehouse import file_connect
+
+    settings = _settings(args)
+    if not args.retired:
+        con = file_connect(settings.warehouse, read_only=True)()
+        try:
+            known = sources(con)
+        finally:
+            con.close()
+        print(f"Sources of {_printable(str(settings.warehouse))} (live articles, live files):")
+        for name, articles, files in known:
+            print(f"  {_printable(name)}  {articles} articles, {files} files")
+        return 0
+    result = retire_source(file_connect(settings.warehouse), settings, args.retired)
+    print(
+        f"retired {_printable(result['source'])}: {result['articles']} articles marked deleted "
+        f"({result['files']} files; versions kept), run {result['run_id']}; published {result['snapshot']} "
+        f"({result['live_articles']} live articles)"
+    )
+    return 0
+
+
 def cmd_summary(args) -> int:
     from .reports import print_summary
 
@@ -196,6 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="snapshot", required=True, metavar="SNAPSHOT", help="the published snapshot file")
     p.add_argument("--warehouse", help="the writer's DuckDB file to rebuild (default: data/warehouse.duckdb)")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "retire-source",
+        help="mark every live article of a source deleted (versions kept), e.g. after a source switch; "
+        "no SOURCE: list the sources",
+    )
+    p.add_argument(
+        "retired",
+        nargs="?",
+        metavar="SOURCE",
+        help="as the warehouse names it (dir:/path, git:<url>, feed:<url>) or as a source spec",
+    )
+    p.add_argument("--warehouse", help="the writer's DuckDB file (default: data/warehouse.duckdb)")
+    p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
+    p.set_defaults(func=cmd_retire_source)
 
     p = sub.add_parser("summary", help="articles per outlet and day, rejects, the last run")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")

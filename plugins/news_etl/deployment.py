@@ -14,13 +14,23 @@ settings come from when the pipeline runs inside Airflow.
   :func:`storage_options`), handed to the pipeline as fsspec options for the task's process;
 - everything else: :class:`news_etl.config.Settings` (environment variables).
 
-This is the only module of ``news_etl`` that imports Airflow, and only
-inside functions that run in tasks.
+It also holds what Airflow calls back: the failure callback, the stale-source
+alert, and the deadline alert's reference time and callback. Every alert goes the same way (:func:`notify`):
+one ``NEWS ETL ALERT: …`` line in the log, then the notifier the operator named
+in the Variable ``news_etl_alert_notifier``.
+
+This is the only module of ``news_etl`` that imports Airflow: the deadline
+reference's base class (the DAG file imports it anyway) at the top, everything
+else inside the functions Airflow calls.
 """
 
 from __future__ import annotations
 
-from .config import GIT_CONN_ID, SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
+from datetime import datetime
+
+from airflow.sdk.definitions.deadline import BaseDeadlineReference
+
+from .config import GIT_CONN_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
 
 
 def warehouse_hook():
@@ -97,8 +107,15 @@ def _run_conf() -> dict:
 
 
 def connect():
-    """The connect function the load and publish steps use: the provider's hook."""
-    return warehouse_hook().get_conn()
+    """The connect function the load and publish steps use: the provider's hook (a warehouse file's
+    folder is created first, as the CLI does, so a connection may name a new place)."""
+    from pathlib import Path
+
+    hook = warehouse_hook()
+    database = hook.get_database()
+    if not database.startswith(("md:", ":memory:")):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return hook.get_conn()
 
 
 def run_identity() -> dict:
@@ -123,14 +140,17 @@ def run_identity() -> dict:
 
 
 #: The Airflow Variable (or env ``AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER``) that names a notifier for
-#: failures: JSON ``{"class": "<import path of a BaseNotifier>", "kwargs": {...}}``, e.g.
-#: ``{"class": "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com"}}``.
+#: every alert (a failed task, a stale source, a missed deadline): JSON ``{"class": "<import path
+#: of a BaseNotifier>", "kwargs": {...}}``, e.g. ``{"class":
+#: "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com",
+#: "subject": "{{ news_etl_alert }}"}}``: its templates see the context plus ``news_etl_alert``.
 ALERT_NOTIFIER_VARIABLE = "news_etl_alert_notifier"
 
 
-def alert_on_failure(context) -> None:
-    """The DAG's failure callback: one clear ``NEWS ETL ALERT`` line in the log, then the
-    notifier the operator configured in the Variable ``news_etl_alert_notifier`` (if any)."""
+def notify(context, message: str) -> None:
+    """An alert: one ``NEWS ETL ALERT: <message>`` line in the log, then the notifier the operator
+    configured in the Variable ``news_etl_alert_notifier`` (if any), called with the context and
+    ``news_etl_alert`` (the message). A notifier that fails is logged, never raised."""
     import importlib
     import json
     import logging
@@ -138,19 +158,7 @@ def alert_on_failure(context) -> None:
     from airflow.sdk import Variable
 
     log = logging.getLogger("news_etl.alert")
-    ti = context.get("task_instance") or context.get("ti")
-    dag_run = context.get("dag_run")
-    task = getattr(ti, "task_id", "?")
-    map_index = getattr(ti, "map_index", -1)
-    if map_index is not None and map_index >= 0:
-        task = f"{task}[{map_index}]"
-    log.error(
-        "NEWS ETL ALERT: task %s of run %s failed on try %s: %s",
-        task,
-        getattr(dag_run, "run_id", "?"),
-        getattr(ti, "try_number", "?"),
-        context.get("exception") or context.get("reason") or "see the task log",
-    )
+    log.error("NEWS ETL ALERT: %s", message)
     spec = Variable.get(ALERT_NOTIFIER_VARIABLE, default=None)
     if not spec:
         return
@@ -158,10 +166,121 @@ def alert_on_failure(context) -> None:
         spec = json.loads(spec)
         module, _, name = spec["class"].rpartition(".")
         notifier = getattr(importlib.import_module(module), name)(**spec.get("kwargs", {}))
-        notifier(context)
+        notifier({**context, "news_etl_alert": message})
         log.error("NEWS ETL ALERT sent through %s", spec["class"])
     except Exception:
         log.exception("NEWS ETL ALERT: the notifier in Variable %s failed", ALERT_NOTIFIER_VARIABLE)
+
+
+def alert_on_failure(context) -> None:
+    """The DAG's failure callback: the alert for a failed task."""
+    ti = context.get("task_instance") or context.get("ti")
+    dag_run = context.get("dag_run")
+    task = getattr(ti, "task_id", "?")
+    map_index = getattr(ti, "map_index", -1)
+    if map_index is not None and map_index >= 0:
+        task = f"{task}[{map_index}]"
+    reason = context.get("exception") or context.get("reason") or "see the task log"
+    notify(
+        context,
+        f"task {task} of run {getattr(dag_run, 'run_id', '?')} failed on try {getattr(ti, 'try_number', '?')}: "
+        f"{reason}",
+    )
+
+
+def report_freshness(result: dict) -> dict:
+    """check_freshness's ending. Fresh (or not measured, or off): the task succeeds. Stale: the
+    alert, then the task ends ``skipped`` with the STALE SOURCE message, so the grid shows it
+    while the run, whose data is loaded and published, stays green."""
+    if not result["stale"]:
+        return result
+    from airflow.sdk import get_current_context
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    context = get_current_context()
+    notify(context, f"run {context['dag_run'].run_id}: {result['message']}")
+    raise AirflowSkipException(result["message"])
+
+
+# --- the deadline alert: the daily run finished by 03:00 site time ----------------------------
+
+
+def deadline_base(run_type: str, interval_end: datetime | None, now: datetime) -> datetime | None:
+    """When a run's deadline interval starts counting: for a scheduled run, the end of its data
+    interval (00:30 site time), or its creation when the scheduler creates it later than that (the
+    first start of ``make airflow``, a scheduler that was down), so a late run gets the same time
+    to finish instead of an alert at once. Manual and backfill runs have no deadline (None)."""
+    if run_type != "scheduled" or interval_end is None:
+        return None
+    return max(interval_end, now)
+
+
+class DailyDeadline(BaseDeadlineReference):
+    """The deadline reference of the daily run (an Airflow 3 Deadline Alert; registered by the
+    plugin in ``plugins/daily_deadline.py``): :func:`deadline_base` of the run being created."""
+
+    required_kwargs = {"dag_id", "run_id"}
+
+    def _evaluate_with(self, *, session, **kwargs) -> datetime | None:
+        from datetime import UTC
+
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        row = session.execute(
+            select(DagRun.run_type, DagRun.data_interval_end).where(
+                DagRun.dag_id == kwargs["dag_id"], DagRun.run_id == kwargs["run_id"]
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return deadline_base(str(getattr(row[0], "value", row[0])), row[1], datetime.now(UTC))
+
+
+def daily_deadline():
+    """The DAG's deadline alert: a scheduled run not finished ``run_deadline_minutes`` (150) after
+    its interval ends at 00:30 site time, i.e. by 03:00 Asia/Shanghai, calls
+    :func:`alert_on_deadline_miss`. None when ``NEWS_ETL_RUN_DEADLINE_MINUTES=0``."""
+    from datetime import timedelta
+
+    from airflow.sdk import AsyncCallback, DeadlineAlert
+
+    minutes = Settings().run_deadline_minutes
+    if minutes <= 0:
+        return None
+    return DeadlineAlert(
+        reference=DailyDeadline(),
+        interval=timedelta(minutes=minutes),
+        callback=AsyncCallback(alert_on_deadline_miss),
+        name="daily run finished by 03:00 Asia/Shanghai",
+    )
+
+
+async def alert_on_deadline_miss(context: dict, **kwargs) -> None:
+    """The deadline alert's callback, run by the triggerer when the deadline passes with the run
+    unfinished: the alert, naming the run, its state and the deadline in site time and UTC.
+
+    The triggerer (not the executor) runs it: in Airflow 3.3 an executor-run callback may not read
+    Variables or Connections from the metadata database (apache/airflow#66141), the triggerer may.
+    The notifier is a blocking call, so it runs in a thread, off the triggerer's event loop."""
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    run = context.get("dag_run") or {}
+    deadline = (context.get("deadline") or {}).get("deadline_time")
+    if isinstance(deadline, str):
+        deadline = datetime.fromisoformat(deadline)
+    when = (
+        f"{deadline.astimezone(ZoneInfo(SITE_TIMEZONE)):%Y-%m-%d %H:%M} {SITE_TIMEZONE} "
+        f"({deadline.astimezone(ZoneInfo('UTC')):%H:%M} UTC)"
+        if isinstance(deadline, datetime)
+        else str(deadline)
+    )
+    message = (
+        f"DEADLINE MISSED: run {run.get('dag_run_id') or run.get('run_id') or '?'} of {run.get('dag_id', '?')} "
+        f"has not finished by {when}; it is {run.get('state', '?')}"
+    )
+    await asyncio.to_thread(notify, context, message)
 
 
 def worker_hostname() -> str:

@@ -509,54 +509,6 @@ def publish(connect, settings: Settings, run: dict, fetched: dict | None = None)
     return result
 
 
-# --- freshness (a check after publish) ---------------------------------------------------------
-
-
-class StaleSourceError(Exception):
-    """The source has produced no new post for longer than the configured time."""
-
-
-def check_freshness(settings: Settings, run: dict, now: datetime | None = None) -> dict:
-    """Fail loudly when the newest article in the warehouse (the writer's file) is older than
-    ``settings.max_source_silence_hours`` at the end of the run's interval (or now)."""
-    from .warehouse import file_connect, writer
-
-    limit = settings.max_source_silence_hours
-    end = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
-    with writer(file_connect(settings.warehouse, read_only=True), settings.lock_timeout) as con:
-        (newest,) = con.execute("SELECT max(published_at) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
-    hours = None if newest is None else round((end - newest).total_seconds() / 3600, 1)
-    result = {
-        "newest_post_at": newest.isoformat() if newest else None,
-        "checked_at": end.isoformat(),
-        "hours_without_new_post": hours,
-        "limit_hours": limit,
-        "stale": False,
-    }
-    if not limit:
-        log.info(
-            "freshness: newest post %s, %s h before %s (check off: NEWS_ETL_MAX_SOURCE_SILENCE_HOURS=0)",
-            result["newest_post_at"],
-            hours,
-            result["checked_at"],
-        )
-        return result
-    result["stale"] = hours is None or hours > limit
-    if result["stale"]:
-        raise StaleSourceError(
-            f"STALE SOURCE: no new post for {hours} h at {result['checked_at']} (newest post "
-            f"{result['newest_post_at']}; limit {limit} h). Is the site's scraper still committing?"
-        )
-    log.info(
-        "freshness: newest post %s, %s h before %s (limit %s h): fresh",
-        result["newest_post_at"],
-        hours,
-        result["checked_at"],
-        limit,
-    )
-    return result
-
-
 # --- all five, for the CLI ---------------------------------------------------------------------
 
 
