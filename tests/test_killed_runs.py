@@ -101,7 +101,7 @@ def test_a_killed_run_leaves_no_worker_and_the_next_run_cleans_up_after_it(tmp_p
     finally:
         holder.kill()
         holder.wait()
-    assert staging.remove_dead_runs(stage) == ["cli__live"]  # its run gone, the folder goes too
+    assert staging.remove_unclaimed_runs(stage) == ["cli__live"]  # its run gone, the folder goes too
     old = time.time() - 2 * 86400
     os.utime(foreign_tmp, (old, old))
     assert sorted(remove_dead_temp_files(pub)) == sorted([foreign_tmp.name, live_tmp.name])  # both writers gone

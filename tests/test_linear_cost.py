@@ -5,7 +5,8 @@ Two kinds of test:
 - timing (marker ``reliability``): for adversarial bodies, each aimed at one pattern of clean.py,
   parse.py, metrics.py, keywords.py or sources/feed.py (``**a **a …`` was quadratic in the bold
   pattern: 125 KB took 48 s), transforming 4x the input costs at most about 5x the CPU time of 1x.
-  Best of three runs, process CPU time, the garbage collector off, 48 KB against 192 KB; a pattern
+  Best of three runs, this thread's CPU time (threads other tests left in the process do not
+  count), the garbage collector off, 48 KB against 192 KB; a pattern
   that misses is measured again before it fails (a loaded machine slows a run, never the growth);
   a quadratic one costs 16x;
 - equivalence (hypothesis): each linear rewrite gives what the pattern it replaced gave, on short
@@ -95,13 +96,13 @@ def _post(text: str) -> RawPost:
 
 
 def _cpu(fn) -> float:
-    """One run of ``fn()``, in process CPU seconds, without the garbage collector."""
+    """One run of ``fn()``, in CPU seconds of this thread, without the garbage collector."""
     gc.collect()
     gc.disable()
     try:
-        started = time.process_time()
+        started = time.thread_time()
         fn()
-        return time.process_time() - started
+        return time.thread_time() - started
     finally:
         gc.enable()
 

@@ -114,6 +114,19 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     else:
         state = read_state(source.name)
     known, previous_revision = state.known, state.revision
+    # what the transform of a batch needs is staged before the first batch (the CLI transforms each
+    # batch while fetch goes on): this fetch's id, the run's "as of" time (the end of its data
+    # interval, or when a CLI run's fetch started) and the dictionary of names keywords keep whole
+    head = {
+        "run_id": run["run_id"],
+        # names this fetch: transform and validate results carry it, so a load never mixes two fetches
+        "fetch_id": uuid.uuid4().hex,
+        "as_of": run.get("interval_end") or started_at.isoformat(),
+        "started_at": started_at.isoformat(),
+        "names": stage_dictionary(settings.warehouse, folder),  # (securities.py)
+        "complete": False,
+    }
+    (folder / MANIFEST).write_text(json.dumps(head, indent=1), encoding="utf-8")
 
     batches: list[str] = []
     deleted: list[str] = []
@@ -156,12 +169,9 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
             folder / deleted_file,
         )
     manifest = {
-        "run_id": run["run_id"],
-        # names this fetch: transform and validate results carry it, so a load never mixes two fetches
-        "fetch_id": uuid.uuid4().hex,
+        **head,
+        "complete": True,
         "staging": str(folder),
-        # the run's "as of" time: the end of its data interval, or (a CLI run) when fetch started
-        "as_of": run.get("interval_end") or started_at.isoformat(),
         "source": source.name,
         "revision": source.revision,
         "previous_revision": previous_revision,
@@ -174,8 +184,6 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
         "batches": batches,
         "deleted_file": deleted_file,
         "warnings": list(getattr(source, "warnings", [])),
-        "names": stage_dictionary(settings.warehouse, folder),  # names keywords keep whole (securities.py)
-        "started_at": started_at.isoformat(),
         "seconds": round(time.monotonic() - t0, 3),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -202,11 +210,14 @@ def read_manifest(settings: Settings, run: dict) -> dict:
     """The manifest the run's fetch wrote (for tasks that run after it)."""
     path = staging.run_folder(settings.staging, run["run_id"]) / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise staging.StagingError(
             f"no fetch manifest at {path}: run fetch first (or the staging folder is not shared)"
         ) from None
+    if not manifest.get("complete", True):
+        raise staging.StagingError(f"the fetch that wrote {path} did not finish: run fetch again")
+    return manifest
 
 
 # --- 2. transform ------------------------------------------------------------------------------

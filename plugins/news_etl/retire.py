@@ -67,7 +67,7 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
                    UNION SELECT source, path FROM articles WHERE source = $1 AND deleted_at IS NULL""",
                 [source],
             )
-            con.execute(f"COPY retired TO '{str(deleted).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+            con.table("retired").write_parquet(str(deleted))  # the relation API: the path is no SQL text
             (files,) = con.execute("SELECT count(*) FROM retired").fetchone()
             con.execute("DROP TABLE retired")
             fetch = {

@@ -35,6 +35,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from . import storage
 from .keywords import Names
 
 #: The dictionary file's name in a run's staging folder.
@@ -136,7 +137,7 @@ def write_dictionary(con, warehouse) -> int:
 def stage_dictionary(warehouse, folder) -> dict:
     """Copy the dictionary into a run's staging folder, so every batch of the run uses the same one."""
     source = dictionary_path(warehouse)
-    target = Path(folder) / DICTIONARY_FILE
+    target = storage.folder(folder) / DICTIONARY_FILE  # a local folder, or one object on object storage
     try:
         data = source.read_bytes()
     except FileNotFoundError:
@@ -148,7 +149,7 @@ def stage_dictionary(warehouse, folder) -> dict:
 def read_dictionary(folder) -> Names:
     """The run's dictionary (staged by fetch); empty if the run staged none."""
     try:
-        text = (Path(folder) / DICTIONARY_FILE).read_text(encoding="utf-8")
+        text = (storage.folder(folder) / DICTIONARY_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         return Names()
     return Names(text.splitlines())

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 Folder = Path | UPath
 #: What a run folder holds (the layout above): a folder of the staging root with anything else in
 #: it is not a run's, and is never removed.
-RUN_ENTRIES = frozenset({"raw", "clean", "rejects", "manifest.json", "deleted.parquet", "quality.parquet"})
+RUN_ENTRIES = frozenset({"raw", "clean", "rejects", "manifest.json", "deleted.parquet", "quality.parquet", "names.txt"})
 
 
 class StagingError(Exception):

@@ -784,10 +784,14 @@ def write_run(
     con.execute(INSERT_RUN, [row[c] for c in RUN_COLUMNS])
 
 
-def mark_published(con, run_id: str, note: str | None = None) -> None:
-    """The audit row once its run's snapshot is out: status ``published``, and ``note`` (what the
-    operator should know about the publish) added to its message."""
-    con.execute("UPDATE etl_runs SET status = 'published' WHERE run_id = ?", [run_id])
+def mark_published(con, run_id: str, note: str | None = None, live: int | None = None) -> None:
+    """The audit row once its run's snapshot is out: status ``published``, the snapshot's live
+    articles, and ``note`` (what the operator should know about the publish) added to its message."""
+    con.execute(
+        "UPDATE etl_runs SET status = 'published', published_live_articles = coalesce(?, published_live_articles) "
+        "WHERE run_id = ?",
+        [live, run_id],
+    )
     if note:
         con.execute(
             "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
@@ -881,17 +885,18 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
 
     The copy is taken while this process holds the writer's file, so no load
     can run during it; readers of the old snapshot keep their open file. A
-    snapshot with fewer live articles than the one it replaces, or replacing an
-    unreadable one, is said in the log and in the run's ``etl_runs.message``.
+    snapshot with fewer live articles than the last one this writer published is
+    said in the log and in the run's ``etl_runs.message``. The old snapshot is
+    never read: missing, stale, truncated or corrupt, it is replaced.
     """
     started = time.monotonic()
     published = Path(published)
     (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
-    before, note = _replaced_snapshot(published, live)
+    before, note = _fewer_than_published(con, live)
     if note:
         log.warning("publish: %s", note)
     if run_id:
-        mark_published(con, run_id, note)
+        mark_published(con, run_id, note, live)
     con.execute("CHECKPOINT")
     published.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_temp_files(published)
@@ -913,29 +918,17 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     }
 
 
-def _replaced_snapshot(published: Path, live: int) -> tuple[int | None, str | None]:
-    """(live articles of the snapshot about to be replaced, a note for the operator or None).
+def _fewer_than_published(con, live: int) -> tuple[int | None, str | None]:
+    """(live articles of the last snapshot this writer published, a note for the operator or None).
 
-    Publish's one look at the old snapshot, before it destroys it: a guard, never an input. An
-    unreadable snapshot (truncated, corrupt) is replaced all the same, and said so."""
-    if not published.exists():
-        return None, None
-    try:
-        con = duckdb.connect(str(published), read_only=True)
-        try:
-            (before,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
-        finally:
-            con.close()
-    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the old snapshot, publish replaces it
-        if isinstance(exc, duckdb.IOException) and _is_lock_error(exc):
-            log.info("publish: the snapshot %s is held open read-write by another process; not compared", published)
-            return None, None
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return (
-            None,
-            f"the snapshot {published} was unreadable ({first}); replaced with a good one of {live} live articles",
-        )
-    if live < before:
+    Read from the writer's own record of its publishes (``etl_runs.published_live_articles``),
+    never from the snapshot file: whatever state that file is in, publish replaces it."""
+    row = con.execute(
+        "SELECT published_live_articles FROM etl_runs WHERE published_live_articles IS NOT NULL "
+        "ORDER BY loaded_at DESC LIMIT 1"
+    ).fetchone()
+    before = row[0] if row else None
+    if before is not None and live < before:
         return before, (
             f"the new snapshot has {live} live articles, {before - live} fewer than the one it replaced ({before}): "
             "check the source (posts deleted?) and the writer's file (an older copy?)"
