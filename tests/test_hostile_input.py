@@ -585,10 +585,10 @@ def test_no_secret_in_the_repo():
 def test_nothing_from_a_post_reaches_the_warehouse_page_unescaped(tmp_path):
     """Posts whose names, categories, tags, titles and dates carry markup, loaded for real, then the
     warehouse page (plugins/warehouse_page.py) rendered from the published snapshot."""
+    import warehouse_page as page  # plugins/ is on the path, as Airflow puts it
+
     from news_etl import pipeline
     from news_etl.config import Settings
-
-    import warehouse_page as page  # plugins/ is on the path, as Airflow puts it
 
     evil = "<script>alert(1)</script>"
     source = tmp_path / "posts"
