@@ -110,7 +110,7 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     page.get_by_role("link", name=DAG_ID).first.click()
     page.wait_for_url(f"**/dags/{DAG_ID}**")
     page.get_by_text("fetch", exact=True).first.wait_for()
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")  # not "networkidle": the UI polls while runs are active
     page.screenshot(path=str(ARTIFACTS / "02-dag.png"))
     page.goto(af.url + f"/dags/{DAG_ID}/runs")
     from playwright.sync_api import expect
@@ -123,7 +123,7 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     page.wait_for_url("**/plugin/news-warehouse**")
     frame = page.frame_locator("iframe").first
     frame.get_by_test_id("total-articles").wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")  # not "networkidle": the UI polls while runs are active
     page.screenshot(path=str(ARTIFACTS / "04-warehouse-page.png"))
 
     # its numbers are the snapshot's

@@ -232,7 +232,7 @@ def test_every_documented_override_is_honoured(base, smtp_server):
     from generate_site import generate
 
     site = base / "site.git"
-    generate(site, posts=60, commits=3, change=0)
+    generate(site, posts=60, commits=3)
     warehouse = base / "elsewhere" / "warehouse.duckdb"
     env = newcomer_env(
         base,

@@ -671,7 +671,25 @@ def test_in_airflow_the_token_comes_from_the_news_etl_git_connection(served, air
     assert str(dag_run.state).endswith("success")
     assert server.requests > 0 and server.refused == 0
     assert scalar(airflow_env["warehouse"], "SELECT count(*) FROM articles") > 40
-    out, err = capfd.readouterr()
-    assert f"git source {server.url('site.git')}" in out + err  # the fetch task's log is here
+    # the run read that source (its name, without credentials, is the watermark's)
+    sources = {s for (s,) in rows(airflow_env["warehouse"], "SELECT source FROM source_state")}
+    assert sources == {f"git:{server.url('site.git')}"}
+    out, err = capfd.readouterr()  # the task logs, as far as this process's logging sends them here
     assert_no_secret("the task logs", out + err)
     assert_no_secret_in_folder(airflow_env["warehouse"].parent / "cache")
+
+
+def test_names_that_print_alike_are_two_paths(tmp_path):
+    """A real newline and the two characters backslash-n, the byte 0xff and the text \\xff: four files,
+    four paths (the dir source's one-to-one spelling; git used to fold the two 0xff names into one)."""
+    repo = SiteRepo(tmp_path, with_sample=False)
+    names = [b"2026-11-20-a\nb.md", b"2026-11-20-a\\nb.md", b"2026-11-21-c\xff.md", b"2026-11-21-c\\xff.md"]
+    for i, name in enumerate(names):
+        (repo.work / "_posts" / os.fsdecode(name)).write_bytes(
+            f'---\ntitle: "t{i}"\ndate: 2026-11-20 10:00:00 +0800\n---\n正文{i}。\n'.encode()
+        )
+    repo.commit("odd names")
+    posts, _ = collect(open_git(repo, tmp_path))
+    assert len(posts) == 4, sorted(posts)
+    assert {"_posts/2026-11-20-a\\nb.md", "_posts/2026-11-20-a\\\\nb.md"} <= set(posts)
+    assert {"_posts/2026-11-21-c\\xff.md", "_posts/2026-11-21-c\\\\xff.md"} <= set(posts)

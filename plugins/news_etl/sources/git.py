@@ -53,7 +53,7 @@ from urllib.parse import quote
 from ..config import GIT_CONN_ID
 from ..model import RawPost
 from . import Deleted, Known, Retry, SourceError, sharing_post_id, split_credentials, with_retries
-from .dir import NOT_POSTS, POST_SUFFIXES
+from .dir import NOT_POSTS, POST_SUFFIXES, printable_path
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -84,7 +84,9 @@ def is_post_path(path: str) -> bool:
 
 
 def _decode_path(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="backslashreplace")
+    """A path in the repository as the warehouse spells it: the dir source's one-to-one spelling
+    (``printable_path``), so two names that print alike never share a path here either."""
+    return printable_path(raw.decode("utf-8", errors="surrogateescape"))
 
 
 class GitSource:
