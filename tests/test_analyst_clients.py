@@ -240,6 +240,6 @@ def test_summary_and_corpus_report_escape_what_posts_hide(tmp_path):
     assert "x[2J" in summary.stdout
     # and whatever still holds such characters (a warehouse written by an older version, a value
     # typed by hand) is escaped on the way to a terminal, never sent raw
-    from news_etl.reports import printable
+    from news_etl.text import printable
 
     assert printable("x\x1b[2J\u202e\x07") == "x\\x1b[2J\\u202e\\x07"

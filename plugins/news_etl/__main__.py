@@ -85,8 +85,8 @@ def cmd_restore(args) -> int:
 
 
 def cmd_retire_source(args) -> int:
-    from .pipeline import _printable
     from .retire import retire_source, sources
+    from .text import printable
     from .warehouse import file_connect
 
     settings = _settings(args)
@@ -96,13 +96,13 @@ def cmd_retire_source(args) -> int:
             known = sources(con)
         finally:
             con.close()
-        print(f"Sources of {_printable(str(settings.warehouse))} (live articles, live files):")
+        print(f"Sources of {printable(str(settings.warehouse))} (live articles, live files):")
         for name, articles, files in known:
-            print(f"  {_printable(name)}  {articles} articles, {files} files")
+            print(f"  {printable(name)}  {articles} articles, {files} files")
         return 0
     result = retire_source(file_connect(settings.warehouse), settings, args.retired)
     print(
-        f"retired {_printable(result['source'])}: {result['articles']} articles marked deleted "
+        f"retired {printable(result['source'])}: {result['articles']} articles marked deleted "
         f"({result['files']} files; versions kept), run {result['run_id']}; published {result['snapshot']} "
         f"({result['live_articles']} live articles)"
     )
@@ -160,7 +160,8 @@ def cmd_dictionary(args) -> int:
     import json
 
     from .catalog import dictionary, format_dictionary
-    from .reports import open_warehouse, printable
+    from .reports import open_warehouse
+    from .text import printable
 
     con = open_warehouse(args.warehouse or _settings(args).published)
     try:
@@ -191,7 +192,7 @@ def cmd_export(args) -> int:
 
 def cmd_corpus_report(args) -> int:
     from .corpus_report import build_report, format_report, read_folder
-    from .reports import printable
+    from .text import printable
 
     text = format_report(build_report(read_folder(args.path)), args.path)
     print("\n".join(printable(line) for line in text.split("\n")), end="")  # tags and dates come from posts

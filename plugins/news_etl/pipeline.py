@@ -25,6 +25,7 @@ from . import staging, storage
 from .config import Settings
 from .model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
 from .sources import Deleted, open_source
+from .text import printable
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,10 @@ def by_reason(reasons: dict[str, int]) -> str:
     if not reasons:
         return ""
     shown = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-    text = ", ".join(f"{n} {_printable(reason)[:80]}" for reason, n in shown[:MAX_REASONS])
+    text = ", ".join(f"{n} {printable(reason)[:80]}" for reason, n in shown[:MAX_REASONS])
     if len(shown) > MAX_REASONS:
         text += f", {sum(n for _, n in shown[MAX_REASONS:])} for {len(shown) - MAX_REASONS} other reasons"
     return f" ({text})"
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def open_writer(connect, settings: Settings):
