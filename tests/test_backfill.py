@@ -139,11 +139,19 @@ def backfilled():
             "to_date": f"{LAST_DAY}T23:59:59+08:00",
             "reprocess_behavior": "completed",  # the same days again
         }
+        earlier = {b["id"] for b in af.api("GET", f"/api/v2/backfills?dag_id={DAG}")["backfills"]}
         while True:  # the scheduler may still be closing the first backfill (409) for a moment
             try:
                 backfill = af.api("POST", "/api/v2/backfills", body)
                 break
             except RuntimeError as exc:
+                # a try answered 503 "database is locked" by SQLite may have created it all the same
+                ours = [
+                    b for b in af.api("GET", f"/api/v2/backfills?dag_id={DAG}")["backfills"] if b["id"] not in earlier
+                ]
+                if ours:
+                    (backfill,) = ours
+                    break
                 if "409" not in str(exc) or time.monotonic() - started > 120:
                     raise
                 time.sleep(3)
