@@ -149,6 +149,10 @@ _UNSEEN_RANGES = (
 )
 _UNSEEN = dict.fromkeys((c for a, b in _UNSEEN_RANGES for c in range(a, b + 1)), None)
 _HAS_UNSEEN = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _UNSEEN_RANGES) + "]")
+#: A text line the cleaner hands to the HTML parser: a tag or a lone ``<``, an entity, a Markdown
+#: link, a control character (the parser reads ``\r`` as a line break) or one a reader never sees.
+#: A body of other lines is plain paragraphs: the parser would give back its text as it is.
+_NEEDS_PARSER = re.compile(r"[<&\x00-\x08\x0b-\x1f\x7f]|\]\(|" + _HAS_UNSEEN.pattern)
 _LINE_SPACES = " \t\u3000\xa0"
 _SPACES = re.compile(r"\s+")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
@@ -191,15 +195,27 @@ def clean_body(body: str, html: bool = False) -> Body:
     site's files hold it, or (``html=True``) the HTML Jekyll rendered from it, as its feed holds it."""
     if html:
         return _finish(_walk(body) if body.strip() else Body(paragraphs=[]))
+    return _finish(_markdown(body))
+
+
+def _markdown(body: str, always_parse: bool = False) -> Body:
+    """A Markdown body: its lines sorted into the digest (``>``), the source link, the site's links
+    back, HTML blocks and text paragraphs, then parsed and walked as one document; a body of plain
+    paragraphs only (no markup, no link, no entity: most digest posts) skips the parser, which would
+    give its text back unchanged (``always_parse`` parses anyway: the tests compare both)."""
     digest: list[list[str]] = []  # paragraphs of the digest, each a list of lines
     chunks: list[str] = []
+    plain: list[str] = []  # the text paragraphs, for a body that needs no parser
     text_lines: list[str] = []
     source_urls: list[str | None] = []
     in_digest = False
+    needs_parser = False  # markup, an entity, a Markdown link or a character a parser may change
 
     def end_text_paragraph() -> None:
         if text_lines:
-            chunks.append("<p>" + _markdown_inline("\n".join(text_lines)) + "</p>")
+            inline = _markdown_inline("\n".join(text_lines))
+            chunks.append("<p>" + inline + "</p>")
+            plain.append(inline)
             text_lines.clear()
 
     for line in body.split("\n"):
@@ -211,6 +227,7 @@ def clean_body(body: str, html: bool = False) -> Body:
                 digest.append([])
             if quoted:
                 digest[-1].append(quoted)
+                needs_parser = needs_parser or _NEEDS_PARSER.search(quoted) is not None
             in_digest = True
             continue
         in_digest = False
@@ -223,17 +240,24 @@ def clean_body(body: str, html: bool = False) -> Body:
             end_text_paragraph()
         elif s[0] == "<" and not text_lines and _TAG.match(s):
             chunks.append(line)  # an HTML block
+            needs_parser = True
         else:
             text_lines.append(s)
+            needs_parser = needs_parser or _NEEDS_PARSER.search(s) is not None
     end_text_paragraph()
 
-    doc = "\n".join(chunks)
-    quoted_paragraphs = ["<p>" + _markdown_inline("\n".join(p)) + "</p>" for p in digest if p]
-    if quoted_paragraphs:
-        doc = "<blockquote>" + "".join(quoted_paragraphs) + "</blockquote>" + doc
-    result = _walk(doc) if doc else Body(paragraphs=[])
+    if needs_parser or always_parse:
+        doc = "\n".join(chunks)
+        quoted_paragraphs = ["<p>" + _markdown_inline("\n".join(p)) + "</p>" for p in digest if p]
+        if quoted_paragraphs:
+            doc = "<blockquote>" + "".join(quoted_paragraphs) + "</blockquote>" + doc
+        result = _walk(doc) if doc else Body(paragraphs=[])
+    else:  # plain paragraphs: what the parser would give, without building a tree
+        result = Body(paragraphs=[p for p in map(normalize_text, plain) if p])
+        quoted_text = (normalize_text(_markdown_inline("\n".join(p))) for p in digest if p)
+        result.digest = " ".join(p for p in quoted_text if p) or None
     result.source_url = next((u for u in source_urls if u), None) or result.source_url
-    return _finish(result)
+    return result
 
 
 def _finish(result: Body) -> Body:

@@ -41,6 +41,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ def _keep(word: str, pos: str) -> bool:
 #: (token, part of speech) → the word kept, or None. Tokens repeat a lot across
 #: articles: each is decided once per process.
 _DECISIONS: dict[tuple[str, str], str | None] = {}
+_UNDECIDED = ""  # not a word: a token never decides to the empty string
 
 
 def _decide(token: tuple[str, str]) -> str | None:
@@ -135,7 +137,7 @@ def _protected(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int, 
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    ends = list(accumulate(len(w) for w, _ in tokens))  # end offset of each token
+    ends = list(accumulate(map(len, map(itemgetter(0), tokens))))  # end offset of each token
     groups: list[tuple[int, int, list[tuple[int, int]]]] = []  # (first token, last token, names in them)
     for start, end in merged:
         first, last = bisect_right(ends, start), bisect_left(ends, end)
@@ -173,9 +175,10 @@ def keywords(
     No occurrence of a name of ``names`` is split (see :class:`Names`).
     """
     tag = _segmenter()
-    score: Counter[str] = Counter()
-    count: Counter[str] = Counter()
-    first: dict[str, int] = {}
+    decided = _DECISIONS
+    score: dict[str, int] = {}
+    count: dict[str, int] = {}
+    first: dict[str, int] = {}  # word → rank of its first appearance (title, then text)
     for part, weight in ((title, TITLE_WEIGHT), (text, 1)):
         if not part:
             continue
@@ -183,14 +186,20 @@ def keywords(
         spans = [span for dictionary in names for span in dictionary.spans(part)]
         if spans:
             tokens = _protected(part, tokens, spans, tag)
-        for token, n in Counter(tokens).items():  # counted in C; decided once per distinct token
-            word = _decide(token)
-            if word is not None:
+        # counted in C; a Counter keeps its keys in order of first appearance; each distinct
+        # token is decided once per process (a dict lookup here, no call)
+        for token, n in Counter(tokens).items():
+            word = decided.get(token, _UNDECIDED)
+            if word is _UNDECIDED:
+                word = _decide(token)
+            if word is None:
+                continue
+            if word in count:
                 count[word] += n
                 score[word] += n * weight
-        for token in dict.fromkeys(tokens):  # distinct tokens in order of first appearance
-            word = _DECISIONS.get(token)
-            if word is not None and word not in first:
+            else:
+                count[word] = n
+                score[word] = n * weight
                 first[word] = len(first)
     total = sum(score.values())
     if not total:
