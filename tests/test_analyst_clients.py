@@ -54,7 +54,7 @@ def snapshot(tmp_path_factory):
         staging=base / "s",
         workers=1,
     )
-    pipeline.run_all(settings)
+    assert pipeline.run_all(settings)["publish"]["how"] == "file copy"  # a new writer is made in v1.4 storage
     return settings
 
 
@@ -98,6 +98,27 @@ def test_a_duckdb_1x_client_reads_every_table_and_view_of_the_snapshot(snapshot)
     assert seen["counts"] == expected and seen["counts"]["live_articles"] == 43
     assert {"live_articles", "calendar", "current_rejects", "article_securities", "story_links"} <= objects
     assert seen["comments"] == comments > 200
+
+
+@pytest.mark.slow
+def test_a_writer_made_in_duckdb_2_storage_is_published_table_by_table(tmp_path):
+    """A writer's file made before writers were created in the 1.4 format (DuckDB 2.0's own): the
+    snapshot is still one DuckDB 1.x reads, copied table by table; restore turns it into a 1.4 file."""
+    settings = Settings().with_(
+        source=str(SAMPLE), warehouse=tmp_path / "w.duckdb", published=tmp_path / "p.duckdb", staging=tmp_path / "s"
+    )
+    duckdb.connect(str(settings.warehouse)).close()  # an empty file in DuckDB 2.0's own format
+    assert pipeline.run_all(settings.with_(workers=1))["publish"]["how"] == "table copy"
+    out = subprocess.run(
+        [str(duckdb1_python()), "-c", READ_ALL, str(settings.published)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["counts"]["live_articles"] == 43
+    from news_etl.warehouse import restore
+
+    settings.warehouse.unlink()
+    restore(settings.published, settings.warehouse)
+    assert pipeline.run_all(settings.with_(workers=1))["publish"]["how"] == "file copy"
 
 
 def make_sql(snapshot, sql: str):

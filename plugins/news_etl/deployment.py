@@ -36,7 +36,9 @@ from .config import GIT_CONN_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_
 def warehouse_hook():
     from airflow.providers.duckdb.hooks.duckdb import DuckDBHook
 
-    return DuckDBHook(duckdb_conn_id=WAREHOUSE_CONN_ID)
+    from .snapshot import CONNECT_CONFIG
+
+    return DuckDBHook(duckdb_conn_id=WAREHOUSE_CONN_ID, settings=CONNECT_CONFIG)
 
 
 def settings() -> Settings:

@@ -508,10 +508,11 @@ def publish(connect, settings: Settings, run: dict, fetched: dict | None = None)
     if fetched and not settings.keep_staging:
         staging.remove_run(folder_of(fetched["staging"]))
     log.info(
-        "publish: snapshot %s (%d live articles, %d bytes) in %.2fs",
+        "publish: snapshot %s (%d live articles, %d bytes, a %s) in %.2fs",
         result["snapshot"],
         result["live_articles"],
         result["bytes"],
+        result["how"],
         result["seconds"],
     )
     return result

@@ -1,11 +1,17 @@
 """The analysts' snapshot: a copy of the warehouse that DuckDB 1.x clients can open.
 
-The writer runs DuckDB 2.0, whose files DuckDB 1.x cannot read: the official
-CLI on PyPI (``duckdb-cli``) stops at 1.5, and so do most BI drivers. DuckDB 2.0
-can still write the 1.4 storage format, so the snapshot is written that way:
-``ATTACH … (STORAGE_VERSION 'v1.4.0')`` and ``COPY FROM DATABASE`` (every table,
-view, comment and constraint), from the writer's own connection while it holds
-the file, so no load can run during the copy.
+The writer runs DuckDB 2.0, whose own storage format DuckDB 1.x cannot read: the
+official CLI on PyPI (``duckdb-cli``) stops at 1.5, and so do most BI drivers.
+DuckDB 2.0 can still write the 1.4 storage format, so the writer's file is
+created in it (:data:`CONNECT_CONFIG`, for the CLI's connections and the DAG's
+hook alike), and the snapshot is a copy of the checkpointed file's bytes: its
+cost is a file copy (in the kernel, a reflink where the file system has them),
+not a rewrite of every table. A writer's file made before, in DuckDB 2.0's
+format, is copied table by table instead: ``ATTACH … (STORAGE_VERSION 'v1.4.0')``
+and ``COPY FROM DATABASE`` (every table, view, comment and constraint);
+``news-etl restore --from SNAPSHOT`` turns it into a file of the 1.4 format.
+Either way the copy is taken from the writer's own connection while it holds the
+file, so no load can run during it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from pathlib import Path
 
 #: The storage format of the snapshot: the oldest one current DuckDB 1.x releases read.
 STORAGE_VERSION = "v1.4.0"
+#: The configuration every writer's connection opens with: a new file is made in that format.
+CONNECT_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
 _ALIAS = "analysts_snapshot"
+_COPY_CHUNK = 1 << 30
 
 
 def _literal(text: str) -> str:
@@ -26,17 +35,51 @@ def _identifier(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def write_snapshot(con, target: Path | str) -> None:
-    """Write the database of ``con`` to a new file ``target`` in :data:`STORAGE_VERSION`, synced to disk."""
+def write_snapshot(con, target: Path | str) -> str:
+    """Write the database of ``con`` to a new file ``target`` in :data:`STORAGE_VERSION`, synced to
+    disk; ``con`` has just checkpointed. Returns how: ``"file copy"`` or ``"table copy"``."""
     target = Path(target)
     for leftover in (target, target.with_name(target.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    (database,) = con.execute("SELECT current_database()").fetchone()
-    # ATTACH takes no bound parameters: the path is quoted as a literal, the storage version is a constant
-    con.execute(f"ATTACH {_literal(str(target))} AS {_ALIAS} (STORAGE_VERSION '{STORAGE_VERSION}')")
-    try:
-        con.execute(f"COPY FROM DATABASE {_identifier(database)} TO {_ALIAS}")
-    finally:
-        con.execute(f"DETACH {_ALIAS}")
+    source = _copyable_file(con)
+    if source is not None:
+        _copy_file(source, target)
+        how = "file copy"
+    else:
+        (database,) = con.execute("SELECT current_database()").fetchone()
+        # ATTACH takes no bound parameters: the path is quoted as a literal, the storage version is a constant
+        con.execute(f"ATTACH {_literal(str(target))} AS {_ALIAS} (STORAGE_VERSION '{STORAGE_VERSION}')")
+        try:
+            con.execute(f"COPY FROM DATABASE {_identifier(database)} TO {_ALIAS}")
+        finally:
+            con.execute(f"DETACH {_ALIAS}")
+        how = "table copy"
     with open(target, "rb+") as fh:
         os.fsync(fh.fileno())
+    return how
+
+
+def _copyable_file(con) -> Path | None:
+    """The writer's file, if its bytes are the snapshot: in :data:`STORAGE_VERSION`, everything
+    checkpointed into it (no write-ahead log left beside it)."""
+    path, tags = con.execute(
+        "SELECT path, tags FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not path or (tags or {}).get("storage_version") != STORAGE_VERSION + "+":
+        return None
+    wal = Path(path + ".wal")
+    if wal.exists() and wal.stat().st_size:
+        return None
+    return Path(path)
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    """``source``'s bytes into a new ``target``, copied by the kernel (``copy_file_range``: a reflink
+    on file systems that share blocks)."""
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        left = os.fstat(src.fileno()).st_size
+        while left > 0:
+            done = os.copy_file_range(src.fileno(), dst.fileno(), min(left, _COPY_CHUNK))
+            if done == 0:
+                raise OSError(f"{source} ended before its size while copying it to {target}")
+            left -= done

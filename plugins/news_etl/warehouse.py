@@ -29,7 +29,7 @@ from . import meaning
 from .config import SQL_DIR
 from .contract import MAX_REJECT_RAW_BYTES
 from .securities import write_dictionary
-from .snapshot import write_snapshot
+from .snapshot import CONNECT_CONFIG, write_snapshot
 from .sources import Known
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def file_connect(path: Path | str, read_only: bool = False) -> Connect:
     def connect() -> duckdb.DuckDBPyConnection:
         if not read_only:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=CONNECT_CONFIG)
 
     return connect
 
@@ -902,7 +902,7 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
     remove_dead_temp_files(published)
     tmp = _temp_path(published, "tmp")
     try:
-        write_snapshot(con, tmp)  # in a storage version DuckDB 1.x clients read (snapshot.py)
+        how = write_snapshot(con, tmp)  # in a storage version DuckDB 1.x clients read (snapshot.py)
         os.replace(tmp, published)
         write_dictionary(con, warehouse)  # the names keywords keep whole, for the next run's transform
     finally:
@@ -914,6 +914,7 @@ def publish(con: duckdb.DuckDBPyConnection, warehouse: Path, published: Path, ru
         "live_articles": live,
         "replaced_live_articles": before,
         "note": note,
+        "how": how,
         "seconds": round(time.monotonic() - started, 3),
     }
 
