@@ -120,7 +120,9 @@ def signature(title: str, body: str) -> bytes:
     """
     a, b = _empty().permutations
     mixed = _fmix32(shingle_hashes(title, body))
-    return (np.outer(mixed, a) + b).min(axis=0).astype("<u4").tobytes()
+    values = np.multiply.outer(a, mixed)  # one row per permutation: each row's minimum is contiguous
+    values += b[:, None]
+    return values.min(axis=1).astype("<u4").tobytes()
 
 
 def similarity(sig_a: bytes, sig_b: bytes) -> float:
