@@ -654,6 +654,8 @@ def check_room(workdir: Path, sample_site: Path, posts: int) -> None:
 def run(
     posts: int, repeat: int, workers: int, dag: bool, big: int | None, out: Path | None, huge: int | None = None
 ) -> dict:
+    """Every bench in turn in one temporary folder, then the table and the breakdown. A ``huge``
+    run is checked against the free disk first, so it is refused before an hour is spent."""
     from devtools.synthetic import generate_site
 
     results: dict = {"cores": os.cpu_count(), "python": sys.version.split()[0], "date": time.strftime("%Y-%m-%d")}
