@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,16 +36,61 @@ def test_small_bench_prints_its_table(tmp_path):
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    # every figure line has its four columns: measure, figure, what it is compared with, target
+    assert "| measure | figure | compared with | target |" in out.stdout, out.stdout
     for line in (
-        "cleaner / bare parse",
-        "load: MERGE from Parquet",
-        "row-by-row INSERT",
-        "end to end `news-etl run`, 1,500 posts",
-        "no-change run on 1,500 posts",
-        "100 changed posts on 1,500",
+        "| cleaner / bare parse | ",
+        "| keywords' share of the transform, 1 core | ",
+        "| load: MERGE from Parquet on post_id into one `articles` table, like for like (",
+        "| load: the same rows again, half edited",
+        "| load: row-by-row INSERT OR REPLACE",
+        "| load: whole load (all tables)",
+        "| end to end `news-etl run`, 1,500 posts | ",
+        "| peak RSS, 1,500 posts | ",
+        "| publish on 1,500 posts | ",
+        "| no-change run on 1,500 posts | ",
+        "| 100 changed posts on 1,500 | ",
     ):
-        assert line in out.stdout, out.stdout
-    assert (tmp_path / "bench.json").exists()
+        rows = [row for row in out.stdout.splitlines() if row.startswith(line)]
+        assert len(rows) == 1, (line, out.stdout)
+        assert rows[0].count(" | ") == 3, rows[0]
+    for target in ("≥60%: ", "≤20%: ", "≥1.5× dlt: ", "ours ≥10×: ", "≥3,000 posts/s: ", "<2 s: ", "<1.2 GiB: "):
+        assert target in out.stdout, (target, out.stdout)
+    # the per-post breakdown, stage by stage
+    assert "| stage | µs/post | share |" in out.stdout, out.stdout
+    for stage in (
+        "read and hash",
+        "YAML front matter",
+        "parse (bare BeautifulSoup lxml)",
+        "tree walk",
+        "metrics",
+        "keywords",
+        "stories signature and securities",
+        "Parquet",
+        "validation",
+        "load (end to end, 1,500 posts)",
+        "publish (end to end, 1,500 posts)",
+        "total",
+    ):
+        assert f"| {stage}" in out.stdout, (stage, out.stdout)
+    figures = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    assert "keywords" in figures["breakdown"]["table_us_per_post"]
+    assert {"ours_rows_s", "ours_pass2_rows_s", "row_by_row_rows_s", "whole_rows_s"} <= figures["load"].keys()
+
+
+def test_huge_run_that_would_not_fit_is_refused_before_it_starts(tmp_path):
+    """--huge checks the disk first: a site bigger than the disk is refused with a clear message."""
+    out = subprocess.run(
+        [sys.executable, "-m", "devtools.bench", "--posts", "20", "--huge", "10000000000"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TMPDIR=str(tmp_path)),
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "--huge 10,000,000,000" in out.stderr and "GiB free: not run" in out.stderr, out.stderr
+    assert "| measure |" not in out.stdout
 
 
 def test_synthetic_site_has_the_template_mix_and_broken_posts(tmp_path):
