@@ -22,7 +22,7 @@ from pathlib import Path
 #: The storage format of the snapshot: the oldest one current DuckDB 1.x releases read.
 STORAGE_VERSION = "v1.4.0"
 #: The configuration every writer's connection opens with: a new file is made in that format.
-CONNECT_CONFIG = {"storage_compatibility_version": STORAGE_VERSION}
+CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {"storage_compatibility_version": STORAGE_VERSION}
 _ALIAS = "analysts_snapshot"
 _COPY_CHUNK = 1 << 30
 
