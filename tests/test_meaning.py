@@ -169,6 +169,34 @@ def test_signatures_are_datasketch_minhashes(corpus_dir):
         assert stories.signature("", text) == reference.hashvalues.astype("<u4").tobytes()
 
 
+def test_candidate_pairs_are_what_datasketch_lsh_returns():
+    """The numpy banding finds, for every post to link, exactly the keys ``MinHashLSH.query`` finds in
+    an index of all posts: on random signatures with planted near-copies (one band, several bands or
+    all values equal) and exact copies."""
+    import numpy as np
+    from datasketch import LeanMinHash, MinHashLSH
+
+    rng = np.random.default_rng(7)
+    n = 600
+    sigs = rng.integers(0, 2**32, size=(n, stories.NUM_PERM), dtype=np.uint64).astype(np.uint32)
+    bands, rows = stories.lsh_bands()
+    for k in range(0, 300, 3):  # near copies: k+1 shares one band of k, k+2 all but one value
+        band = k % bands
+        sigs[k + 1, band * rows : (band + 1) * rows] = sigs[k, band * rows : (band + 1) * rows]
+        sigs[k + 2] = sigs[k]
+        sigs[k + 2, (k % stories.NUM_PERM)] ^= 1
+    sigs[400:410] = sigs[399]  # a group of exact copies
+    todo = rng.random(n) < 0.4
+    got = stories.candidates(sigs, todo)
+
+    lsh = MinHashLSH(threshold=stories.THRESHOLD, num_perm=stories.NUM_PERM)
+    lean = [LeanMinHash(seed=stories.SEED, hashvalues=s, scheme=stories.SCHEME) for s in sigs]
+    for i, m in enumerate(lean):
+        lsh.insert(i, m)
+    want = {(i, j) for i in range(n) if todo[i] for j in lsh.query(lean[i]) if j != i}
+    assert got == want and len(want) > 100
+
+
 def test_signatures_estimate_similarity_and_numbers_guard():
     text = "北向资金净流入超40亿元。" * 3
     assert stories.similarity(stories.signature("t", text), stories.signature("t", text)) == 1.0

@@ -143,14 +143,36 @@ def story_key(post_id: str) -> str:
     return post_id[2:] if post_id.startswith("NW") and post_id[2:].isdigit() else post_id
 
 
-def _lsh(keys: list[str], sigs: list[bytes]):
+@lru_cache(maxsize=1)
+def lsh_bands() -> tuple[int, int]:
+    """(bands, rows per band): the banding datasketch's ``MinHashLSH`` chooses for :data:`THRESHOLD`
+    and :data:`NUM_PERM` (8 bands of 8 values)."""
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    with lsh.insertion_session() as session:
-        for key, sig in zip(keys, sigs, strict=True):
-            session.insert(key, _lean(sig), check_duplication=False)
-    return lsh
+    return lsh.b, lsh.r
+
+
+def candidates(sigs: np.ndarray, todo: np.ndarray) -> set[tuple[int, int]]:
+    """Row pairs ``(i, j)``, ``i`` a ``todo`` row and ``j`` another row, whose signatures agree on every
+    value of at least one band: what ``MinHashLSH.query`` returns for ``i`` from an index of all rows
+    (a test checks they agree), found for all rows at once: each band's values are sorted and grouped
+    with numpy, and only groups of two or more rows are looked at in Python."""
+    bands, rows = lsh_bands()
+    found: set[tuple[int, int]] = set()
+    for band in range(bands):
+        keys = np.ascontiguousarray(sigs[:, band * rows : (band + 1) * rows]).view(np.dtype((np.void, 4 * rows)))
+        _, group = np.unique(keys.ravel(), return_inverse=True)
+        order = np.argsort(group, kind="stable")
+        sorted_groups = group[order]
+        starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+            members = order[start:end].tolist()
+            for i in members:
+                if todo[i]:
+                    found.update((i, j) for j in members if j != i)
+    return found
 
 
 # --- the load: links and story ids, inside the load's transaction --------------------------------
@@ -249,22 +271,16 @@ def _text_links(x) -> list[tuple[str, str, str, float]]:
     if len(window) < 2:
         return []
     ids = [r[0] for r in window]
-    when = {r[0]: r[1] for r in window}
-    sig = {r[0]: bytes(r[2]) for r in window}
-    lsh = _lsh(ids, [sig[i] for i in ids])
+    when = np.array([r[1] for r in window], dtype=np.float64)
+    sigs = np.frombuffer(b"".join(bytes(r[2]) for r in window), dtype="<u4").reshape(len(window), NUM_PERM)
+    todo = np.array([bool(r[3]) for r in window])
     pairs: dict[tuple[str, str], float] = {}
-    for post_id, _, _, todo in window:
-        if not todo:
+    for i, j in candidates(sigs, todo):
+        if abs(when[i] - when[j]) > limit:
             continue
-        for other in lsh.query(_lean(sig[post_id])):
-            if other == post_id or abs(when[other] - when[post_id]) > limit:
-                continue
-            key = (post_id, other) if post_id < other else (other, post_id)
-            if key in pairs:
-                continue
-            score = similarity(sig[post_id], sig[other])
-            if score >= THRESHOLD:
-                pairs[key] = score
+        score = float(np.mean(sigs[i] == sigs[j]))
+        if score >= THRESHOLD:
+            pairs[(ids[i], ids[j]) if ids[i] < ids[j] else (ids[j], ids[i])] = score
     if not pairs:
         return []
     texts = dict(
@@ -279,12 +295,6 @@ def _text_links(x) -> list[tuple[str, str, str, float]]:
         for (a, b), score in sorted(pairs.items())
         if numbers_agree(*texts[a], *texts[b])
     ]
-
-
-def _lean(sig: bytes):
-    from datasketch import LeanMinHash
-
-    return LeanMinHash(seed=SEED, hashvalues=np.frombuffer(sig, dtype="<u4"), scheme=SCHEME)
 
 
 def _copy_links(x) -> list[tuple[str, str, str, float]]:
