@@ -179,7 +179,7 @@ def test_candidate_pairs_are_what_datasketch_lsh_returns():
     rng = np.random.default_rng(7)
     n = 600
     sigs = rng.integers(0, 2**32, size=(n, stories.NUM_PERM), dtype=np.uint64).astype(np.uint32)
-    bands, rows = stories.lsh_bands()
+    bands, rows = stories.LSH_BANDS
     for k in range(0, 300, 3):  # near copies: k+1 shares one band of k, k+2 all but one value
         band = k % bands
         sigs[k + 1, band * rows : (band + 1) * rows] = sigs[k, band * rows : (band + 1) * rows]
@@ -190,6 +190,7 @@ def test_candidate_pairs_are_what_datasketch_lsh_returns():
     got = stories.candidates(sigs, todo)
 
     lsh = MinHashLSH(threshold=stories.THRESHOLD, num_perm=stories.NUM_PERM)
+    assert (lsh.b, lsh.r) == stories.LSH_BANDS
     lean = [LeanMinHash(seed=stories.SEED, hashvalues=s, scheme=stories.SCHEME) for s in sigs]
     for i, m in enumerate(lean):
         lsh.insert(i, m)

@@ -143,14 +143,10 @@ def story_key(post_id: str) -> str:
     return post_id[2:] if post_id.startswith("NW") and post_id[2:].isdigit() else post_id
 
 
-@lru_cache(maxsize=1)
-def lsh_bands() -> tuple[int, int]:
-    """(bands, rows per band): the banding datasketch's ``MinHashLSH`` chooses for :data:`THRESHOLD`
-    and :data:`NUM_PERM` (8 bands of 8 values)."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-    return lsh.b, lsh.r
+#: (bands, values per band) of the LSH index: the banding datasketch's ``MinHashLSH`` chooses for
+#: :data:`THRESHOLD` and :data:`NUM_PERM` (a test checks it), written out because datasketch finds it
+#: by numerical integration, which costs most of a second in every run's load.
+LSH_BANDS = (8, 8)
 
 
 def candidates(sigs: np.ndarray, todo: np.ndarray) -> set[tuple[int, int]]:
@@ -158,7 +154,7 @@ def candidates(sigs: np.ndarray, todo: np.ndarray) -> set[tuple[int, int]]:
     value of at least one band: what ``MinHashLSH.query`` returns for ``i`` from an index of all rows
     (a test checks they agree), found for all rows at once: each band's values are sorted and grouped
     with numpy, and only groups of two or more rows are looked at in Python."""
-    bands, rows = lsh_bands()
+    bands, rows = LSH_BANDS
     found: set[tuple[int, int]] = set()
     for band in range(bands):
         keys = np.ascontiguousarray(sigs[:, band * rows : (band + 1) * rows]).view(np.dtype((np.void, 4 * rows)))
