@@ -51,3 +51,21 @@ def test_links_between_the_docs_resolve():
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(ROOT)} → {target}")
     assert not broken, broken
+
+
+def test_the_benchmark_guide_shows_the_last_benchs_figures():
+    """docs/benchmark.md carries the tables make bench printed for the figures in docs/bench.json."""
+    import contextlib
+    import io
+    import json
+
+    from devtools import bench
+
+    figures = json.loads((ROOT / "docs" / "bench.json").read_text(encoding="utf-8"))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        bench.print_table(figures)
+        print()
+        bench.print_breakdown(figures)
+    guide = (ROOT / "docs" / "benchmark.md").read_text(encoding="utf-8")
+    assert printed.getvalue().strip() in guide, "paste make bench's tables (docs/bench.json) into docs/benchmark.md"

@@ -19,10 +19,11 @@ the same ids.
 
 Similarity is estimated with MinHash (datasketch): :data:`NUM_PERM`
 permutations per post, computed in the transform (a pure function of the
-text, :func:`signature`) and kept in ``story_signatures``; at load time a
-MinHash LSH index (datasketch ``MinHashLSH``) of the posts within three days
-of the run's posts is built in memory from that table, so it is always
-rebuilt from the warehouse and never stored anywhere else. A post without a
+text, :func:`signature`) and kept in ``story_signatures``; at load time the
+LSH candidates among the posts within three days of the run's posts (the
+banding of datasketch's ``MinHashLSH``, :func:`candidates`) are found in memory
+from that table, so they always come from the warehouse and are never stored
+anywhere else. A post without a
 signature (a warehouse from before migration 010) gets one computed from its
 stored text by the same function.
 
