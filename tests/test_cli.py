@@ -59,6 +59,29 @@ def test_cli_and_dag_share_the_steps_and_a_rerun_changes_nothing(tmp_path):
     assert {"articles", "article_keywords", "keyword_daily", "rejects", "source_files"} <= set(before)
 
 
+def test_a_no_change_run_stages_nothing_and_imports_no_dataframe_library(tmp_path):
+    """A run that finds nothing new is a listing, a watermark check and a publish: it writes no
+    quality file and never imports pandas or Great Expectations (0.2-0.4 s of a 2 s budget)."""
+    args = ["--source", str(SAMPLE), "--warehouse", str(tmp_path / "w.duckdb")]
+    args += ["--published", str(tmp_path / "p.duckdb"), "--staging", str(tmp_path / "s")]
+    assert cli("run", *args).returncode == 0
+    env = {**os.environ, "NEWS_ETL_KEEP_STAGING": "1"}
+    again = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "news_etl", "-v", "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "0 new or changed" in again.stdout and "validate: nothing staged" in again.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in again.stderr.splitlines() if line.startswith("import time:")}
+    assert "news_etl.warehouse" in imported  # (the check can see what a run imports)
+    assert not imported & {"pandas", "great_expectations"}, sorted(imported & {"pandas", "great_expectations"})
+    last = max((tmp_path / "s").iterdir(), key=lambda f: f.stat().st_mtime)
+    assert not (last / "quality.parquet").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

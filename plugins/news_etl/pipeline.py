@@ -322,7 +322,8 @@ def validate(
     """Run the GX suite over each staged batch; stop the run on a hard failure.
 
     Every result is written to ``quality.parquet`` for the load (``precomputed``
-    holds results the CLI's workers already computed per batch). On a hard
+    holds results the CLI's workers already computed per batch); a run that staged nothing
+    writes no file (and does not import pandas, which pyarrow does for any table it builds). On a hard
     failure, with ``connect`` given, the results and a ``failed validation``
     audit row are stored in the warehouse (nothing else), then
     :class:`QualityError` is raised.
@@ -335,6 +336,16 @@ def validate(
     for item in transformed:
         checked = (precomputed or {}).get(item["batch"])
         rows.extend(checked if checked is not None else validate_batch(staging_folder, item, as_of))
+    if not transformed:  # nothing staged: a no-change run
+        log.info("validate: nothing staged, nothing to check")
+        return {
+            "fetch_id": _manifest_in(folder).get("fetch_id"),
+            "quality_file": None,
+            "expectations": 0,
+            "failed_hard": 0,
+            "failed_soft": 0,
+            "seconds": round(time.monotonic() - t0, 3),
+        }
     quality = pa.Table.from_pylist(
         rows,
         schema=pa.schema(

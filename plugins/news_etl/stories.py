@@ -232,12 +232,17 @@ def links_struct(links: list[tuple[str, str, str, float]]) -> list[dict]:
 
 def _backfill_signatures(x) -> None:
     """Signatures for articles without one of their current version (computed from the stored text)."""
-    rows = x("""
-        SELECT a.post_id, a.version, a.title, a.body_text FROM articles a
-        WHERE NOT EXISTS (SELECT 1 FROM story_signatures s WHERE s.post_id = a.post_id AND s.version = a.version)
-    """).fetchall()
-    if not rows:
+    missing = """
+        SELECT a.post_id, a.version FROM articles a
+        WHERE NOT EXISTS (SELECT 1 FROM story_signatures s WHERE s.post_id = a.post_id AND s.version = a.version)"""
+    # the keys first: reading every article's text to find none missing took 0.1-0.7 s a load at 100,000
+    if not x("SELECT count(*) FROM (" + missing + ")").fetchone()[0]:
         return
+    rows = x(
+        "SELECT a.post_id, a.version, a.title, a.body_text FROM articles a JOIN ("
+        + missing
+        + ") m USING (post_id, version)"
+    ).fetchall()
     log.info("stories: computing %d signatures from stored texts", len(rows))
     for start in range(0, len(rows), 5000):
         chunk = rows[start : start + 5000]

@@ -14,15 +14,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 from urllib.parse import unquote
 
 from ..model import RawPost
 
 
-@dataclass(frozen=True)
-class Known:
-    """A post file as the warehouse last loaded it."""
+class Known(NamedTuple):
+    """A post file as the warehouse last loaded it (a tuple: a fetch builds one per live file)."""
 
     content_hash: str
     size: int | None

@@ -104,12 +104,15 @@ class DirSource:
         prefix = len(str(self.root)) + 1  # paths are made relative by slicing: pathlib costs ~10 µs a file
         stack = [str(self.root)]
         found: list[tuple[str, os.stat_result, str]] = []
+        linked: list[tuple[str, os.stat_result, str]] = []  # posts with several links: checked below
         names: Counter[tuple[int, int]] = Counter()  # names in the source of each file with several links
+        is_reg, suffixes = stat.S_ISREG, POST_SUFFIXES  # (the loop runs once a file: 100,000 times a run)
         while stack:
             folder = stack.pop()
             with os.scandir(folder) as entries:
                 for entry in entries:
-                    if entry.name.startswith("."):
+                    name = entry.name
+                    if name[0] == ".":
                         continue
                     if entry.is_symlink():
                         self.skipped["symlink"] += 1
@@ -118,28 +121,30 @@ class DirSource:
                         stack.append(entry.path)
                         continue
                     st = entry.stat(follow_symlinks=False)
-                    if not stat.S_ISREG(st.st_mode):
+                    if not is_reg(st.st_mode):
                         self.skipped["special"] += 1  # a FIFO or device (also one mounted over a post's name)
                         continue
                     if st.st_nlink > 1:
                         names[(st.st_dev, st.st_ino)] += 1
-                    if entry.name.lower() in NOT_POSTS:
+                    if name.lower() in NOT_POSTS:
                         continue
-                    if not entry.name.endswith(POST_SUFFIXES):
+                    if not name.endswith(suffixes):
                         self.skipped["not a post"] += 1
                         continue
-                    rel = entry.path[prefix:]
+                    full = entry.path
+                    rel = full[prefix:]
                     if os.sep != "/":
                         rel = rel.replace(os.sep, "/")
-                    found.append((printable_path(rel), st, entry.path))
+                    if not rel.isprintable() or "\\" in rel:
+                        rel = printable_path(rel)
+                    (found if st.st_nlink == 1 else linked).append((rel, st, full))
         # a file linked more often than the source holds names for it has a name outside the source
-        inside = []
-        for rel, st, full in found:
-            if st.st_nlink > 1 and names[(st.st_dev, st.st_ino)] < st.st_nlink:
+        for rel, st, full in linked:
+            if names[(st.st_dev, st.st_ino)] < st.st_nlink:
                 self.skipped["outside link"] += 1
                 continue
-            inside.append((rel, st, full))
-        return inside
+            found.append((rel, st, full))
+        return found
 
     def _read(self, rel: str, st: os.stat_result, full: str) -> RawPost:
         problem: tuple[str, str] | None = None
@@ -175,7 +180,7 @@ class DirSource:
         self.skipped = Counter()
         digest = hashlib.sha256()
         entries = self._entries()
-        present = {rel: (st, full) for rel, st, full in entries}
+        present = dict(zip([rel for rel, _, _ in entries], entries, strict=True))
         hashes: list[tuple[str, str]] = []
         staged: set[str] = set()
         for rel, st, full in entries:
@@ -189,17 +194,16 @@ class DirSource:
             if old is None or old.content_hash != post.content_hash or (old.mtime_ns is None and not post.problem):
                 staged.add(rel)
                 yield post
-        deleted = set(known) - set(present)
+        deleted = known.keys() - present.keys()
         # files that share a post id with a staged or deleted one are read again, so the load picks
         # the one file that holds the article among all of them (the others are duplicate rejects)
         for rel in sharing_post_id(known, deleted, staged):
             if rel in present:
-                yield self._read(rel, *present[rel])
+                yield self._read(*present[rel])
         for rel in sorted(deleted):
             yield Deleted(rel)
         self.seen = len(present)
-        for rel, content_hash in sorted(hashes):
-            digest.update(f"{rel}\0{content_hash}\n".encode())
+        digest.update("".join([f"{rel}\0{content_hash}\n" for rel, content_hash in sorted(hashes)]).encode())
         self.revision = "sha256:" + digest.hexdigest()[:16]
         self.warnings = []
         if self.skipped:
