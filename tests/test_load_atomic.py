@@ -96,3 +96,32 @@ def test_a_hard_expectation_failure_stops_before_the_load(tmp_path):
         "SELECT expectation, column_name FROM quality_results WHERE NOT success AND severity = 'hard'",
     )
     assert failed == [("expect_column_values_to_be_between", "published_date")]
+
+
+def test_a_load_out_of_memory_is_loaded_again_with_more_then_refused_whole(tmp_path, caplog):
+    """DuckDB out of NEWS_ETL_DUCKDB_MEMORY (a first load of a big site): the load rolls back and
+    runs once more with NEWS_ETL_DUCKDB_MEMORY_MAX; out of that too, the run fails with what to
+    do and the warehouse is as it was. (20 MB is too little for the sample's load; 1 GB is enough.)"""
+    source = tmp_path / "posts"
+    shutil.copytree(SAMPLE, source)
+    settings = settings_for(tmp_path, source).with_(duckdb_memory="20MB", duckdb_memory_max="20MB")
+    pipeline.run_all(settings.with_(duckdb_memory="1GB"))  # the warehouse, migrated, with the sample
+    before = fingerprint(settings.warehouse)
+    (source / "2026-11-26-1.md").write_text(
+        '---\ntitle: "新"\ndate: 2026-11-26 10:00:00\n---\n新的一篇。', encoding="utf-8"
+    )
+    for name in [p.name for p in source.iterdir()][:20]:  # and 20 edited posts: a load of some size
+        with open(source / name, "a", encoding="utf-8") as fh:
+            fh.write("\n\n更正。")
+
+    with pytest.raises(
+        pipeline.LoadOutOfMemory, match="NEWS_ETL_DUCKDB_MEMORY_MAX=20MB.*nothing was written.*backfill"
+    ):
+        pipeline.run_all(settings)
+    assert fingerprint(settings.warehouse) == before
+
+    caplog.set_level("WARNING", logger="news_etl.pipeline")
+    result = pipeline.run_all(settings.with_(duckdb_memory_max="1GB"))
+    assert "out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=20MB" in caplog.text
+    assert result["load"]["new"] == 1 and result["load"]["updated"] >= 15
+    assert fingerprint(settings.warehouse) != before

@@ -276,12 +276,6 @@ def transform(staging_folder: str, batch: str) -> dict:
     return result
 
 
-def transform_and_check(staging_folder: str, batch: str) -> tuple[dict, list[dict]]:
-    """Transform one batch and run the GX suite on it, in one process (the CLI's unit of work)."""
-    result = transform(staging_folder, batch)
-    return result, validate_batch(staging_folder, result)
-
-
 def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
     """Transform every batch of a fetch, in parallel processes when there are several."""
     batches = manifest["batches"]
@@ -426,11 +420,11 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
             log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
             fetched, transformed, validated = _fetch_again(con, settings, run)
         try:
-            counts = _load_staged(con, run, fetched, transformed, validated)
+            counts = _load_with_room(con, settings, run, fetched, transformed, validated)
         except WatermarkMoved as moved:
             log.warning("load: %s; fetching again from the new watermark, inside this load", moved)
             fetched, transformed, validated = _fetch_again(con, settings, run)
-            counts = _load_staged(con, run, fetched, transformed, validated)
+            counts = _load_with_room(con, settings, run, fetched, transformed, validated)
     log.info(
         "load: wrote revision %s of %s: %d new, %d updated, %d moved, %d unchanged, %d deleted, %d revived, "
         "%d rejects%s, %.2fs",
@@ -447,6 +441,45 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
         counts["seconds"],
     )
     return counts
+
+
+class LoadOutOfMemory(Exception):
+    """The load needed more memory than DuckDB may use: nothing was written."""
+
+
+def _load_with_room(
+    con, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict
+) -> dict:
+    """:func:`_load_staged`; if DuckDB runs out of ``NEWS_ETL_DUCKDB_MEMORY`` (its transaction
+    rolled back), once more with ``NEWS_ETL_DUCKDB_MEMORY_MAX``. A daily load fits in the first;
+    a first load of a big site may need the second, and says so."""
+    import duckdb
+
+    from .warehouse import set_memory
+
+    limits = list(dict.fromkeys([settings.duckdb_memory, settings.duckdb_memory_max]))
+    for attempt, limit in enumerate(limits):
+        if attempt:
+            log.warning(
+                "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written); "
+                "loading again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
+                limits[0],
+                limit,
+            )
+            set_memory(con, limit, "NEWS_ETL_DUCKDB_MEMORY_MAX")
+        try:
+            return _load_staged(con, run, fetched, transformed, validated)
+        except duckdb.OutOfMemoryException as exc:
+            error = exc
+        finally:
+            if attempt:
+                set_memory(con, limits[0])
+    raise LoadOutOfMemory(
+        f"the load ran out of memory with NEWS_ETL_DUCKDB_MEMORY_MAX={limits[-1]} "
+        f"({str(error).splitlines()[0]}); nothing was written. "
+        f"Give DuckDB more (NEWS_ETL_DUCKDB_MEMORY_MAX, e.g. 80%), or load a site this big in several "
+        f"runs (make backfill: one run per site day)"
+    ) from error
 
 
 def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
@@ -551,7 +584,12 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
 
 def _die_with_parent(parent: int) -> None:
     """A pool worker's initializer: the kernel kills the worker when the run's process dies
-    (SIGKILL included), instead of leaving it blocked forever on the pool's queue."""
+    (SIGKILL included), instead of leaving it blocked forever on the pool's queue.
+
+    The CLI starts its workers before the fetch: a worker forked in the middle of it would
+    inherit the listing of the whole source, and its garbage collector, walking those objects,
+    would copy their pages into the worker (about 100 MB a worker at 100,000 files, 1 GB at a
+    million)."""
     import ctypes
     import signal
     import sys
@@ -565,20 +603,27 @@ def _die_with_parent(parent: int) -> None:
 
 def _run_all(settings: Settings, run: dict, connect) -> dict:
     t0 = time.monotonic()
-    # transform and check each batch in a worker process as soon as fetch has staged it
+    # transform each batch in a worker process as soon as fetch has staged it
     pool = (
         ProcessPoolExecutor(max_workers=settings.workers, initializer=_die_with_parent, initargs=(os.getpid(),))
         if settings.workers > 1
         else None
     )
     futures: list = []
+    done: list[tuple[dict, list[dict]]] = []
     try:
+        if pool:  # its first task forks every worker, now, before fetch lists the source (_die_with_parent)
+            pool.submit(os.getpid).result()
 
         def start(folder: str, batch: str) -> None:
-            futures.append(pool.submit(transform_and_check, folder, batch) if pool else (folder, batch))
+            futures.append(pool.submit(transform, folder, batch) if pool else (folder, batch))
 
         fetched = fetch(settings, run, on_batch=start)
-        done = [f.result() if pool else transform_and_check(*f) for f in futures]
+        # each batch is checked here as its transform ends, while the workers go on with the next
+        # ones: Great Expectations (about 200 MB once imported) lives in this process only
+        for f in futures:
+            transformed_batch = f.result() if pool else transform(*f)
+            done.append((transformed_batch, validate_batch(fetched["staging"], transformed_batch)))
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

@@ -39,7 +39,7 @@ MIGRATIONS_DIR = SQL_DIR / "migrations"
 Connect = Callable[[], duckdb.DuckDBPyConnection]
 
 
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)")
 
 
 class WarehouseBusy(Exception):
@@ -87,13 +87,18 @@ def writer(connect: Connect, timeout: float = 60.0, memory: str = "1GB") -> Iter
             delay = min(delay * 2, 5.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        limit = memory.strip()
-        if not _MEMORY.fullmatch(limit):
-            raise ValueError(f"NEWS_ETL_DUCKDB_MEMORY must look like 512MB or 2GB, not {limit!r}")
-        con.execute(f"SET memory_limit = '{limit}'")
+        set_memory(con, memory)
         yield con
     finally:
         con.close()
+
+
+def set_memory(con: duckdb.DuckDBPyConnection, memory: str, setting: str = "NEWS_ETL_DUCKDB_MEMORY") -> None:
+    """Let DuckDB on ``con`` hold ``memory`` (``512MB``, ``2GB``, ``50%`` of the machine's)."""
+    limit = memory.strip()
+    if not _MEMORY.fullmatch(limit):
+        raise ValueError(f"{setting} must look like 512MB, 2GB or 50%, not {limit!r}")
+    con.execute(f"SET memory_limit = '{limit}'")
 
 
 # --- migrations --------------------------------------------------------------------------------
