@@ -315,10 +315,10 @@ def validate(
 ) -> dict:
     """Run the GX suite over each staged batch; stop the run on a hard failure.
 
-    Every result is written to ``quality.parquet`` for the load (``precomputed``
-    holds results the CLI's workers already computed per batch); a run that staged nothing
-    writes no file (and does not import pandas, which pyarrow does for any table it builds). On a hard
-    failure, with ``connect`` given, the results and a ``failed validation``
+    Every result is written to ``quality.parquet`` for the load (``precomputed`` holds
+    results the CLI already computed, batch by batch as each transform ended). A run that
+    staged nothing writes no file, so it does not import pandas (pyarrow does for any table it
+    builds). On a hard failure, with ``connect`` given, the results and a ``failed validation``
     audit row are stored in the warehouse (nothing else), then
     :class:`QualityError` is raised.
     """
@@ -457,25 +457,26 @@ def _load_with_room(
 
     from .warehouse import set_memory
 
-    limits = list(dict.fromkeys([settings.duckdb_memory, settings.duckdb_memory_max]))
-    for attempt, limit in enumerate(limits):
-        if attempt:
-            log.warning(
-                "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written); "
-                "loading again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
-                limits[0],
-                limit,
-            )
-            set_memory(con, limit, "NEWS_ETL_DUCKDB_MEMORY_MAX")
+    try:
+        return _load_staged(con, run, fetched, transformed, validated)
+    except duckdb.OutOfMemoryException as exc:
+        error = exc
+    if settings.duckdb_memory_max != settings.duckdb_memory:
+        log.warning(
+            "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written); "
+            "loading again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
+            settings.duckdb_memory,
+            settings.duckdb_memory_max,
+        )
+        set_memory(con, settings.duckdb_memory_max, "NEWS_ETL_DUCKDB_MEMORY_MAX")
         try:
             return _load_staged(con, run, fetched, transformed, validated)
         except duckdb.OutOfMemoryException as exc:
             error = exc
         finally:
-            if attempt:
-                set_memory(con, limits[0])
+            set_memory(con, settings.duckdb_memory)
     raise LoadOutOfMemory(
-        f"the load ran out of memory with NEWS_ETL_DUCKDB_MEMORY_MAX={limits[-1]} "
+        f"the load ran out of memory with NEWS_ETL_DUCKDB_MEMORY_MAX={settings.duckdb_memory_max} "
         f"({str(error).splitlines()[0]}); nothing was written. "
         f"Give DuckDB more (NEWS_ETL_DUCKDB_MEMORY_MAX, e.g. 80%), or load a site this big in several "
         f"runs (make backfill: one run per site day)"
