@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from . import meaning
-from .config import SQL_DIR
+from .config import SQL_DIR, Settings
 from .contract import MAX_REJECT_RAW_BYTES
 from .securities import write_dictionary
 from .snapshot import CONNECT_CONFIG, write_snapshot
@@ -63,11 +63,11 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextmanager
-def writer(connect: Connect, timeout: float = 60.0, memory: str = "1GB") -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(connect: Connect, timeout: float = 60.0, memory: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The writer's connection, waiting (with backoff) while another process holds the file.
 
-    ``memory`` bounds what DuckDB holds in memory (``Settings.duckdb_memory``): a big load
-    spills to disk instead of growing with the run."""
+    ``memory`` bounds what DuckDB holds in memory (by default ``Settings.duckdb_memory``): a
+    big load spills to disk instead of growing with the run."""
     deadline = time.monotonic() + timeout
     delay = 0.2
     while True:
@@ -87,7 +87,7 @@ def writer(connect: Connect, timeout: float = 60.0, memory: str = "1GB") -> Iter
             delay = min(delay * 2, 5.0)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        set_memory(con, memory)
+        set_memory(con, memory or Settings().duckdb_memory)
         yield con
     finally:
         con.close()
