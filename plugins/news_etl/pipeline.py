@@ -330,36 +330,30 @@ def validate(
     for item in transformed:
         checked = (precomputed or {}).get(item["batch"])
         rows.extend(checked if checked is not None else validate_batch(staging_folder, item, as_of))
-    if not transformed:  # nothing staged: a no-change run
+    quality_file = "quality.parquet" if transformed else None
+    if quality_file:
+        quality = pa.Table.from_pylist(
+            rows,
+            schema=pa.schema(
+                [
+                    ("suite", pa.string()),
+                    ("batch", pa.string()),
+                    ("expectation", pa.string()),
+                    ("column_name", pa.string()),
+                    ("severity", pa.string()),
+                    ("success", pa.bool_()),
+                    ("observed", pa.string()),
+                ]
+            ),
+        )
+        staging.write_table(quality, folder / quality_file)
+    else:  # a no-change run
         log.info("validate: nothing staged, nothing to check")
-        return {
-            "fetch_id": _manifest_in(folder).get("fetch_id"),
-            "quality_file": None,
-            "expectations": 0,
-            "failed_hard": 0,
-            "failed_soft": 0,
-            "seconds": round(time.monotonic() - t0, 3),
-        }
-    quality = pa.Table.from_pylist(
-        rows,
-        schema=pa.schema(
-            [
-                ("suite", pa.string()),
-                ("batch", pa.string()),
-                ("expectation", pa.string()),
-                ("column_name", pa.string()),
-                ("severity", pa.string()),
-                ("success", pa.bool_()),
-                ("observed", pa.string()),
-            ]
-        ),
-    )
-    staging.write_table(quality, folder / "quality.parquet")
     hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
     soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
     result = {
         "fetch_id": _manifest_in(folder).get("fetch_id"),
-        "quality_file": "quality.parquet",
+        "quality_file": quality_file,
         "expectations": len(rows),
         "failed_hard": len(hard),
         "failed_soft": len(soft),
