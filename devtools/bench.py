@@ -596,15 +596,13 @@ def bench_end_to_end(
 def _file_against_compacted(warehouse: Path, workdir: Path) -> dict:
     """The writer's file size against a compacted copy of it (every table copied into a new file
     with the writer's own settings), and how the rows of ``articles`` lie in its row groups."""
-    from news_etl.warehouse import file_connect, writer
+    from news_etl.warehouse.connection import file_connect, writer
 
     compact = workdir / "compacted.duckdb"
     compact.unlink(missing_ok=True)
     with writer(file_connect(warehouse)) as con:
         (database,) = con.execute("SELECT current_database()").fetchone()
-        groups = con.execute(
-            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('articles')"
-        ).fetchone()[0]
+        groups = con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('articles')").fetchone()[0]
         con.execute(f"ATTACH '{compact}' AS bench_compacted (STORAGE_VERSION 'v1.4.0')")
         con.execute(f'COPY FROM DATABASE "{database}" TO bench_compacted')
         con.execute("DETACH bench_compacted")
