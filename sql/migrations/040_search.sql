@@ -33,15 +33,20 @@ COMMENT ON COLUMN search_docs.version IS 'The version indexed (articles.version)
 COMMENT ON COLUMN search_docs.title_chars IS 'Characters of its title, spaces not counted.';
 COMMENT ON COLUMN search_docs.body_chars IS 'Characters of its text (articles.body_text), spaces and line breaks not counted.';
 
--- What the index holds for the live posts: the load inserts the rows of the posts it re-indexes
--- (WHERE post_id IN …), this migration those of every post. The spaces are the ones search(q)
--- splits words at: tab, line feed, carriage return, space, no-break space, ideographic space.
-CREATE OR REPLACE MACRO search_index_grams() AS TABLE
-WITH chars AS (
+-- What the index holds for the live posts among ``posts`` (the name of a table with a post_id
+-- column): the load passes the posts it re-indexes, this migration every article. The spaces
+-- are the ones search(q) splits words at: tab, line feed, carriage return, space, no-break
+-- space, ideographic space.
+CREATE OR REPLACE MACRO search_index_grams(posts) AS TABLE
+WITH texts AS MATERIALIZED (
+    SELECT a.post_id, a.title, a.body_text FROM articles a
+    WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT p.post_id FROM query_table(posts) p)
+),
+chars AS (
     SELECT post_id, in_title, unicode(unnest(cs)) AS c, unicode(unnest(list_append(cs[2:], ' '))) AS nxt
-    FROM (SELECT post_id, true AS in_title, string_split(title, '') AS cs FROM articles WHERE deleted_at IS NULL
+    FROM (SELECT post_id, true AS in_title, string_split(title, '') AS cs FROM texts
           UNION ALL
-          SELECT post_id, false, string_split(body_text, '') FROM articles WHERE deleted_at IS NULL)
+          SELECT post_id, false, string_split(body_text, '') FROM texts)
 )
 SELECT CAST(c AS BIGINT) * 2097152 + CASE WHEN nxt IN (9, 10, 13, 32, 160, 12288) THEN 0 ELSE nxt END AS gram,
        post_id,
@@ -51,14 +56,15 @@ FROM chars
 WHERE c NOT IN (9, 10, 13, 32, 160, 12288)
 GROUP BY ALL;
 
-CREATE OR REPLACE MACRO search_index_docs() AS TABLE
-SELECT post_id, version,
-       CAST(length(regexp_replace(title, '[\t\n\r \x{00A0}\x{3000}]', '', 'g')) AS INTEGER) AS title_chars,
-       CAST(length(regexp_replace(body_text, '[\t\n\r \x{00A0}\x{3000}]', '', 'g')) AS INTEGER) AS body_chars
-FROM articles WHERE deleted_at IS NULL;
+CREATE OR REPLACE MACRO search_index_docs(posts) AS TABLE
+SELECT a.post_id, a.version,
+       CAST(length(regexp_replace(a.title, '[\t\n\r \x{00A0}\x{3000}]', '', 'g')) AS INTEGER) AS title_chars,
+       CAST(length(regexp_replace(a.body_text, '[\t\n\r \x{00A0}\x{3000}]', '', 'g')) AS INTEGER) AS body_chars
+FROM articles a
+WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT p.post_id FROM query_table(posts) p);
 
-INSERT INTO search_grams SELECT gram, post_id, in_title, in_body FROM search_index_grams() ORDER BY gram;
-INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs();
+INSERT INTO search_grams SELECT gram, post_id, in_title, in_body FROM search_index_grams('articles') ORDER BY gram;
+INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('articles');
 
 -- search(q): the live posts whose title or text contains every word of q (words are separated
 -- by spaces), best first. Score: BM25 over title and text (k1 = 1.2, b = 0.75), an occurrence in
