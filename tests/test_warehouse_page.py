@@ -1,5 +1,6 @@
-"""The warehouse page's rendering, on real snapshot files: the chart's time axis, times in the
-site's zone and UTC, the freshness verdict, and a snapshot that cannot be read.
+"""The warehouse page's rendering, on real snapshot files: the chart's time axis and range, times in
+the site's zone and UTC, the freshness verdict, Airflow's runs by site day with the failing task and
+its alert, escaping by the templates, and a snapshot that cannot be read.
 
 (The page inside a running Airflow, behind its login, is tests/test_airflow_local.py and
 tests/test_browser.py.)
@@ -19,6 +20,8 @@ from conftest import ROOT, SAMPLE
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import warehouse_page as page
+
+NOV_25 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,8 @@ def post_ids(snapshot, n):
 def test_the_chart_is_a_time_axis_where_days_without_articles_are_gaps(snapshot, tmp_path):
     a, b = post_ids(snapshot, 2)
     copy = moved(snapshot, tmp_path, {a: "2026-11-10", b: "2026-11-11"})
-    html = page.render(page.read_summary(copy, source="git+https://example.invalid/site.git"))
+    summary = page.read_summary(copy, source="git+https://example.invalid/site.git", now=NOV_25, days=None)
+    html = page.render(summary)
     svg = re.search(r'<svg data-testid="chart".*?</svg>', html, re.S).group(0)
     assert 'data-first="2026-11-10"' in svg and 'data-last="2026-11-25"' in svg
     assert 'data-days="16"' in svg  # every calendar day has its place, not only the days with articles
@@ -70,7 +74,7 @@ def test_the_chart_is_a_time_axis_where_days_without_articles_are_gaps(snapshot,
     assert sum(bars.values()) == 43
     # the bars stand at their dates: 11-11 → 11-23 is twelve days' width, 11-10 → 11-11 one
     x = {
-        d: float(re.search(rf'<g data-day="{d}"[^>]*>(?:<title>[^<]*</title>)?<rect x="([\d.]+)"', svg)[1])
+        d: float(re.search(rf'<g data-day="{d}"[^>]*>\s*(?:<title>[^<]*</title>)?\s*<rect x="([\d.]+)"', svg)[1])
         for d in bars
     }
     one_day = x["2026-11-11"] - x["2026-11-10"]
@@ -84,7 +88,7 @@ def test_the_chart_is_a_time_axis_where_days_without_articles_are_gaps(snapshot,
 def test_labels_carry_the_year_when_the_range_spans_years(snapshot, tmp_path):
     (a,) = post_ids(snapshot, 1)
     copy = moved(snapshot, tmp_path, {a: "2021-12-01"})
-    html = page.render(page.read_summary(copy, source="git+https://example.invalid/site.git"))
+    html = page.render(page.read_summary(copy, source="git+https://example.invalid/site.git", now=NOV_25, days=None))
     ticks = re.findall(r'data-tick="([\d-]+)"[^>]*>([^<]+)<', html)
     assert len(ticks) <= 8
     assert all(label == tick for tick, label in ticks), ticks  # 2022-01-01, not 01-01
