@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from news_etl.config import PROJECT_ROOT
+from news_etl.ingest.transform import transform_rows
 from news_etl.model import RawPost
-from news_etl.transform import transform_rows
+from news_etl.settings import PROJECT_ROOT
 
 
 def main(argv=None) -> None:
@@ -93,7 +93,7 @@ def names_cost(posts: Path, synthetic: int, rounds: int = 3) -> None:
     import tempfile
 
     from devtools.synthetic import generate_site
-    from news_etl import keywords as kw
+    from news_etl.meaning import keywords as kw
 
     def load(folder: Path) -> list[dict]:
         files = sorted(folder.glob("*.md"))

@@ -66,7 +66,7 @@ def _require_login():
 
 
 def _zone() -> ZoneInfo:
-    from news_etl.config import SITE_TIMEZONE
+    from news_etl.settings import SITE_TIMEZONE
 
     return ZoneInfo(SITE_TIMEZONE)
 
@@ -123,8 +123,8 @@ def read_summary(
     ``error`` says why a snapshot that exists could not be read."""
     import duckdb
 
-    from news_etl import freshness
-    from news_etl.config import Settings
+    from news_etl.settings import Settings
+    from news_etl.warehouse import freshness
 
     settings = Settings()
     path = path or settings.published
@@ -217,7 +217,7 @@ def read_airflow(base_url: str, token: str | None, limit: int = AIRFLOW_RUNS) ->
     from ``/api/v2`` on ``base_url`` with ``token``. ``error`` says why Airflow did not answer."""
     import httpx
 
-    from news_etl.config import DAG_ID, SOURCE_VARIABLE
+    from news_etl.settings import DAG_ID, SOURCE_VARIABLE
 
     out: dict = {"runs": [], "error": None, "dag_id": DAG_ID, "source": None}
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 from conftest import ROOT, raw_post
 
-from news_etl import keywords as kw
-from news_etl.transform import transform_post, transform_rows
+from news_etl.ingest.transform import transform_post, transform_rows
+from news_etl.meaning import keywords as kw
 
 EXPECTED = yaml.safe_load((ROOT / "tests" / "data" / "sample_expected.yaml").read_text(encoding="utf-8"))
 

@@ -14,9 +14,9 @@ a warehouse of its own, so the first run of the day has batches.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
-import re
 import urllib.error
 import urllib.parse
 import urllib.request

@@ -27,8 +27,8 @@ NOV_25 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory):
     """A published snapshot of the sample posts, made by the CLI (43 articles, 2026-11-23..25)."""
-    from news_etl.config import Settings
     from news_etl.pipeline import run_all
+    from news_etl.settings import Settings
 
     base = tmp_path_factory.mktemp("page")
     settings = Settings().with_(
@@ -146,3 +146,69 @@ def test_an_unreadable_snapshot_is_said_not_raised(snapshot, tmp_path, damage):
     html = page.render(summary)
     assert 'data-testid="snapshot-unreadable"' in html and "is unreadable" in html
     assert page._jsonable(summary)["error"] == summary["error"]
+
+
+def test_the_chart_shows_the_last_30_days_by_default(snapshot, tmp_path):
+    (a,) = post_ids(snapshot, 1)
+    copy = moved(snapshot, tmp_path, {a: "2022-03-01"})  # an old article: outside the default range
+    summary = page.read_summary(copy, source=str(SAMPLE), now=datetime(2026, 12, 2, 4, tzinfo=UTC))
+    html = page.render(summary)
+    assert 'data-first="2026-11-03"' in html and 'data-last="2026-12-02"' in html and 'data-days="30"' in html
+    assert "3 days with articles from 2026-11-03 to 2026-12-02; 27 days without." in html
+    assert '<a href="?days=all">all days</a>' in html
+    whole = page.render(
+        page.read_summary(copy, source=str(SAMPLE), now=datetime(2026, 12, 2, 4, tzinfo=UTC), days=None)
+    )
+    assert 'data-first="2022-03-01"' in whole
+
+
+def test_runs_are_named_by_site_day():
+    # a scheduled run of 2026-11-24 starts at 00:30 Asia/Shanghai, 16:30 UTC the day before
+    assert page.site_day("2026-11-23T16:30:00Z") == "2026-11-24"
+    assert page.site_day(None, datetime(2026, 11, 25, tzinfo=UTC)) == "2026-11-25"
+    assert page.site_day(None, None) is None
+
+
+def test_the_alert_is_read_from_the_task_log():
+    structured = [
+        {"event": "fetch: starting"},
+        {"event": "NEWS ETL ALERT: news_etl_daily.fetch failed: git repository /tmp/x is not a repository"},
+        {"event": "Task failed with exception"},
+    ]
+    assert page.alert_text(structured).endswith("is not a repository")
+    assert page.alert_text("a\nNEWS ETL ALERT: first\nNEWS ETL ALERT: last\n") == "last"
+    assert page.alert_text([]) is None
+
+
+def test_airflow_runs_failed_and_running_are_shown_escaped(snapshot):
+    airflow = {
+        "dag_id": "news_etl_daily",
+        "error": None,
+        "source": None,
+        "runs": [
+            {
+                "site_day": "2026-11-24",
+                "run_id": "manual__<b>x</b>",
+                "run_type": "manual",
+                "state": "failed",
+                "start": "2026-11-25T01:00:00Z",
+                "end": "2026-11-25T01:05:00+00:00",
+                "as_of": None,
+                "href": "/dags/news_etl_daily/runs/manual__%3Cb%3Ex%3C%2Fb%3E",
+                "tasks": [
+                    {"task_id": "validate", "href": "/dags/x/tasks/validate", "alert": "<script>alert(1)</script>"}
+                ],
+            },
+            {**page._run_row({"dag_id": "d", "dag_run_id": "r2", "state": "running"}), "site_day": "2026-11-25"},
+        ],
+    }
+    html = page.render(page.read_summary(snapshot, source=str(SAMPLE)), airflow)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "manual__&lt;b&gt;x&lt;/b&gt;" in html
+    failed = re.search(r'<tr data-run="manual__&lt;b&gt;x&lt;/b&gt;" data-state="failed">(.*?)</tr>', html, re.S)[1]
+    assert '<td data-col="state" class="bad">failed</td>' in failed
+    assert '<a href="/dags/x/tasks/validate">validate</a>' in failed
+    assert '<td data-col="start">2026-11-25 09:00 Asia/Shanghai (01:00 UTC)</td>' in failed
+    assert 'data-run="r2" data-state="running"' in html
+    unreachable = page.render(page.read_summary(snapshot), {**airflow, "error": "ConnectError: refused", "runs": []})
+    assert "Airflow&#39;s runs could not be read" in unreachable or "Airflow's runs could not be read" in unreachable

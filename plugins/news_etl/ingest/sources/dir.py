@@ -29,9 +29,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
-from ..model import RawPost
-from . import Deleted, Known, SourceError, sharing_post_id
+from news_etl.contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
+from news_etl.ingest.sources.base import Deleted, SourceError, sharing_post_id
+from news_etl.model import Known, RawPost
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ A name inside a longer word (``银行`` in ``中国银行``) leaves the word who
 price: a name the site links by mistake inside a compound cuts the compound
 (the board ``电机`` in ``煤电机组`` gives ``煤``, ``电机``, ``组``). The names are those of the post's own
 quote links and the site's dictionary of every name its quote links have shown
-(``security_names`` in the warehouse, staged for each run: news_etl/securities.py).
+(``security_names`` in the warehouse, staged for each run: news_etl/meaning/securities.py).
 """
 
 from __future__ import annotations

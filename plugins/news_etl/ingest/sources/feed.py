@@ -49,8 +49,8 @@ from datetime import UTC, datetime
 
 import yaml
 
-from ..model import RawPost
-from . import Deleted, Known, Retry, SourceError, with_retries
+from news_etl.ingest.sources.base import Deleted, Retry, SourceError, with_retries
+from news_etl.model import Known, RawPost
 
 log = logging.getLogger(__name__)
 

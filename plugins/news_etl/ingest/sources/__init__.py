@@ -9,92 +9,17 @@ number of post files it holds and ``revision`` names the state it read.
 
 from __future__ import annotations
 
-import logging
 import re
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import NamedTuple, Protocol, TypeVar
-from urllib.parse import unquote
 
-from ..model import RawPost
+from news_etl.ingest.sources.base import Source, SourceError
+from news_etl.settings import URL_SCHEME, split_credentials
 
-
-class Known(NamedTuple):
-    """A post file as the warehouse last loaded it (a tuple: a fetch builds one per live file)."""
-
-    content_hash: str
-    size: int | None
-    mtime_ns: int | None
-
-
-@dataclass(frozen=True)
-class Deleted:
-    """A post file that is gone from the source."""
-
-    path: str
-
-
-class SourceError(Exception):
-    """The source cannot be read (missing, unreachable, not a Jekyll site)."""
-
-
-class Retry(Exception):
-    """An attempt at a remote source failed in a way worth trying again; the message says why."""
-
-
-_T = TypeVar("_T")
-_log = logging.getLogger(__name__)
-
-
-def with_retries(attempt: Callable[[], _T], *, what: str, retries: int, backoff: float, where: str = "") -> _T:
-    """``attempt()`` until it returns. A :class:`Retry` is tried again after ``backoff`` seconds,
-    doubled each time; after ``retries`` attempts the source fails with
-    ``<what> is unreachable after N attempt(s)<where>: <the last reason>``."""
-    last = "no attempt made"
-    for n in range(1, retries + 1):
-        try:
-            return attempt()
-        except Retry as exc:
-            last = str(exc)
-        if n < retries:
-            delay = backoff * 2 ** (n - 1)
-            _log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs", what, n, retries, last, delay)
-            time.sleep(delay)
-    raise SourceError(f"{what} is unreachable after {retries} attempt(s){where}: {last}")
-
-
-class Source(Protocol):
-    name: str
-    seen: int
-    revision: str | None
-
-    def changes(self, known: dict[str, Known], previous_revision: str | None) -> Iterator[RawPost | Deleted]: ...
-
-
-#: Transports the git source accepts: git's own, never a remote helper (``ext::``, ``fd::``…).
 GIT_SCHEMES = ("http", "https", "ssh", "git", "file")
 #: C0 and C1 control characters (a spec is one line of plain text).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
 #: A branch name as ``git check-ref-format --branch`` accepts it (no option, no revision syntax).
 _BRANCH = re.compile(r"^(?!-)(?!.*(?:\.\.|//|@\{|\.lock/|/\.))(?!\.)[^\x00-\x20\x7f~^:?*\[\\]+(?<![./])(?<!\.lock)$")
-
-
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """(the URL without user and password, the user, the password) of ``scheme://user:password@host/…``.
-
-    The user part ends at the URL's last ``@``, so a password may hold ``@``, ``:``
-    and ``/`` as typed (a user name may not hold ``/``); both are percent-decoded
-    (write ``%`` as ``%25``). Anything else comes back whole, with no credentials.
-    """
-    scheme = _SCHEME.match(url)
-    userinfo, at, rest = url[scheme.end() :].rpartition("@") if scheme else ("", "", url)
-    user, colon, password = userinfo.partition(":")
-    if not scheme or not at or "/" in user:
-        return url, None, None
-    return url[: scheme.end()] + rest, unquote(user), unquote(password) if colon else None
 
 
 def check_spec(spec: str) -> tuple[str, str]:
@@ -119,7 +44,7 @@ def check_spec(spec: str) -> tuple[str, str]:
             f"source spec {shown!r} begins with '-': a location cannot be an option "
             "(write a folder whose name begins with '-' as ./-name)"
         )
-    scheme = _SCHEME.match(location)
+    scheme = URL_SCHEME.match(location)
     if kind == "git":
         url, _, branch = location.partition("#")
         if _HELPER.match(url) or (scheme and scheme.group(1).lower() not in GIT_SCHEMES):
@@ -143,7 +68,7 @@ def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
       cloned once into the cache folder (``settings.cache``) and fetched each run;
     - ``feed+URL``: the site's Atom feed (jekyll-feed).
 
-    ``settings`` (a :class:`~news_etl.config.Settings`) gives the cache folder,
+    ``settings`` (a :class:`~news_etl.settings.Settings`) gives the cache folder,
     timeout, retries and git credentials of the network sources; the defaults
     apply without it. ``as_of`` (ISO 8601, a run's data interval end) makes the
     git source read the site as it was then, so a backfill replays the days one
@@ -151,15 +76,15 @@ def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
     """
     kind, location = check_spec(spec)
     if kind == "dir":
-        from .dir import DirSource
+        from news_etl.ingest.sources.dir import DirSource
 
         return DirSource(location)
     if settings is None:
-        from ..config import Settings
+        from news_etl.settings import Settings
 
         settings = Settings()
     if kind == "git":
-        from .git import GitSource
+        from news_etl.ingest.sources.git import GitSource
 
         source = GitSource(
             location,
@@ -172,26 +97,8 @@ def open_source(spec: str, settings=None, as_of: str | None = None) -> Source:
         )
         source.as_of = as_of
         return source
-    from .feed import FeedSource
+    from news_etl.ingest.sources.feed import FeedSource
 
     return FeedSource(
         location, timeout=settings.source_timeout, retries=settings.source_retries, backoff=settings.source_backoff
     )
-
-
-def sharing_post_id(known: dict[str, Known], deleted: set[str], staged: set[str]) -> list[str]:
-    """Known files, still there and not staged, that share a post id with a deleted or a staged file.
-
-    Two files may claim one post id (a post copied to ``old_post/`` before
-    ``_posts/`` loses it, or two posts with one slug): one holds the article, the
-    others are ``duplicate post id`` rejects. When one of them changes, comes or
-    goes, the others are read again, so the load picks among all of them (the
-    newest publication, then the first path) and the article never depends on
-    which file the runs happened to see first.
-    """
-    if not deleted and not staged:
-        return []
-    from ..parse import post_id_from_path
-
-    ids = {post_id_from_path(p) for p in deleted} | {post_id_from_path(p) for p in staged}
-    return sorted(p for p in known if p not in deleted and p not in staged and post_id_from_path(p) in ids)

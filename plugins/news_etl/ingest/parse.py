@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from .config import SITE_TIMEZONE
-from .model import Reject
+from news_etl.model import FILE_DATE, Reject, post_id_from_path
+from news_etl.settings import SITE_TIMEZONE
 
 SITE_TZ = ZoneInfo(SITE_TIMEZONE)
 
@@ -27,7 +27,6 @@ MAX_FRONT_MATTER = 64 * 1024
 FALLBACK_ENCODINGS = ("gb18030", "big5")
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
-_FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 _SimpleLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: The only explicit YAML tags a front matter may use (no Python objects, no binary).
@@ -89,17 +88,8 @@ def decode(raw: bytes, warnings: list[str]) -> str:
     return text
 
 
-def post_id_from_path(path: str) -> str:
-    """The Jekyll slug: the file name without ``.md`` and its ``YYYY-MM-DD-`` date."""
-    name = path.rsplit("/", 1)[-1]
-    if name.endswith(".md") or name.endswith(".markdown"):
-        name = name.rsplit(".", 1)[0]
-    stripped = _FILE_DATE.sub("", name)
-    return stripped.lstrip("-") or name
-
-
 def file_date(path: str) -> date | None:
-    m = _FILE_DATE.match(path.rsplit("/", 1)[-1])
+    m = FILE_DATE.match(path.rsplit("/", 1)[-1])
     if not m:
         return None
     try:

@@ -50,10 +50,10 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
-from ..config import GIT_CONN_ID
-from ..model import RawPost
-from . import Deleted, Known, Retry, SourceError, sharing_post_id, split_credentials, with_retries
-from .dir import NOT_POSTS, POST_SUFFIXES, printable_path
+from news_etl.ingest.sources.base import Deleted, Retry, SourceError, sharing_post_id, with_retries
+from news_etl.ingest.sources.dir import NOT_POSTS, POST_SUFFIXES, printable_path
+from news_etl.model import Known, RawPost
+from news_etl.settings import GIT_CONN_ID, split_credentials
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 
-from .config import SQL_DIR
+from news_etl.settings import SQL_DIR
 
 #: The mapping, kept beside the migrations.
 PUBLISHERS_CSV = SQL_DIR / "seeds" / "publishers.csv"

@@ -30,10 +30,10 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .clean import _TAG
-from .model import RawPost, Reject
-from .parse import _string_list, decode, load_yaml, post_id_from_path, split_front_matter
-from .transform import transform_post
+from news_etl.ingest.clean import _TAG
+from news_etl.ingest.parse import _string_list, decode, load_yaml, split_front_matter
+from news_etl.ingest.transform import transform_post
+from news_etl.model import RawPost, Reject, post_id_from_path
 
 TEMPLATES = {
     "T0": "site notice (sitenews)",
@@ -176,7 +176,7 @@ def _warning_kind(warning: str) -> str:
 
 def read_folder(path: str):
     """The post files under ``path``, as the ``dir`` source finds them (README.md is not a post)."""
-    from .sources.dir import DirSource
+    from news_etl.ingest.sources.dir import DirSource
 
     return (p for p in DirSource(path).changes({}) if isinstance(p, RawPost))
 

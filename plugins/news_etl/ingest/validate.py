@@ -14,7 +14,7 @@ import logging
 import os
 from datetime import date
 
-from .contract import MAX_PARAGRAPHS, MAX_TITLE_CHARS, date_range
+from news_etl.contract import MAX_PARAGRAPHS, MAX_TITLE_CHARS, date_range
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,10 @@ the DAG file imports this module at parse time.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import unquote
 
 #: The package's own folder (``plugins/news_etl`` in a checkout, ``site-packages/news_etl`` installed).
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -29,7 +31,7 @@ PROJECT_ROOT = _project_root()
 SQL_DIR = PACKAGE_DIR / "sql" if (PACKAGE_DIR / "sql" / "migrations").is_dir() else PACKAGE_DIR.parents[1] / "sql"
 
 #: The embedded sample posts: the default source, a fixed set dated 2026-11-23..25 (its
-#: freshness is never measured: see news_etl/freshness.py).
+#: freshness is never measured: see news_etl/warehouse/freshness.py).
 SAMPLE_POSTS = PROJECT_ROOT / "data" / "sample_posts"
 
 #: The site's timezone: naive dates in posts are local times here, and
@@ -70,12 +72,30 @@ def _env_location(name: str, default: Path) -> Path | str:
     return location(value) if value else default
 
 
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(the URL without user and password, the user, the password) of ``scheme://user:password@host/…``.
+
+    The user part ends at the URL's last ``@``, so a password may hold ``@``, ``:``
+    and ``/`` as typed (a user name may not hold ``/``); both are percent-decoded
+    (write ``%`` as ``%25``). Anything else comes back whole, with no credentials.
+    """
+    scheme = URL_SCHEME.match(url)
+    userinfo, at, rest = url[scheme.end() :].rpartition("@") if scheme else ("", "", url)
+    user, colon, password = userinfo.partition(":")
+    if not scheme or not at or "/" in user:
+        return url, None, None
+    return url[: scheme.end()] + rest, unquote(user), unquote(password) if colon else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where posts come from and where everything goes.
 
     ``source`` is a source spec: a folder path (``dir``), ``git+<url or path>``
-    or ``feed+<url>``; see :func:`news_etl.sources.open_source`.
+    or ``feed+<url>``; see :func:`news_etl.ingest.sources.open_source`.
     """
 
     source: str = field(default_factory=lambda: os.environ.get("NEWS_ETL_SOURCE", str(SAMPLE_POSTS)))
@@ -155,8 +175,6 @@ class Settings:
 
     def __repr__(self) -> str:
         """The settings, with no password: the source's URL shown without its user and password."""
-        from .sources import split_credentials
-
         kind, plus, location = self.source.partition("+")
         shown = kind + plus + split_credentials(location)[0] if plus else split_credentials(self.source)[0]
         items = (f"{f.name}={shown if f.name == 'source' else getattr(self, f.name)!r}" for f in fields(self) if f.repr)

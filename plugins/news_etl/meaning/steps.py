@@ -9,7 +9,7 @@ analysts' daily tables for ``touched_days``, after ``daily_metrics``.
 
 from __future__ import annotations
 
-from . import publishers, securities, stories
+from news_etl.meaning import publishers, securities, stories
 
 
 def load_batch(x, run_id: str) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from .config import SQL_DIR
-from .text import printable
+from news_etl.settings import SQL_DIR
+from news_etl.text import printable
 
 
 def _cell(value) -> str:
@@ -216,7 +216,7 @@ CLIENT_INIT = SQL_DIR / "client" / "init.sql"
 def client_command(path: Path | str) -> list[str]:
     """The command line of the official DuckDB CLI (``duckdb-cli``, pinned in requirements.lock) on a
     snapshot, read-only, started with :data:`CLIENT_INIT`. The snapshot is written in DuckDB's 1.4
-    storage format (news_etl/snapshot.py), which the 1.x CLI reads."""
+    storage format (news_etl/warehouse/snapshot.py), which the 1.x CLI reads."""
     import shutil
     import sys
 

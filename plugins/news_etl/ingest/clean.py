@@ -182,7 +182,7 @@ class Body:
     kline_images: int = 0
     tables: int = 0
     warnings: list[str] = field(default_factory=list)
-    #: (data-code, visible text) of each quote link and K-line widget, in order (news_etl/securities.py)
+    #: (data-code, visible text) of each quote link and K-line widget, in order (news_etl/meaning/securities.py)
     codes: list[tuple[str, str]] = field(default_factory=list)
 
     @property

@@ -17,7 +17,7 @@ says the same for analysts.
 
 The dictionary (``security_names``): every name a quote link has shown, kept
 by the load, growing with each load. Keywords keep these names whole
-(news_etl/keywords.py), but the transform runs on workers that never open the
+(news_etl/meaning/keywords.py), but the transform runs on workers that never open the
 warehouse, so it gets the dictionary as a file. Decision: publish writes it,
 sorted, one name a line, beside the writer's file (``warehouse.names.txt``,
 derived from the writer's file like the snapshot, never from the snapshot);
@@ -35,8 +35,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from . import storage
-from .keywords import Names
+from news_etl import storage
+from news_etl.meaning.keywords import Names
 
 #: The dictionary file's name in a run's staging folder.
 DICTIONARY_FILE = "names.txt"

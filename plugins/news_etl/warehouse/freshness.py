@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .config import SAMPLE_POSTS, Settings
+from news_etl.settings import SAMPLE_POSTS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def newest_post(con) -> datetime | None:
 def check(connect, settings: Settings, run: dict, now: datetime | None = None) -> dict:
     """The DAG's check after publish: read the newest article from the writer's file (the truth),
     judge it at the end of the run's interval (or now), log the verdict and return it."""
-    from .warehouse import writer
+    from news_etl.warehouse.connection import writer
 
     at = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
     with writer(connect, settings.lock_timeout) as con:

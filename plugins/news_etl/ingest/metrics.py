@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .clean import Body
+from news_etl.ingest.clean import Body
 
 _NOT_CJK = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _SENTENCE_END = re.compile(r"[。！？!?]+[”’」』）)\"']*\s*")

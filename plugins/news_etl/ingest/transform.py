@@ -14,16 +14,16 @@ from datetime import date
 
 import pyarrow as pa
 
-from .clean import clean_body, escaped, plain_text
-from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTES, MAX_TITLE_CHARS, latest_date
-from .keywords import NO_NAMES, Names, keywords
-from .metrics import article_metrics
-from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
-from .outlets import outlet_for
-from .parse import parse_post
-from .securities import names as security_names
-from .securities import securities
-from .stories import signature
+from news_etl.contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTES, MAX_TITLE_CHARS, latest_date
+from news_etl.ingest.clean import clean_body, escaped, plain_text
+from news_etl.ingest.metrics import article_metrics
+from news_etl.ingest.parse import parse_post
+from news_etl.meaning.keywords import NO_NAMES, Names, keywords
+from news_etl.meaning.outlets import outlet_for
+from news_etl.meaning.securities import names as security_names
+from news_etl.meaning.securities import securities
+from news_etl.meaning.stories import signature
+from news_etl.model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import storage
+from news_etl import storage
 
 log = logging.getLogger(__name__)
 

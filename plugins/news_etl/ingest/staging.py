@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from .storage import Location, folder, fs_path
+from news_etl.storage import Location, folder, fs_path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 log = logging.getLogger(__name__)

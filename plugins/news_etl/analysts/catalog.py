@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .config import SQL_DIR
+from news_etl.settings import SQL_DIR
 
 #: Tables of the pipeline's own state, not for analysts: left out of the export.
 INTERNAL = frozenset({"story_signatures", "source_files", "source_state", "schema_migrations", "rejects"})
