@@ -290,6 +290,22 @@ def transform_all(manifest: FetchManifest, workers: int = 1) -> list[BatchResult
         return list(pool.map(transform, [manifest["staging"]] * len(batches), batches))
 
 
+def of_this_fetch(fetched: dict, transformed) -> list[dict]:
+    """The transform results of the fetch that wrote ``fetched`` (its manifest), in its batches'
+    order. A re-run (a cleared run, a backfill of "All Runs") fetches again: when that fetch stages
+    fewer batches than the first try, Airflow marks the extra transform instances ``removed`` but
+    still hands over their results, which name files of the first try's fetch. Those are left
+    out; a batch of this fetch without its result is an error."""
+    mine = {t["batch"]: t for t in transformed or [] if t.get("fetch_id") == fetched.get("fetch_id")}
+    stale = len(list(transformed or [])) - len(mine)
+    if stale:
+        log.info("%d transform result(s) of an earlier try left out: not of this try's fetch", stale)
+    missing = [b for b in fetched["batches"] if b not in mine]
+    if missing:
+        raise staging.StagingError(f"no transform result of this fetch for {', '.join(missing[:5])}")
+    return [mine[b] for b in fetched["batches"]]
+
+
 # --- 3. validate -------------------------------------------------------------------------------
 
 _VALIDATORS: dict = {}
