@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from news_etl.settings import Settings
+from news_etl.settings import SettingError, Settings
 
 
 def _settings(args) -> Settings:
@@ -219,6 +219,25 @@ def cmd_corpus_report(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    from dataclasses import fields
+
+    from news_etl.settings import reference
+    from news_etl.text import printable
+
+    if args.reference:
+        print(reference(), end="")
+        return 0
+    settings = Settings()
+    for f in fields(settings):
+        var = f.metadata["var"]
+        value = "(set, not shown)" if not f.repr and getattr(settings, f.name) else getattr(settings, f.name)
+        if f.name == "source":
+            value = repr(settings).split("source='", 1)[1].split("'", 1)[0]
+        print(f"{var.env}={printable(str(value))}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="news-etl", description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
@@ -297,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("settings", help="every NEWS_ETL_* setting as this process reads it, checked (no secret shown)")
+    p.add_argument("--reference", action="store_true", help="the configuration reference table (docs/configuration.md)")
+    p.set_defaults(func=cmd_settings)
+
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")
     p.add_argument("path", help="a folder of posts (searched recursively, like the dir source)")
     p.set_defaults(func=cmd_corpus_report)
@@ -311,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SettingError as exc:  # a setting out of its range: named, with what it takes
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # one line for the user; -v shows the traceback
         if args.verbose:
             logging.exception("failed")

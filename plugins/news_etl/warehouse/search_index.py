@@ -14,12 +14,14 @@ the appended segments span every gram; when a lookup would read more than
 
 from __future__ import annotations
 
+from news_etl.model import Execute
+
 #: Re-sort ``search_grams`` when the segments of its gram column overlap more than this many deep
 #: on average (a sorted table: 1 to 3).
 MAX_OVERLAP = 16
 
 
-def update(x) -> dict:
+def update(x: Execute) -> dict:
     """Re-index the posts whose live version is not the one indexed; drop the posts gone.
     ``x`` executes SQL on the load's connection, inside its transaction. Returns the counts."""
     x("""
@@ -49,7 +51,7 @@ def update(x) -> dict:
     return {"reindexed": todo, "resorted": resorted}
 
 
-def overlap(x) -> float:
+def overlap(x: Execute) -> float:
     """How many segments of ``search_grams.gram`` a lookup of one gram reads, on average over the
     segments: for each segment, the segments whose min..max range meets its own (from the
     table's storage statistics, as last checkpointed)."""
@@ -64,7 +66,7 @@ def overlap(x) -> float:
     return float(depth)
 
 
-def resort(x) -> None:
+def resort(x: Execute) -> None:
     """Write ``search_grams`` again in gram order (same rows)."""
     x("CREATE OR REPLACE TEMP TABLE search_sorted AS SELECT * FROM search_grams ORDER BY gram")
     x("DELETE FROM search_grams")
