@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from news_etl.settings import Settings
+from news_etl.settings import SettingError, Settings
 
 
 def _settings(args) -> Settings:
@@ -146,6 +146,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    from news_etl.analysts.reports import format_table, open_warehouse
+    from news_etl.analysts.search import search
+    from news_etl.text import printable
+
+    con = open_warehouse(args.warehouse or _settings(args).published)
+    try:
+        table, total = search(con, args.query, None if args.all else args.limit)
+    finally:
+        con.close()
+    if not total:
+        print(printable(f"no live post contains every word of {args.query!r}"))
+        return 0
+    print(format_table(table))
+    if total > table.num_rows:
+        print(f"{total} posts match; the best {table.num_rows} shown (--limit N, --all)")
+    return 0
+
+
 def cmd_sql(args) -> int:
     import os
 
@@ -197,6 +216,25 @@ def cmd_corpus_report(args) -> int:
 
     text = format_report(build_report(read_folder(args.path)), args.path)
     print("\n".join(printable(line) for line in text.split("\n")), end="")  # tags and dates come from posts
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from dataclasses import fields
+
+    from news_etl.settings import reference
+    from news_etl.text import printable
+
+    if args.reference:
+        print(reference(), end="")
+        return 0
+    settings = Settings()
+    for f in fields(settings):
+        var = f.metadata["var"]
+        value = "(set, not shown)" if not f.repr and getattr(settings, f.name) else getattr(settings, f.name)
+        if f.name == "source":
+            value = repr(settings).split("source='", 1)[1].split("'", 1)[0]
+        print(f"{var.env}={printable(str(value))}")
     return 0
 
 
@@ -257,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("search", help="the live posts whose title or text contains every word, best first")
+    p.add_argument("query", help="words separated by spaces, e.g. '宁德时代 锂电池'")
+    p.add_argument("--limit", type=int, default=20, help="rows shown, the best first (default 20)")
+    p.add_argument("--all", action="store_true", help="every match")
+    p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
+    p.set_defaults(func=cmd_search)
+
     p = sub.add_parser("sql", help="the DuckDB CLI on the published snapshot (read-only; SQL piped on stdin runs too)")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_sql)
@@ -270,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parquet", required=True, metavar="DIR", help="the folder to write (created if missing)")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("settings", help="every NEWS_ETL_* setting as this process reads it, checked (no secret shown)")
+    p.add_argument("--reference", action="store_true", help="the configuration reference table (docs/configuration.md)")
+    p.set_defaults(func=cmd_settings)
 
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")
     p.add_argument("path", help="a folder of posts (searched recursively, like the dir source)")
@@ -285,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SettingError as exc:  # a setting out of its range: named, with what it takes
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # one line for the user; -v shows the traceback
         if args.verbose:
             logging.exception("failed")

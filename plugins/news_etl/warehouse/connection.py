@@ -8,7 +8,6 @@ snapshot, so they never hold a lock the load needs and never see half a run.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,15 +15,12 @@ from pathlib import Path
 
 import duckdb
 
-from news_etl.settings import Settings
+from news_etl.settings import MEMORY_SIZE, Settings
 from news_etl.warehouse.snapshot import CONNECT_CONFIG
 
 log = logging.getLogger(__name__)
 
 Connect = Callable[[], duckdb.DuckDBPyConnection]
-
-
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)")
 
 
 class WarehouseBusy(Exception):
@@ -92,6 +88,6 @@ def writer(connect: Connect, timeout: float = 60.0, memory: str | None = None) -
 def set_memory(con: duckdb.DuckDBPyConnection, memory: str, setting: str = "NEWS_ETL_DUCKDB_MEMORY") -> None:
     """Let DuckDB on ``con`` hold ``memory`` (``512MB``, ``2GB``, ``50%`` of the machine's)."""
     limit = memory.strip()
-    if not _MEMORY.fullmatch(limit):
+    if not MEMORY_SIZE.fullmatch(limit):
         raise ValueError(f"{setting} must look like 512MB, 2GB or 50%, not {limit!r}")
     con.execute(f"SET memory_limit = '{limit}'")
