@@ -9,17 +9,19 @@ analysts' daily tables for ``touched_days``, after ``daily_metrics``.
 
 from __future__ import annotations
 
-from . import publishers, securities, stories
+from . import names, publishers, securities, stories
 
 
 def load_batch(x, run_id: str) -> None:
     stories.load_batch(x)
     securities.load_batch(x, run_id)
+    names.load_batch(x)
 
 
 def load_run(x, run_id: str) -> None:
     publishers.load(x)
     securities.load_run(x, run_id)
+    names.load_run(x, run_id)  # may add days to `changed`
     stories.assign(x, run_id)
 
 

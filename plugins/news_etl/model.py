@@ -66,6 +66,8 @@ class Article:
     metrics: dict = field(default_factory=dict)
     keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
     securities: list[dict] = field(default_factory=list)  # news_etl/securities.py
+    names: list[str] = field(default_factory=list)  # its quote links' names that look like names (keywords.py)
+    names_used: list[str] = field(default_factory=list)  # the names its keywords kept whole (keywords.py)
     minhash: bytes | None = None  # news_etl/stories.py
 
 
@@ -148,6 +150,9 @@ ARTICLE_SCHEMA = pa.schema(
         # the analysts' meaning: securities mentioned, MinHash signature (securities.py, stories.py)
         ("securities", SECURITIES_TYPE),
         ("minhash", pa.binary()),
+        # the names of its own links that look like names, and the names its keywords kept whole
+        ("names", pa.list_(pa.string())),
+        ("names_used", pa.list_(pa.string())),
     ]
 )
 

@@ -125,8 +125,8 @@ def dictionary_path(warehouse) -> Path:
 
 
 def write_dictionary(con, warehouse) -> int:
-    """Write every name of ``security_names``, sorted, one a line (atomically); return how many."""
-    names = [n for (n,) in con.execute("SELECT DISTINCT name FROM security_names ORDER BY name").fetchall()]
+    """Write every name of ``keyword_names``, sorted, one a line (atomically); return how many."""
+    names = [n for (n,) in con.execute("SELECT name FROM keyword_names ORDER BY name").fetchall()]
     path = dictionary_path(warehouse)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text("".join(f"{n}\n" for n in names if "\n" not in n), encoding="utf-8")
@@ -174,24 +174,40 @@ def load_batch(x, run_id: str) -> None:
 
 
 def load_run(x, run_id: str) -> None:
-    """New names into ``security_names``; widget-only rows get a name from it."""
+    """``security_names`` derived again from the live articles' quote links; a row without a name
+    of its own (a widget alone) takes the security's name from it, so both are functions of the
+    live posts, whatever the order they came in."""
     x(
         """
-        INSERT OR IGNORE INTO security_names
-        SELECT s.market, s.code, s.name, any_value(s.kind), min(a.published_date), ?
+        CREATE OR REPLACE TEMP TABLE security_names_final AS
+        SELECT s.market, s.code, s.name, min(s.kind) AS kind, min(a.published_date) AS first_day
         FROM article_securities s JOIN articles a USING (post_id)
-        WHERE s.run_id = ? AND s.name IS NOT NULL
-        GROUP BY ALL""",
-        [run_id, run_id],
+        WHERE a.deleted_at IS NULL AND s.name IS NOT NULL AND s.keytips > 0
+        GROUP BY ALL"""
     )
+    x("""DELETE FROM security_names n WHERE NOT EXISTS (
+             SELECT 1 FROM security_names_final f WHERE f.market = n.market AND f.code = n.code AND f.name = n.name
+               AND f.kind = n.kind AND f.first_day = n.first_day)""")
     x(
-        """
-        UPDATE article_securities SET name = n.name
-        FROM (SELECT market, code, min(name) AS name FROM security_names GROUP BY ALL) n
-        WHERE article_securities.name IS NULL AND article_securities.run_id = ?
-          AND n.market = article_securities.market AND n.code = article_securities.code""",
+        """INSERT OR IGNORE INTO security_names SELECT market, code, name, kind, first_day, ? FROM security_names_final""",
         [run_id],
     )
+    x("DROP TABLE security_names_final")
+    x("""
+        CREATE OR REPLACE TEMP TABLE security_renamed AS
+        SELECT s.post_id, s.market, s.code, n.name FROM article_securities s
+        LEFT JOIN (SELECT market, code, min(name) AS name FROM security_names GROUP BY ALL) n
+               ON n.market = s.market AND n.code = s.code
+        WHERE s.keytips = 0 AND s.name IS DISTINCT FROM n.name""")
+    x("""
+        UPDATE article_securities SET name = r.name FROM security_renamed r
+        WHERE article_securities.post_id = r.post_id AND article_securities.market = r.market
+          AND article_securities.code = r.code""")
+    x("""
+        INSERT INTO changed SELECT DISTINCT r.post_id, 'names', a.published_date, NULL
+        FROM security_renamed r JOIN articles a USING (post_id)
+        WHERE r.post_id NOT IN (SELECT post_id FROM changed)""")
+    x("DROP TABLE security_renamed")
 
 
 def rebuild_daily(x, run_id: str) -> None:

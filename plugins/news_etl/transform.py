@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .clean import clean_body, escaped, plain_text
 from .contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTES, MAX_TITLE_CHARS, latest_date
-from .keywords import NO_NAMES, Names, keywords
+from .keywords import NO_NAMES, Names, analyse
 from .metrics import article_metrics
 from .model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 from .outlets import outlet_for
@@ -66,6 +66,7 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
     categories = [c for c in map(plain_text, fm.categories) if c]
     tags = [t for t in map(plain_text, fm.tags) if t]
     outlet = outlet_for(categories, tags)
+    meaning = analyse(title, body.text, names, linked=security_names(mentioned))
     return Article(
         post_id=fm.post_id,
         source=post.source,
@@ -87,8 +88,10 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
         warnings=[escaped(w) for w in fm.warnings + body.warnings],
         content_hash=post.content_hash,
         metrics=metrics,
-        keywords=keywords(title, body.text, names=(names, Names(security_names(mentioned)))),
+        keywords=meaning.keywords,
         securities=mentioned,
+        names=meaning.names,
+        names_used=meaning.used,
         minhash=signature(title, body.text),
     )
 
