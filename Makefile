@@ -28,7 +28,7 @@ DAY ?= $(shell date -u -d yesterday +%Y-%m-%d)
 help:
 	@echo "make run    run the daily DAG once on the sample posts into data/warehouse.duckdb, then print a report"
 	@echo "make test   run the whole test suite"
-	@echo "make lint   ruff (check and format) and mypy: the gates CI runs before the tests"
+	@echo "make lint   ruff (check and format), mypy and the floor plan: the gates CI runs before the tests"
 	@echo "make bench  benchmark on synthetic sites of 10,000 and 100,000 posts (POSTS=, BIG=; HUGE=1000000 adds a run for RSS growth)"
 	@echo "make selftest  the fault and hostile-input suites, with a table of what was tried"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
@@ -65,11 +65,13 @@ run: airflow-init
 test: venv
 	$(PY) -m pytest
 
-# The gates CI runs before the tests: ruff (lint and format) on everything, mypy on the package.
+# The gates CI runs before the tests: ruff (lint and format) on everything, mypy on the package,
+# and the floor plan (packages along the data flow, no import cycle or upstream import: docs/design.md).
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m devtools.floor_plan
 
 # Local Airflow: its parts as child processes (scripts/airflow_local.py); Ctrl-C or make airflow-stop ends them all.
 airflow: venv

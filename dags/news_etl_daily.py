@@ -11,8 +11,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
-from news_etl.config import DAG_ID, SITE_TIMEZONE, WRITER_POOL, WRITER_QUEUE
 from news_etl.deployment import alert_on_failure, daily_deadline
+from news_etl.settings import DAG_ID, SITE_TIMEZONE, WRITER_POOL, WRITER_QUEUE
 
 WAREHOUSE = Asset(name="news_warehouse", uri="duckdb://news_warehouse/warehouse.duckdb")
 SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/published/warehouse.duckdb")
@@ -128,7 +128,8 @@ def news_etl_daily():
         """Is the site still posting? Skipped, with a STALE SOURCE alert, when it has produced no
         new post for longer than NEWS_ETL_MAX_SOURCE_SILENCE_HOURS (the data is loaded and
         published either way, and the run stays green)."""
-        from news_etl import deployment, freshness
+        from news_etl import deployment
+        from news_etl.warehouse import freshness
 
         settings, run = deployment.settings(), deployment.run_identity()
         return deployment.report_freshness(freshness.check(deployment.connect, settings, run))

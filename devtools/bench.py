@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from news_etl.config import DAG_ID, PROJECT_ROOT, WRITER_POOL
+from news_etl.settings import DAG_ID, PROJECT_ROOT, WRITER_POOL
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -60,11 +60,11 @@ def bench_transform(site: Path, sample: int, repeat: int) -> dict:
 
     from bs4 import BeautifulSoup
 
-    from news_etl.clean import clean_body
-    from news_etl.metrics import article_metrics
+    from news_etl.ingest.clean import clean_body
+    from news_etl.ingest.metrics import article_metrics
+    from news_etl.ingest.parse import parse_post
+    from news_etl.ingest.transform import transform_rows
     from news_etl.model import RawPost, Reject
-    from news_etl.parse import parse_post
-    from news_etl.transform import transform_rows
 
     files = sorted(site.iterdir())[:sample]
     posts = [RawPost("bench", f.name, f.read_bytes(), "") for f in files]
@@ -138,17 +138,17 @@ def bench_breakdown(site: Path, sample: int, repeat: int, workdir: Path) -> dict
     import pyarrow.parquet as pq
     from bs4 import BeautifulSoup
 
-    from news_etl.clean import clean_body
-    from news_etl.config import Settings
-    from news_etl.keywords import NO_NAMES, Names, keywords
-    from news_etl.metrics import article_metrics
+    from news_etl.ingest.clean import clean_body
+    from news_etl.ingest.metrics import article_metrics
+    from news_etl.ingest.parse import parse_post
+    from news_etl.ingest.transform import transform_rows
+    from news_etl.ingest.validate import COLUMNS, Validator
+    from news_etl.meaning.keywords import NO_NAMES, Names, keywords
+    from news_etl.meaning.securities import names as security_names
+    from news_etl.meaning.securities import securities
+    from news_etl.meaning.stories import signature
     from news_etl.model import ARTICLE_SCHEMA, RAW_SCHEMA, RawPost, Reject
-    from news_etl.parse import parse_post
-    from news_etl.securities import names as security_names
-    from news_etl.securities import securities
-    from news_etl.stories import signature
-    from news_etl.transform import transform_rows
-    from news_etl.validate import COLUMNS, Validator
+    from news_etl.settings import Settings
 
     clock = time.thread_time
     files = sorted(site.iterdir())[:sample]
@@ -286,8 +286,9 @@ def bench_load(site: Path, sample: int, repeat: int, workdir: Path) -> dict:
     import pyarrow.parquet as pq
 
     from news_etl import pipeline
-    from news_etl.config import Settings
-    from news_etl.warehouse import file_connect, migrate
+    from news_etl.settings import Settings
+    from news_etl.warehouse.connection import file_connect
+    from news_etl.warehouse.migrations import migrate
 
     src = workdir / "load-src"
     if src.exists():
@@ -555,7 +556,7 @@ def _logged_seconds(log: str, pattern: re.Pattern) -> float | None:
 
 def _report_seconds(published: Path) -> dict[str, float]:
     """Seconds each report of sql/reports takes on the snapshot, without parameters (the whole range)."""
-    from news_etl import reports
+    from news_etl.analysts import reports
 
     con = reports.open_warehouse(published)
     try:
@@ -858,7 +859,7 @@ def print_breakdown(r: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from news_etl.config import Settings
+    from news_etl.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m devtools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--posts", type=int, default=10000, help="posts in the synthetic site (default 10000)")

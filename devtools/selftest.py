@@ -19,7 +19,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from news_etl.config import PROJECT_ROOT
+from news_etl.settings import PROJECT_ROOT
 
 #: The suites of faults (real processes, signals, files) and of inputs (hostile files and names).
 FAULT_SUITES = (

@@ -16,7 +16,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from news_etl.config import PROJECT_ROOT
+from news_etl.settings import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "data" / "sample_posts"
 

@@ -6,7 +6,7 @@ external view that puts it in the UI's navigation (shown in an iframe):
 - ``/news-warehouse/``          the page: the last runs with their counts and durations,
   rejects by reason, failed expectations, articles per day and outlet (a chart on a
   time axis: days without articles are gaps, labels carry the year when the range
-  spans years), and freshness (the verdict of ``news_etl.freshness``, the rule the
+  spans years), and freshness (the verdict of ``news_etl.warehouse.freshness``, the rule the
   DAG's check uses); times are shown in the site's zone (Asia/Shanghai) and UTC;
 - ``/news-warehouse/summary.json``  the same numbers as JSON.
 
@@ -53,7 +53,7 @@ def _source() -> str | None:
     try:
         from airflow.models import Variable
 
-        from news_etl.config import SOURCE_VARIABLE
+        from news_etl.settings import SOURCE_VARIABLE
 
         return Variable.get(SOURCE_VARIABLE, default_var=None)
     except Exception:  # noqa: BLE001 - outside Airflow (a test, a script) there is no Variable
@@ -65,8 +65,8 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
     snapshot that exists could not be read."""
     import duckdb
 
-    from news_etl import freshness
-    from news_etl.config import Settings
+    from news_etl.settings import Settings
+    from news_etl.warehouse import freshness
 
     settings = Settings()
     path = path or settings.published
@@ -140,7 +140,7 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
 def when(value: datetime) -> str:
     """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``
     (the UTC date too when it differs)."""
-    from news_etl.config import SITE_TIMEZONE
+    from news_etl.settings import SITE_TIMEZONE
 
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -288,7 +288,7 @@ th{background:#f4f4f4} .legend{font-size:12px;margin-top:4px}
 
 
 def _freshness(f: dict) -> str:
-    """The freshness line: the verdict of news_etl.freshness (the rule the DAG's check uses)."""
+    """The freshness line: the verdict of news_etl.warehouse.freshness (the rule the DAG's check uses)."""
     verdict = f.get("verdict")
     hours = f.get("hours_without_new_post")
     if verdict == "stale":

@@ -48,8 +48,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from news_etl.config import DAG_ID, SAMPLE_POSTS, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID
-from news_etl.config import WRITER_POOL as POOL
+from news_etl.settings import DAG_ID, SAMPLE_POSTS, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID
+from news_etl.settings import WRITER_POOL as POOL
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_FILE = ROOT / "deploy" / "airflow.env"

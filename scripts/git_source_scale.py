@@ -26,8 +26,8 @@ from generate_site import add_change, generate  # noqa: E402
 from site_repo import GitHttpServer, serve_partial_clones  # noqa: E402
 
 from news_etl import pipeline  # noqa: E402
-from news_etl.config import Settings  # noqa: E402
-from news_etl.sources import open_source  # noqa: E402
+from news_etl.ingest.sources import open_source  # noqa: E402
+from news_etl.settings import Settings  # noqa: E402
 
 
 def size(folder: Path) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from news_etl.config import WRITER_POOL
+from news_etl.settings import WRITER_POOL
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

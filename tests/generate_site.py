@@ -41,8 +41,8 @@ MOVE_AFTER_DAYS = 3
 
 def templates() -> list[tuple[str, str]]:
     """(front matter without title and date, body) of each sample post that loads as an article."""
+    from news_etl.ingest.transform import transform_post
     from news_etl.model import RawPost, Reject
-    from news_etl.transform import transform_post
 
     out = []
     for path in sorted((ROOT / "data" / "sample_posts").glob("*.md")):

@@ -15,7 +15,7 @@ import yaml
 from conftest import ROOT
 from warehouse_checks import rows, scalar
 
-from news_etl.config import DAG_ID, WRITER_POOL
+from news_etl.settings import DAG_ID, WRITER_POOL
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 

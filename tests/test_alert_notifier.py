@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import ROOT, SAMPLE
 
-from news_etl.config import DAG_ID
+from news_etl.settings import DAG_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 

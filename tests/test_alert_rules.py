@@ -1,5 +1,5 @@
 """The rules behind the alerts and the backfill form, as plain functions: the freshness verdict
-(news_etl.freshness), when the daily run's deadline starts counting (news_etl.deployment), and
+(news_etl.warehouse.freshness), when the daily run's deadline starts counting (news_etl.deployment), and
 the site days of ``make backfill`` (scripts/airflow_local.py)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from airflow_local import site_days
 
 from news_etl.deployment import deadline_base
-from news_etl.freshness import assess, is_embedded_sample
+from news_etl.warehouse.freshness import assess, is_embedded_sample
 
 NEWEST = datetime(2026, 11, 25, 10, 2, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ def test_the_site_days_hold_one_run_each_and_plain_dates_miss_the_first(airflow_
     from airflow.dag_processing.dagbag import DagBag
     from airflow.serialization.serialized_objects import DagSerialization
 
-    from news_etl.config import SITE_TIMEZONE
+    from news_etl.settings import SITE_TIMEZONE
 
     dag = DagBag(dag_folder=str(ROOT / "dags")).dags["news_etl_daily"]
     scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))

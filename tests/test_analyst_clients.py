@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT, SAMPLE, require
 
-from news_etl import pipeline, reports
-from news_etl.config import Settings
+from news_etl import pipeline
+from news_etl.analysts import reports
+from news_etl.settings import Settings
 
 #: The DuckDB 1.x release the test reads the snapshot with (the newest 1.x, like duckdb-cli's), and
 #: pytz, which DuckDB 1.x's Python package needs to return TIMESTAMPTZ values.
@@ -114,7 +115,7 @@ def test_a_writer_made_in_duckdb_2_storage_is_published_table_by_table(tmp_path)
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["counts"]["live_articles"] == 43
-    from news_etl.warehouse import restore
+    from news_etl.warehouse.restore import restore
 
     settings.warehouse.unlink()
     restore(settings.published, settings.warehouse)

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from news_etl import pipeline, reports
-from news_etl.config import Settings
-from news_etl.warehouse import file_connect
+from news_etl import pipeline
+from news_etl.analysts import reports
+from news_etl.settings import Settings
+from news_etl.warehouse.connection import file_connect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -97,7 +97,7 @@ def test_synthetic_site_has_the_template_mix_and_broken_posts(tmp_path):
     from conftest import raw_post
 
     from devtools.synthetic import generate_site
-    from news_etl.transform import transform_rows
+    from news_etl.ingest.transform import transform_rows
 
     site = generate_site(tmp_path / "site", 400)
     files = sorted(site.iterdir())

@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, require
 from warehouse_checks import rows, scalar
 
-from news_etl.config import DAG_ID
+from news_etl.settings import DAG_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.services]
 

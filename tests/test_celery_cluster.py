@@ -32,7 +32,7 @@ from conftest import SAMPLE, require
 from s3_server import KEY, REGION, SECRET
 from warehouse_checks import fingerprint, scalar
 
-from news_etl.config import WRITER_POOL, WRITER_QUEUE
+from news_etl.settings import WRITER_POOL, WRITER_QUEUE
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.services]
 

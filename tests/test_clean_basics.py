@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from news_etl.clean import clean_body
+from news_etl.ingest.clean import clean_body
 
 
 def test_digest_url_and_navigation():
@@ -69,8 +69,8 @@ def test_empty_autolink_gives_no_source_url():
 
 
 def test_a_digest_only_post_is_an_article_with_the_digest_as_its_text():
+    from news_etl.ingest.transform import transform_post
     from news_etl.model import RawPost
-    from news_etl.transform import transform_post
 
     raw = (
         '---\ntitle: "只有摘要"\ndate: 2026-11-24 10:00:00\ncategories: emnews\n---\n'

@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from news_etl.clean import _markdown
+from news_etl.ingest.clean import _markdown
+from news_etl.ingest.parse import parse_post
 from news_etl.model import Reject
-from news_etl.parse import parse_post
 
 
 def both(body: str):
@@ -32,7 +32,7 @@ def test_real_posts_clean_alike_with_and_without_the_parser(corpus_dir):
 def test_synthetic_posts_clean_alike_and_most_digest_posts_skip_the_parser(tmp_path, monkeypatch):
     from bs4 import BeautifulSoup
 
-    import news_etl.clean as clean
+    import news_etl.ingest.clean as clean
     from devtools.synthetic import generate_site
 
     site = generate_site(tmp_path / "site", 600)

@@ -19,7 +19,7 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from news_etl.clean import clean_body, normalize_text
+from news_etl.ingest.clean import clean_body, normalize_text
 
 #: More examples for a deeper hunt: HYPOTHESIS_EXAMPLES=5000 pytest tests/test_clean_properties.py
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "300"))

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from news_etl.config import WRITER_POOL, WRITER_QUEUE
+from news_etl.settings import WRITER_POOL, WRITER_QUEUE
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 SERVICES = COMPOSE["services"]

@@ -22,8 +22,8 @@ from site_repo import SiteRepo, post_text
 from warehouse_checks import fingerprint, rows
 
 from news_etl import pipeline
-from news_etl.config import SITE_TIMEZONE, Settings
-from news_etl.warehouse import file_connect
+from news_etl.settings import SITE_TIMEZONE, Settings
+from news_etl.warehouse.connection import file_connect
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(600)]
 

@@ -9,8 +9,8 @@ from reliability import write_posts
 from warehouse_checks import rows
 
 from news_etl import contract, pipeline
-from news_etl.config import Settings
-from news_etl.validate import Validator
+from news_etl.ingest.validate import Validator
+from news_etl.settings import Settings
 
 
 def test_the_suite_states_the_contract():

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from conftest import CORPUS, raw_post
 
-from news_etl.metrics import sentences
+from news_etl.ingest.metrics import sentences
+from news_etl.ingest.transform import transform_post
 from news_etl.model import Reject
-from news_etl.transform import transform_post
 
 GOLDEN_FILE = Path(__file__).parent / "data" / "corpus_golden.yaml"
 GOLDEN: dict[str, dict] = yaml.safe_load(GOLDEN_FILE.read_text(encoding="utf-8"))

@@ -14,7 +14,7 @@ from collections import defaultdict
 import pytest
 from conftest import raw_post
 
-from news_etl.transform import transform_rows
+from news_etl.ingest.transform import transform_rows
 
 KNOWN_REJECT_REASONS = (
     "empty file",
@@ -127,7 +127,7 @@ def test_outlet_and_dates_are_always_known(corpus):
 
 
 def test_every_category_of_the_corpus_has_its_outlet_in_the_one_mapping(corpus):
-    from news_etl.outlets import OUTLETS
+    from news_etl.meaning.outlets import OUTLETS
 
     _, articles, _ = corpus
     for a in articles:
@@ -139,7 +139,7 @@ def test_every_category_of_the_corpus_has_its_outlet_in_the_one_mapping(corpus):
 
 
 def test_published_date_is_the_site_local_date(corpus):
-    from news_etl.parse import SITE_TZ, file_date
+    from news_etl.ingest.parse import SITE_TZ, file_date
 
     _, articles, _ = corpus
     for a in articles:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import ROOT, raw_post
 
-from news_etl.corpus_report import build_report, format_report, read_folder, shape_of, template_of
+from news_etl.ingest.corpus_report import build_report, format_report, read_folder, shape_of, template_of
 
 
 def _manifest(corpus_dir: Path) -> dict[str, str]:

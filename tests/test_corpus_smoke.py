@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import raw_post
 
-from news_etl.transform import transform_rows
+from news_etl.ingest.transform import transform_rows
 
 
 def test_every_corpus_post_is_an_article_or_a_reject(corpus_dir):

@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from news_etl.config import DAG_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WRITER_POOL
+from news_etl.settings import DAG_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WRITER_POOL
 
 pytestmark = pytest.mark.airflow
 

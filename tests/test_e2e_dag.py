@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT
 from warehouse_checks import fingerprint, rows, scalar
 
-from news_etl.config import DAG_ID
+from news_etl.settings import DAG_ID
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 

@@ -25,9 +25,10 @@ from reliability import ROOT, cli_args, cli_env, record, run_cli, write_posts
 from warehouse_checks import fingerprint as warehouse_fingerprint
 from warehouse_checks import rows, scalar
 
-from news_etl import pipeline, staging
-from news_etl.config import Settings
-from news_etl.warehouse import file_connect
+from news_etl import pipeline
+from news_etl.ingest import staging
+from news_etl.settings import Settings
+from news_etl.warehouse.connection import file_connect
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(240)]
 
@@ -137,8 +138,8 @@ def kill(proc: subprocess.Popen) -> None:
 LOAD_CHILD = textwrap.dedent(r"""
     import json, sys, time
     from news_etl import pipeline
-    from news_etl.config import Settings
-    from news_etl.warehouse import file_connect
+    from news_etl.settings import Settings
+    from news_etl.warehouse.connection import file_connect
 
     a = json.load(open(sys.argv[1]))
     when, prefix = a["pause"]

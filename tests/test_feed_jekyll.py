@@ -24,11 +24,11 @@ from jekyll_site import SiteServer, build_site, install_jekyll, jekyll_feed_0151
 from warehouse_checks import scalar
 
 from news_etl import pipeline
-from news_etl.config import Settings
+from news_etl.ingest.sources import open_source
+from news_etl.ingest.sources.feed import NO_FRONT_MATTER_WARNING, SHIFT_WARNING
+from news_etl.ingest.transform import transform_rows
 from news_etl.model import METRIC_FIELDS
-from news_etl.sources import open_source
-from news_etl.sources.feed import NO_FRONT_MATTER_WARNING, SHIFT_WARNING
-from news_etl.transform import transform_rows
+from news_etl.settings import Settings
 
 #: The fields the feed must give as the folder does, for at least 98% of the posts.
 TEXT_FIELDS = ("title", "source_url", "digest", "credit", "body_text")

@@ -16,8 +16,8 @@ from site_repo import SiteRepo, post_text
 from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
-from news_etl.config import DAG_ID, Settings
-from news_etl.warehouse import file_connect
+from news_etl.settings import DAG_ID, Settings
+from news_etl.warehouse.connection import file_connect
 
 LIVE_ARTICLES = """SELECT post_id, source, path, title, published_at, categories, tags, outlet, source_url, digest,
                           byline, credit, body_text, content_hash
@@ -183,7 +183,7 @@ def _interval_end(dag, logical_date):
     import pendulum
     from airflow.timetables.interval import CronDataIntervalTimetable
 
-    from news_etl.config import SITE_TIMEZONE
+    from news_etl.settings import SITE_TIMEZONE
 
     timetable = CronDataIntervalTimetable("30 0 * * *", timezone=SITE_TIMEZONE)
     return timetable.infer_manual_data_interval(run_after=pendulum.instance(logical_date)).end

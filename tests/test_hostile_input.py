@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from reliability import ROOT, cli_env, record
 from warehouse_checks import rows
 
-from news_etl import staging
 from news_etl.contract import MAX_REJECT_RAW_BYTES
+from news_etl.ingest import staging
+from news_etl.ingest.sources.dir import DirSource
+from news_etl.ingest.transform import transform_rows
 from news_etl.model import RawPost
-from news_etl.sources.dir import DirSource
-from news_etl.transform import transform_rows
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(600)]
 
@@ -494,11 +494,11 @@ def _fixed_expr(node: ast.AST, fixed_names: set[str]) -> bool:
 #: SQL text that is a whole statement from elsewhere, on purpose.
 _SQL_BY_DESIGN = {
     # SET takes no parameters; the value is checked against _MEMORY (digits and a unit) just before
-    "plugins/news_etl/warehouse.py:f\"SET memory_limit = '{limit}'\"",
+    "plugins/news_etl/warehouse/connection.py:f\"SET memory_limit = '{limit}'\"",
     # ATTACH and COPY FROM DATABASE take no parameters: the snapshot's path is quoted as a literal and
     # the database's own name (current_database()) as an identifier; the rest are module constants
-    "plugins/news_etl/snapshot.py:f\"ATTACH {_literal(str(target))} AS {_ALIAS} (STORAGE_VERSION '{STORAGE_VERSION}')\"",
-    "plugins/news_etl/snapshot.py:f'COPY FROM DATABASE {_identifier(database)} TO {_ALIAS}'",
+    "plugins/news_etl/warehouse/snapshot.py:f\"ATTACH {_literal(str(target))} AS {_ALIAS} (STORAGE_VERSION '{STORAGE_VERSION}')\"",
+    "plugins/news_etl/warehouse/snapshot.py:f'COPY FROM DATABASE {_identifier(database)} TO {_ALIAS}'",
 }
 
 
@@ -588,7 +588,7 @@ def test_nothing_from_a_post_reaches_the_warehouse_page_unescaped(tmp_path):
     import warehouse_page as page  # plugins/ is on the path, as Airflow puts it
 
     from news_etl import pipeline
-    from news_etl.config import Settings
+    from news_etl.settings import Settings
 
     evil = "<script>alert(1)</script>"
     source = tmp_path / "posts"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 from conftest import ROOT, raw_post
 
-from news_etl import keywords as kw
-from news_etl.transform import transform_post, transform_rows
+from news_etl.ingest.transform import transform_post, transform_rows
+from news_etl.meaning import keywords as kw
 
 EXPECTED = yaml.safe_load((ROOT / "tests" / "data" / "sample_expected.yaml").read_text(encoding="utf-8"))
 
@@ -127,4 +127,6 @@ def test_the_2mb_post_with_39_overlapping_linked_names_is_bounded():
     assert len(kw.Names(names).spans(text)) == kw.MAX_SPANS  # capped, not one per position
     assert result.used == ["啊" * 2, "啊" * kw.MAX_NAME_CHARS]  # the title, the text
     assert all(len(n) <= kw.MAX_NAME_CHARS for n in result.names)
-    print(f"2 MB post, 39 overlapping names: {seconds:.2f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+    print(
+        f"2 MB post, 39 overlapping names: {seconds:.2f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
+    )

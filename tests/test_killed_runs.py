@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from reliability import ROOT, cli_args, cli_env, record, run_cli, write_posts
 
-from news_etl import staging
-from news_etl.warehouse import remove_dead_temp_files
+from news_etl.ingest import staging
+from news_etl.warehouse.tempfiles import remove_dead_temp_files
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
 
@@ -111,7 +111,7 @@ def test_a_killed_run_leaves_no_worker_and_the_next_run_cleans_up_after_it(tmp_p
 HOLD_CLAIM = textwrap.dedent(r"""
     import sys, time
     from pathlib import Path
-    from news_etl import staging
+    from news_etl.ingest import staging
     with staging.claim(Path(sys.argv[1])):
         print("CLAIMED", flush=True)
         time.sleep(600)

@@ -25,11 +25,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from news_etl import clean, metrics
-from news_etl.clean import Body, normalize_text
+from news_etl.ingest import clean, metrics
+from news_etl.ingest.clean import Body, normalize_text
+from news_etl.ingest.sources.feed import FeedSource
+from news_etl.ingest.transform import transform_post
 from news_etl.model import RawPost, Reject
-from news_etl.sources.feed import FeedSource
-from news_etl.transform import transform_post
 
 KB = 1024
 SMALL, LARGE = 48 * KB, 192 * KB
@@ -160,7 +160,7 @@ def test_the_date_pattern_is_linear(make):
 
 
 def clean_date(text: str) -> None:
-    from news_etl.parse import parse_date
+    from news_etl.ingest.parse import parse_date
 
     try:
         parse_date(text, None, [])

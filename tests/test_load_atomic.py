@@ -10,8 +10,8 @@ from conftest import SAMPLE
 from warehouse_checks import fingerprint
 
 from news_etl import pipeline
-from news_etl.config import Settings
-from news_etl.warehouse import file_connect
+from news_etl.settings import Settings
+from news_etl.warehouse.connection import file_connect
 
 
 def settings_for(tmp_path, source):

@@ -11,8 +11,9 @@ import shutil
 import duckdb
 import pytest
 
-from news_etl import pipeline, publishers, securities, stories
-from news_etl.config import Settings
+from news_etl import pipeline
+from news_etl.meaning import publishers, securities, stories
+from news_etl.settings import Settings
 
 # The site's dual copies (Eastmoney post X and newspaper post NWX, same text) and one flash posted
 # twice on two Eastmoney channels 12 seconds apart (mss… and finance…, the title once with a final 。).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import raw_post
 
-from news_etl.metrics import money_mentions, percent_mentions, sentences
-from news_etl.transform import transform_post
+from news_etl.ingest.metrics import money_mentions, percent_mentions, sentences
+from news_etl.ingest.transform import transform_post
 
 # file → (money amounts, percentages, numbers), counted by hand on the post's text:
 HAND_COUNTED = {

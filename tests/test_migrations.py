@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from news_etl import warehouse
+from news_etl.warehouse import migrations as warehouse
 
 SCHEMA_SQL = {
     "tables": "SELECT table_name, comment FROM duckdb_tables() ORDER BY ALL",

@@ -28,8 +28,10 @@ from conftest import SAMPLE
 from s3_server import KEY, REGION, SECRET
 from warehouse_checks import fingerprint, scalar
 
-from news_etl import pipeline, staging, storage, upload
-from news_etl.config import Settings
+from news_etl import pipeline, storage
+from news_etl.ingest import staging
+from news_etl.settings import Settings
+from news_etl.warehouse import upload
 
 pytestmark = [pytest.mark.slow]
 

@@ -23,9 +23,9 @@ from reliability import ROOT, cli_env, record
 from warehouse_checks import fingerprint, rows
 
 from news_etl import pipeline
-from news_etl.config import Settings
 from news_etl.contract import MAX_POST_BYTES
-from news_etl.sources.dir import printable_path
+from news_etl.ingest.sources.dir import printable_path
+from news_etl.settings import Settings
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
 

@@ -46,7 +46,7 @@ def test_wheel_carries_sql_and_the_console_script(wheel):
     sql_files = sorted(p.name for p in (ROOT / "sql").rglob("*.sql"))
     packaged = sorted(Path(n).name for n in names if n.startswith("news_etl/sql/") and n.endswith(".sql"))
     assert packaged == sql_files
-    assert "news_etl/stopwords_zh.txt" in names
+    assert "news_etl/meaning/stopwords_zh.txt" in names
     assert "news_etl/sql/seeds/publishers.csv" in names  # the publishers' mapping the load reads
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     parser = configparser.ConfigParser()
@@ -60,7 +60,7 @@ def test_installed_package_runs_without_the_checkout(wheel, tmp_path, sample_dir
     work = tmp_path / "work"
     work.mkdir()
     probe = (
-        "import news_etl.config as c, news_etl.warehouse as w, news_etl.reports as r;"
+        "import news_etl.settings as c, news_etl.warehouse.migrations as w, news_etl.analysts.reports as r;"
         "print(c.SQL_DIR); print(len(w.migrations())); print(len(r.report_names()))"
     )
     # -I: isolated mode, so neither the checkout nor the editable install is on the path; the

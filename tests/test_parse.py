@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from news_etl.model import Reject
-from news_etl.parse import parse_date, parse_post, post_id_from_path
+from news_etl.ingest.parse import parse_date, parse_post
+from news_etl.model import Reject, post_id_from_path
 
 SHANGHAI = timezone(timedelta(hours=8))
 

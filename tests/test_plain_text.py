@@ -26,9 +26,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from news_etl.clean import clean_body, escaped, plain_text
+from news_etl.ingest.clean import clean_body, escaped, plain_text
+from news_etl.ingest.transform import transform_rows
 from news_etl.model import ARTICLE_SCHEMA, RawPost
-from news_etl.transform import transform_rows
 
 #: C0 and C1 controls but tab and line feed, and the bidi controls and marks.
 UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")

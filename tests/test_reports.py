@@ -20,8 +20,9 @@ import pytest
 import yaml
 from conftest import ROOT, SAMPLE
 
-from news_etl import pipeline, reports
-from news_etl.config import Settings
+from news_etl import pipeline
+from news_etl.analysts import reports
+from news_etl.settings import Settings
 
 SAMPLE_EXPECTED = yaml.safe_load((ROOT / "tests/data/sample_expected.yaml").read_text(encoding="utf-8"))
 GOLDEN = yaml.safe_load((ROOT / "tests/data/corpus_golden.yaml").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""A source switch, and retiring the old source: ``news-etl retire-source`` (news_etl/retire.py).
+"""A source switch, and retiring the old source: ``news-etl retire-source`` (news_etl/warehouse/retire.py).
 
 The warehouse first loads one folder (the sample posts, 43 articles), then is pointed at another
 folder (three posts, one of them with an id the first folder has): both sources' articles are live

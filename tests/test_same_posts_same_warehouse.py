@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from news_etl import pipeline
-from news_etl.config import Settings
+from news_etl.settings import Settings
 
 #: Tables of history: what happened, not what the live posts say.
 HISTORY_TABLES = {

@@ -11,7 +11,7 @@ from conftest import SAMPLE
 from warehouse_checks import scalar
 
 from news_etl import pipeline
-from news_etl.config import Settings
+from news_etl.settings import Settings
 
 READER = textwrap.dedent("""
     import sys, duckdb

@@ -13,9 +13,10 @@ import pytest
 from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
-from news_etl.config import Settings
-from news_etl.sources import SourceError, open_source
-from news_etl.sources.feed import entry_path, slug_for
+from news_etl.ingest.sources import open_source
+from news_etl.ingest.sources.base import SourceError
+from news_etl.ingest.sources.feed import entry_path, slug_for
+from news_etl.settings import Settings
 
 
 def entry(

@@ -16,11 +16,13 @@ from site_repo import GitHttpServer, SiteRepo, git, post_text, serve_partial_clo
 from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
-from news_etl.config import Settings
-from news_etl.sources import Deleted, Known, SourceError, open_source
-from news_etl.sources.dir import DirSource
-from news_etl.sources.feed import FeedSource
-from news_etl.sources.git import GitSource, is_post_path
+from news_etl.ingest.sources import open_source
+from news_etl.ingest.sources.base import Deleted, SourceError
+from news_etl.ingest.sources.dir import DirSource
+from news_etl.ingest.sources.feed import FeedSource
+from news_etl.ingest.sources.git import GitSource, is_post_path
+from news_etl.model import Known
+from news_etl.settings import Settings
 
 
 def open_git(repo: SiteRepo, tmp_path, retries: int = 2) -> GitSource:

@@ -16,7 +16,7 @@ from reliability import ROOT, cli_env
 from site_repo import SiteRepo
 
 from news_etl import pipeline
-from news_etl.config import Settings
+from news_etl.settings import Settings
 
 
 def messages(caplog, prefix: str) -> list[str]:
@@ -70,7 +70,7 @@ VALIDATE_CHILD = textwrap.dedent(r"""
     from pathlib import Path
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stdout)
     from news_etl import pipeline
-    from news_etl.config import Settings
+    from news_etl.settings import Settings
     t = Path(sys.argv[1])
     s = Settings().with_(warehouse=t / "w.duckdb", published=t / "p.duckdb", staging=t / "staging", workers=1)
     run = pipeline.new_run()

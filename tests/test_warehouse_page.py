@@ -24,8 +24,8 @@ import warehouse_page as page
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory):
     """A published snapshot of the sample posts, made by the CLI (43 articles, 2026-11-23..25)."""
-    from news_etl.config import Settings
     from news_etl.pipeline import run_all
+    from news_etl.settings import Settings
 
     base = tmp_path_factory.mktemp("page")
     settings = Settings().with_(

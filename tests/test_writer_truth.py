@@ -20,9 +20,10 @@ from reliability import ROOT, cli_env, record, run_cli, write_posts
 from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
-from news_etl.config import Settings
-from news_etl.freshness import check as check_freshness
-from news_etl.warehouse import RestoreError, WriterMissing, file_connect, restore
+from news_etl.settings import Settings
+from news_etl.warehouse.connection import file_connect
+from news_etl.warehouse.freshness import check as check_freshness
+from news_etl.warehouse.restore import RestoreError, WriterMissing, restore
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
 

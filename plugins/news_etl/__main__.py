@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from .config import Settings
+from news_etl.settings import SettingError, Settings
 
 
 def _settings(args) -> Settings:
@@ -30,7 +30,7 @@ def as_of_time(text: str) -> str:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from .config import SITE_TIMEZONE
+    from news_etl.settings import SITE_TIMEZONE
 
     try:
         moment = datetime.fromisoformat(text.strip())
@@ -42,7 +42,7 @@ def as_of_time(text: str) -> str:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import new_run, run_all
+    from news_etl.pipeline import new_run, run_all
 
     settings = _settings(args)
     run = None
@@ -73,7 +73,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from .warehouse import restore
+    from news_etl.warehouse.restore import restore
 
     settings = _settings(args)
     result = restore(args.snapshot, settings.warehouse)
@@ -85,9 +85,10 @@ def cmd_restore(args) -> int:
 
 
 def cmd_retire_source(args) -> int:
-    from .retire import retire_source, sources
-    from .text import printable
-    from .warehouse import file_connect
+    from news_etl.pipeline import retire_source
+    from news_etl.text import printable
+    from news_etl.warehouse.connection import file_connect
+    from news_etl.warehouse.retire import sources
 
     settings = _settings(args)
     if not args.retired:
@@ -110,7 +111,7 @@ def cmd_retire_source(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from .reports import print_summary
+    from news_etl.analysts.reports import print_summary
 
     settings = _settings(args)
     path = args.warehouse or settings.published
@@ -119,7 +120,7 @@ def cmd_summary(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .reports import ReportError, list_reports, open_warehouse, run_report, write_report
+    from news_etl.analysts.reports import ReportError, list_reports, open_warehouse, run_report, write_report
 
     if not args.name:
         reports = list_reports()
@@ -148,7 +149,7 @@ def cmd_report(args) -> int:
 def cmd_sql(args) -> int:
     import os
 
-    from .reports import client_command
+    from news_etl.analysts.reports import client_command
 
     command = client_command(args.warehouse or _settings(args).published)
     sys.stdout.flush()
@@ -159,9 +160,9 @@ def cmd_sql(args) -> int:
 def cmd_dictionary(args) -> int:
     import json
 
-    from .catalog import dictionary, format_dictionary
-    from .reports import open_warehouse
-    from .text import printable
+    from news_etl.analysts.catalog import dictionary, format_dictionary
+    from news_etl.analysts.reports import open_warehouse
+    from news_etl.text import printable
 
     con = open_warehouse(args.warehouse or _settings(args).published)
     try:
@@ -174,8 +175,8 @@ def cmd_dictionary(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .catalog import export_parquet
-    from .reports import open_warehouse
+    from news_etl.analysts.catalog import export_parquet
+    from news_etl.analysts.reports import open_warehouse
 
     path = args.warehouse or _settings(args).published
     con = open_warehouse(path)
@@ -191,11 +192,30 @@ def cmd_export(args) -> int:
 
 
 def cmd_corpus_report(args) -> int:
-    from .corpus_report import build_report, format_report, read_folder
-    from .text import printable
+    from news_etl.ingest.corpus_report import build_report, format_report, read_folder
+    from news_etl.text import printable
 
     text = format_report(build_report(read_folder(args.path)), args.path)
     print("\n".join(printable(line) for line in text.split("\n")), end="")  # tags and dates come from posts
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from dataclasses import fields
+
+    from news_etl.settings import reference
+    from news_etl.text import printable
+
+    if args.reference:
+        print(reference(), end="")
+        return 0
+    settings = Settings()
+    for f in fields(settings):
+        var = f.metadata["var"]
+        value = "(set, not shown)" if not f.repr and getattr(settings, f.name) else getattr(settings, f.name)
+        if f.name == "source":
+            value = repr(settings).split("source='", 1)[1].split("'", 1)[0]
+        print(f"{var.env}={printable(str(value))}")
     return 0
 
 
@@ -270,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("settings", help="every NEWS_ETL_* setting as this process reads it, checked (no secret shown)")
+    p.add_argument("--reference", action="store_true", help="the configuration reference table (docs/configuration.md)")
+    p.set_defaults(func=cmd_settings)
+
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")
     p.add_argument("path", help="a folder of posts (searched recursively, like the dir source)")
     p.set_defaults(func=cmd_corpus_report)
@@ -284,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SettingError as exc:  # a setting out of its range: named, with what it takes
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # one line for the user; -v shows the traceback
         if args.verbose:
             logging.exception("failed")

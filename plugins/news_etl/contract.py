@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from .config import SITE_TIMEZONE
+from news_etl.settings import SITE_TIMEZONE
 
 #: No news of this site is older than this.
 EARLIEST_DATE = date(2000, 1, 1)

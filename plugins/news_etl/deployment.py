@@ -12,7 +12,7 @@ settings come from when the pipeline runs inside Airflow.
 - object storage (``NEWS_ETL_STAGING``/``NEWS_ETL_PUBLISH_URL`` = ``s3://…``): the standard AWS
   variables, or the Airflow connection named by ``NEWS_ETL_STORAGE_CONN_ID`` (see
   :func:`storage_options`), handed to the pipeline as fsspec options for the task's process;
-- everything else: :class:`news_etl.config.Settings` (environment variables).
+- everything else: :class:`news_etl.settings.Settings` (environment variables).
 
 It also holds what Airflow calls back: the failure callback, the stale-source
 alert, and the deadline alert's reference time and callback. Every alert goes the same way (:func:`notify`):
@@ -30,13 +30,13 @@ from datetime import datetime
 
 from airflow.sdk.definitions.deadline import BaseDeadlineReference
 
-from .config import GIT_CONN_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
+from news_etl.settings import GIT_CONN_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
 
 
 def warehouse_hook():
     from airflow.providers.duckdb.hooks.duckdb import DuckDBHook
 
-    from .snapshot import CONNECT_CONFIG
+    from news_etl.warehouse.snapshot import CONNECT_CONFIG
 
     return DuckDBHook(duckdb_conn_id=WAREHOUSE_CONN_ID, settings=CONNECT_CONFIG)
 
@@ -47,7 +47,7 @@ def settings() -> Settings:
 
     base = Settings()
     if base.storage_conn_id:
-        from .storage import use_options
+        from news_etl.storage import use_options
 
         use_options(storage_options(base.storage_conn_id))
     source = Variable.get(SOURCE_VARIABLE, default=None) or base.source
@@ -124,7 +124,7 @@ def run_identity() -> dict:
     """The pipeline's run identity from the running task's Airflow context."""
     from airflow.sdk import get_current_context
 
-    from .pipeline import new_run
+    from news_etl.pipeline import new_run
 
     ctx = get_current_context()
     dag_run = ctx["dag_run"]

@@ -6,7 +6,9 @@ schemas; the manifests that travel through XCom only name the files.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pyarrow as pa
 
@@ -65,10 +67,10 @@ class Article:
     content_hash: str
     metrics: dict = field(default_factory=dict)
     keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
-    securities: list[dict] = field(default_factory=list)  # news_etl/securities.py
-    names: list[str] = field(default_factory=list)  # its quote links' names that look like names (keywords.py)
-    names_used: list[str] = field(default_factory=list)  # the names its keywords kept whole (keywords.py)
-    minhash: bytes | None = None  # news_etl/stories.py
+    securities: list[dict] = field(default_factory=list)  # news_etl/meaning/securities.py
+    names: list[str] = field(default_factory=list)  # its links' names that look like names (meaning/keywords.py)
+    names_used: list[str] = field(default_factory=list)  # the names its keywords kept whole (meaning/keywords.py)
+    minhash: bytes | None = None  # news_etl/meaning/stories.py
 
 
 RAW_SCHEMA = pa.schema(
@@ -109,7 +111,7 @@ METRIC_FIELDS = [
 #: An article's keywords: word, occurrences, share of the counted words (0..1).
 KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
 
-#: The securities a post mentions (news_etl/securities.py).
+#: The securities a post mentions (news_etl/meaning/securities.py).
 SECURITIES_TYPE = pa.list_(
     pa.struct(
         [
@@ -145,7 +147,7 @@ ARTICLE_SCHEMA = pa.schema(
         ("warnings", pa.list_(pa.string())),
         ("content_hash", pa.string()),
         *METRIC_FIELDS,
-        # top keywords of the clean text, best first (news_etl/keywords.py)
+        # top keywords of the clean text, best first (news_etl/meaning/keywords.py)
         ("keywords", KEYWORDS_TYPE),
         # the analysts' meaning: securities mentioned, MinHash signature (securities.py, stories.py)
         ("securities", SECURITIES_TYPE),
@@ -168,3 +170,24 @@ REJECT_SCHEMA = pa.schema(
         ("raw_sha256", pa.string()),
     ]
 )
+
+
+#: ``YYYY-MM-DD-`` at the start of a post's file name (Jekyll's date).
+FILE_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
+
+
+def post_id_from_path(path: str) -> str:
+    """The Jekyll slug: the file name without ``.md`` and its ``YYYY-MM-DD-`` date."""
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith(".md") or name.endswith(".markdown"):
+        name = name.rsplit(".", 1)[0]
+    stripped = FILE_DATE.sub("", name)
+    return stripped.lstrip("-") or name
+
+
+class Known(NamedTuple):
+    """A post file as the warehouse last loaded it (a tuple: a fetch builds one per live file)."""
+
+    content_hash: str
+    size: int | None
+    mtime_ns: int | None

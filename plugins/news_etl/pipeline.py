@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -21,11 +22,13 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from . import staging, storage
-from .config import Settings
-from .model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
-from .sources import Deleted, open_source
-from .text import printable
+from news_etl import storage
+from news_etl.ingest import staging
+from news_etl.ingest.sources import open_source
+from news_etl.ingest.sources.base import Deleted
+from news_etl.model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
+from news_etl.settings import Settings
+from news_etl.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ def by_reason(reasons: dict[str, int]) -> str:
 def open_writer(connect, settings: Settings):
     """The writer's connection (waiting while another process holds the file), once it is
     sure the writer's file is not missing under a published snapshot."""
-    from .warehouse import require_writer, writer
+    from news_etl.warehouse.connection import writer
+    from news_etl.warehouse.restore import require_writer
 
     require_writer(settings.warehouse, settings.published)
     return writer(connect, settings.lock_timeout, settings.duckdb_memory)
@@ -93,10 +97,11 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     """
     import pyarrow as pa
 
-    from .contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
-    from .parse import post_id_from_path
-    from .securities import stage_dictionary
-    from .warehouse import read_state_file, require_writer
+    from news_etl.contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
+    from news_etl.meaning.securities import stage_dictionary
+    from news_etl.model import post_id_from_path
+    from news_etl.warehouse.restore import require_writer
+    from news_etl.warehouse.state import read_state_file
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -232,7 +237,7 @@ def _manifest_in(staging_folder: storage.Location) -> dict:
 def run_day(staging_folder: storage.Location) -> date:
     """The site-local day of the run's "as of" time, from the manifest its fetch wrote: the
     article contract's plausible dates end a year after it (``contract.py``)."""
-    from .contract import as_of_day
+    from news_etl.contract import as_of_day
 
     manifest = _manifest_in(staging_folder)
     return as_of_day(manifest.get("as_of") or manifest["started_at"])
@@ -240,8 +245,8 @@ def run_day(staging_folder: storage.Location) -> date:
 
 def transform(staging_folder: str, batch: str) -> dict:
     """Clean one raw batch into an articles file and a rejects file."""
-    from .securities import read_dictionary
-    from .transform import transform_table
+    from news_etl.ingest.transform import transform_table
+    from news_etl.meaning.securities import read_dictionary
 
     t0 = time.monotonic()
     folder = folder_of(staging_folder)
@@ -292,7 +297,7 @@ _VALIDATORS: dict = {}
 
 def validate_batch(staging_folder: str, item: dict, as_of: date | None = None) -> list[dict]:
     """The GX results of one transformed batch (one GX context per process and as-of day, reused)."""
-    from .validate import COLUMNS, Validator
+    from news_etl.ingest.validate import COLUMNS, Validator
 
     table = staging.read_table(folder_of(staging_folder) / item["clean"], columns=COLUMNS)
     if table.num_rows == 0:
@@ -376,7 +381,7 @@ def validate(
         )
         message = f"{len(hard)} hard expectation(s) failed, nothing was loaded: {details}"
         if connect is not None and settings is not None and run is not None:
-            from .warehouse import record_failed_validation
+            from news_etl.warehouse.load import record_failed_validation
 
             with (
                 staging.local_copy(folder, ["quality.parquet"]) as local,
@@ -405,7 +410,7 @@ def load(connect, settings: Settings, run: dict, fetched: dict, transformed: lis
     new watermark, here, while it holds the writer's file (so the watermark
     cannot move again), then loads that. So concurrent runs end as if run in turn.
     """
-    from .warehouse import WatermarkMoved
+    from news_etl.warehouse.state import WatermarkMoved
 
     with open_writer(connect, settings) as con:
         made_by = {t.get("fetch_id") for t in transformed} | {validated.get("fetch_id")}
@@ -449,7 +454,7 @@ def _load_with_room(
     a first load of a big site may need the second, and says so."""
     import duckdb
 
-    from .warehouse import set_memory
+    from news_etl.warehouse.connection import set_memory
 
     try:
         return _load_staged(con, run, fetched, transformed, validated)
@@ -479,7 +484,8 @@ def _load_with_room(
 
 def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
     """Check the staged files can be read, then load them (:func:`news_etl.warehouse.load`)."""
-    from .warehouse import load as load_warehouse
+    from news_etl.meaning import steps as meaning_steps
+    from news_etl.warehouse.load import load as load_warehouse
 
     names = {
         "clean_files": [t["clean"] for t in transformed],
@@ -501,6 +507,7 @@ def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validat
             quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
             transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
             validate_seconds=validated.get("seconds", 0.0),
+            meaning=meaning_steps,
         )
 
 
@@ -508,7 +515,8 @@ def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], 
     """fetch → transform → validate for ``run`` from the watermark in the warehouse open on
     ``con`` (the load's), in this process. A hard expectation failure is recorded as in
     :func:`validate`, through ``con``."""
-    from .warehouse import read_state, record_failed_validation
+    from news_etl.warehouse.load import record_failed_validation
+    from news_etl.warehouse.state import read_state
 
     fetched = fetch(settings, run, read_state=lambda name: read_state(con, name))
     transformed = transform_all(fetched)  # one process: this may run inside an Airflow task
@@ -526,20 +534,28 @@ def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], 
 # --- 5. publish --------------------------------------------------------------------------------
 
 
+def _publish_snapshot(con, settings: Settings, run: dict) -> dict:
+    """The snapshot, then the names keywords keep whole for the next run's transform (beside the writer's file)."""
+    from news_etl.meaning.securities import write_dictionary
+    from news_etl.warehouse.publish import publish as publish_snapshot
+
+    result = publish_snapshot(con, settings.published, run["run_id"])
+    write_dictionary(con, settings.warehouse)
+    return result
+
+
 def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
     """Publish the analysts' snapshot (and, with ``settings.publish_url``, upload it with a Parquet
     export for readers on other hosts: ``upload.py``); clean the run's staging folder."""
-    from .warehouse import publish as publish_snapshot
-
     with tempfile.TemporaryDirectory(prefix="news-etl-export-") as export:
         with open_writer(connect, settings) as con:
-            result = publish_snapshot(con, settings.warehouse, settings.published, run["run_id"])
+            result = _publish_snapshot(con, settings, run)
             if settings.publish_url:  # exported while the writer is held: exactly the snapshot's content
-                from .catalog import export_parquet
+                from news_etl.analysts.catalog import export_parquet
 
                 export_parquet(con, export, source=str(settings.published))
         if settings.publish_url:  # uploaded once the writer is free again
-            from .upload import upload
+            from news_etl.warehouse.upload import upload
 
             result["uploaded"] = upload(
                 settings.publish_url, settings.published, Path(export), run["run_id"], settings.publish_keep
@@ -557,6 +573,64 @@ def publish(connect, settings: Settings, run: dict, fetched: dict | None = None)
     return result
 
 
+# --- retire a source ------------------------------------------------------------------------
+
+
+def retire_source(connect, settings: Settings, source: str, now: datetime | None = None) -> dict:
+    """Mark every live article of ``source`` deleted (``news_etl.warehouse.retire``), then publish.
+
+    ``source`` is the name the warehouse records (``articles.source``: ``dir:/path``,
+    ``git:<url>``, ``feed:<url>``), or a source spec that opens as that name.
+    """
+    from news_etl.meaning import steps as meaning_steps
+    from news_etl.warehouse.load import load as load_warehouse
+    from news_etl.warehouse.retire import RetireError, sources, stage_retired
+
+    now = now or datetime.now(UTC)
+    run = new_run(f"retire__{now:%Y%m%dT%H%M%S%fZ}")
+    folder = settings.staging / run["run_id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with open_writer(connect, settings) as con:  # the one writer, held to the publish
+            known = {name: (articles, files) for name, articles, files in sources(con)}
+            if source not in known:
+                name = open_source(source, settings).name  # a spec names its source: git+URL → git:URL
+                if name not in known:
+                    listed = ", ".join(f"{n} ({a} live articles)" for n, (a, _) in known.items()) or "none"
+                    raise RetireError(f"the warehouse has no source {source!r}; its sources: {listed}")
+                source = name
+            # every file of the source, gone: what a fetch hands the load for deleted files
+            deleted = folder / "deleted.parquet"
+            files = stage_retired(con, source, str(deleted))
+            fetch = {
+                "source": source,
+                "revision": None,  # no watermark: the source, if ever read again, is read whole
+                "watermark": None,  # nothing can load in between: this process holds the writer's file
+                "started_at": now,
+                "seen": 0,
+                "changed": 0,
+                "deleted": files,
+                "warnings": [f"source retired (news-etl retire-source): its {files} files counted as gone"],
+            }
+            counts = load_warehouse(
+                con,
+                run=run,
+                fetch=fetch,
+                clean_files=[],
+                reject_files=[],
+                raw_files=[],
+                deleted_file=str(deleted),
+                quality_file=None,
+                transform_seconds=0.0,
+                validate_seconds=0.0,
+                meaning=meaning_steps,
+            )
+            published = _publish_snapshot(con, settings, run)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"run_id": run["run_id"], "source": source, "files": files, "articles": counts["deleted"], **published}
+
+
 # --- all five, for the CLI ---------------------------------------------------------------------
 
 
@@ -566,7 +640,8 @@ def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
     First it removes what killed runs left behind (staging folders, temporary copies of the
     snapshot or the writer's file); it holds its own staging folder's lock while it runs, and
     its pool workers die with it."""
-    from .warehouse import file_connect, remove_dead_temp_files
+    from news_etl.warehouse.connection import file_connect
+    from news_etl.warehouse.tempfiles import remove_dead_temp_files
 
     run = run or new_run()
     connect = connect or file_connect(settings.warehouse)

@@ -18,7 +18,7 @@ from typing import Any
 
 from upath import UPath
 
-from .config import is_url
+from news_etl.settings import is_url
 
 _OPTIONS: dict[str, Any] = {}
 

@@ -1,0 +1,225 @@
+"""Which securities a post mentions: its quote links (keytips) and K-line widgets.
+
+Eastmoney marks a security in a post two ways, and the cleaner keeps both
+(``Body.codes``, collected in its one walk over the HTML):
+
+- a quote link, ``<a class="keytip" data-code="1,600160">巨化股份</a>`` (or a
+  ``<span class="em_stock_key_common" …>``): ``market,code`` and the name as the
+  reader sees it;
+- a K-line widget, ``<a class="EmImageRemark" data-code="NIO|106|7">`` around a
+  chart image: ``code|market|type`` and no name (the name comes from a quote
+  link of the same post, else from the warehouse's dictionary at load time).
+
+Markets are Eastmoney's numbers: ``0`` Shenzhen and ``1`` Shanghai A shares,
+``90`` Eastmoney's boards (``BK…``), ``116`` Hong Kong, ``105`` NASDAQ,
+``106`` NYSE, ``107`` NYSE American. The ``markets`` table of the warehouse
+says the same for analysts.
+
+The dictionary (``security_names``): every name a quote link has shown, kept
+by the load, growing with each load. Keywords keep these names whole
+(news_etl/meaning/keywords.py), but the transform runs on workers that never open the
+warehouse, so it gets the dictionary as a file. Decision: publish writes it,
+sorted, one name a line, beside the writer's file (``warehouse.names.txt``,
+derived from the writer's file like the snapshot, never from the snapshot);
+fetch copies it into the run's staging folder (listed in the manifest with its
+SHA-256) and every batch of the run reads that copy. So one run uses one
+dictionary whatever the workers and whatever another run publishes meanwhile;
+a post is segmented with the dictionary of the run that loads it, plus the
+names of its own quote links. A lost file only means fewer names kept whole
+until the next publish rewrites it; nothing else depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from news_etl import storage
+from news_etl.meaning.keywords import Names
+
+#: The dictionary file's name in a run's staging folder.
+DICTIONARY_FILE = "names.txt"
+#: …and beside the writer's file: ``warehouse.duckdb`` → ``warehouse.names.txt``.
+DICTIONARY_SUFFIX = ".names.txt"
+
+#: Eastmoney market number → kind of security.
+KINDS: dict[str, str] = {
+    "0": "a_share",
+    "1": "a_share",
+    "90": "board",
+    "116": "hk_stock",
+    "105": "us_stock",
+    "106": "us_stock",
+    "107": "us_stock",
+}
+#: The longest code or name kept (a data-code longer than this is not a security).
+MAX_FIELD = 40
+
+
+def parse_code(data_code: str) -> tuple[str, str] | None:
+    """``"1,600160"`` (quote link) or ``"NIO|106|7"`` (widget) → (market, code); None if neither."""
+    text = data_code.strip()
+    if text.startswith("K "):  # the chart image inside a widget: "K NIO|106|7"
+        text = text[2:].strip()
+    if "," in text:
+        market, _, code = text.partition(",")
+    elif "|" in text:
+        code, _, rest = text.partition("|")
+        market = rest.split("|", 1)[0]
+    else:
+        return None
+    market, code = market.strip(), code.strip().upper()
+    if not market.isdigit() or not code or len(code) > MAX_FIELD or not code.replace(".", "").isalnum():
+        return None
+    return market, code
+
+
+def securities(codes: list[tuple[str, str]]) -> list[dict]:
+    """One row per security of a post, in order of first mention:
+    ``{market, code, name, kind, keytips, widgets}``.
+
+    ``name`` is the text of the post's first quote link for the security (a
+    widget carries none); ``keytips`` and ``widgets`` count its quote links
+    and K-line widgets.
+    """
+    rows: dict[tuple[str, str], dict] = {}
+    for data_code, text in codes:
+        parsed = parse_code(data_code)
+        if parsed is None:
+            continue
+        widget = "|" in data_code
+        row = rows.get(parsed)
+        if row is None:
+            market, code = parsed
+            row = rows[parsed] = {
+                "market": market,
+                "code": code,
+                "name": None,
+                "kind": KINDS.get(market, "other"),
+                "keytips": 0,
+                "widgets": 0,
+            }
+        if widget:
+            row["widgets"] += 1
+        else:
+            row["keytips"] += 1
+            name = text.strip()
+            if name and row["name"] is None and len(name) <= MAX_FIELD:
+                row["name"] = name
+    return list(rows.values())
+
+
+def names(rows: list[dict]) -> set[str]:
+    """The security names a post shows (for the keyword segmenter)."""
+    return {r["name"] for r in rows if r["name"]}
+
+
+# --- the dictionary file: the warehouse's names, for the next run's transform ----------------------
+
+
+def dictionary_path(warehouse) -> Path:
+    """Where publish writes the dictionary: beside the writer's file (``warehouse.names.txt``)."""
+    warehouse = Path(warehouse)
+    return warehouse.with_name(warehouse.stem + DICTIONARY_SUFFIX)
+
+
+def write_dictionary(con, warehouse) -> int:
+    """Write every name of ``keyword_names``, sorted, one a line (atomically); return how many."""
+    names = [n for (n,) in con.execute("SELECT name FROM keyword_names ORDER BY name").fetchall()]
+    path = dictionary_path(warehouse)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("".join(f"{n}\n" for n in names if "\n" not in n), encoding="utf-8")
+    os.replace(tmp, path)
+    return len(names)
+
+
+def stage_dictionary(warehouse, folder) -> dict:
+    """Copy the dictionary into a run's staging folder, so every batch of the run uses the same one."""
+    source = dictionary_path(warehouse)
+    target = storage.folder(folder) / DICTIONARY_FILE  # a local folder, or one object on object storage
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        data = b""  # a new warehouse: only the names of each post itself are kept whole
+    target.write_bytes(data)
+    return {"names": data.count(b"\n"), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def read_dictionary(folder) -> Names:
+    """The run's dictionary (staged by fetch); empty if the run staged none."""
+    try:
+        text = (storage.folder(folder) / DICTIONARY_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Names()
+    return Names(text.splitlines())
+
+
+# --- the load: rows of the batch, the dictionary, the daily table ---------------------------------
+
+
+def load_batch(x, run_id: str) -> None:
+    """``article_securities`` of the batch's written articles (temp table ``classified``), replaced."""
+    x("""
+        DELETE FROM article_securities
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
+    x(
+        """
+        INSERT INTO article_securities
+        SELECT c.post_id, s.market, s.code, s.name, s.kind, s.keytips, s.widgets, ?
+        FROM (SELECT post_id, unnest(securities) AS s FROM classified
+              WHERE change IN ('new', 'updated', 'revived') AND len(securities) > 0) c""",
+        [run_id],
+    )
+
+
+def load_run(x, run_id: str) -> None:
+    """``security_names`` derived again from the live articles' quote links; a row without a name
+    of its own (a widget alone) takes the security's name from it, so both are functions of the
+    live posts, whatever the order they came in."""
+    x(
+        """
+        CREATE OR REPLACE TEMP TABLE security_names_final AS
+        SELECT s.market, s.code, s.name, min(s.kind) AS kind, min(a.published_date) AS first_day
+        FROM article_securities s JOIN articles a USING (post_id)
+        WHERE a.deleted_at IS NULL AND s.name IS NOT NULL AND s.keytips > 0
+        GROUP BY ALL"""
+    )
+    x("""DELETE FROM security_names n WHERE NOT EXISTS (
+             SELECT 1 FROM security_names_final f WHERE f.market = n.market AND f.code = n.code AND f.name = n.name
+               AND f.kind = n.kind AND f.first_day = n.first_day)""")
+    x(
+        """INSERT OR IGNORE INTO security_names SELECT market, code, name, kind, first_day, ? FROM security_names_final""",
+        [run_id],
+    )
+    x("DROP TABLE security_names_final")
+    x("""
+        CREATE OR REPLACE TEMP TABLE security_renamed AS
+        SELECT s.post_id, s.market, s.code, n.name FROM article_securities s
+        LEFT JOIN (SELECT market, code, min(name) AS name FROM security_names GROUP BY ALL) n
+               ON n.market = s.market AND n.code = s.code
+        WHERE s.keytips = 0 AND s.name IS DISTINCT FROM n.name""")
+    x("""
+        UPDATE article_securities SET name = r.name FROM security_renamed r
+        WHERE article_securities.post_id = r.post_id AND article_securities.market = r.market
+          AND article_securities.code = r.code""")
+    x("""
+        INSERT INTO changed SELECT DISTINCT r.post_id, 'names', a.published_date, NULL
+        FROM security_renamed r JOIN articles a USING (post_id)
+        WHERE r.post_id NOT IN (SELECT post_id FROM changed)""")
+    x("DROP TABLE security_renamed")
+
+
+def rebuild_daily(x, run_id: str) -> None:
+    """``security_daily`` of ``touched_days`` (the days daily_metrics was rebuilt for)."""
+    x("DELETE FROM security_daily WHERE day IN (SELECT day FROM touched_days)")
+    x(
+        """
+        INSERT INTO security_daily
+        SELECT a.published_date, s.market, s.code, min(s.name), any_value(s.kind),
+               count(*), count(DISTINCT a.story_id), count(DISTINCT coalesce(a.outlet, '?')), sum(s.keytips), ?
+        FROM article_securities s JOIN articles a USING (post_id)
+        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
+        GROUP BY a.published_date, s.market, s.code""",
+        [run_id],
+    )

@@ -1,0 +1,43 @@
+"""What the news says, loaded in the load's one transaction: stories, publishers, securities.
+
+Two call sites in ``warehouse``: :func:`load_batch` for each staged batch (after
+its articles are merged; reads the temp table ``classified``) and
+:func:`load_run` once all batches and deletions are in (reads ``changed`` and
+adds the days whose story counts moved). :func:`rebuild_daily` rebuilds the
+analysts' daily tables for ``touched_days``, after ``daily_metrics``.
+"""
+
+from __future__ import annotations
+
+from news_etl.meaning import names, publishers, securities, stories
+
+
+def load_batch(x, run_id: str) -> None:
+    stories.load_batch(x)
+    securities.load_batch(x, run_id)
+    names.load_batch(x)
+
+
+def load_run(x, run_id: str) -> None:
+    publishers.load(x)
+    securities.load_run(x, run_id)
+    names.load_run(x, run_id)  # may add days to `changed`
+    stories.assign(x, run_id)
+
+
+def rebuild_daily(x, run_id: str) -> None:
+    """``keyword_daily`` and ``security_daily`` of ``touched_days``, counting live articles only."""
+    x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
+    x(
+        """
+        INSERT INTO keyword_daily (day, keyword, articles, outlets, weight_sum, run_id, stories)
+        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')),
+               -- weights have 6 decimals: a DECIMAL sum is exact, the same whatever order the batches came in
+               sum(k.weight::DECIMAL(18, 6))::DOUBLE, ?,
+               count(DISTINCT a.story_id)
+        FROM article_keywords k JOIN articles a USING (post_id)
+        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
+        GROUP BY a.published_date, k.keyword""",
+        [run_id],
+    )
+    securities.rebuild_daily(x, run_id)

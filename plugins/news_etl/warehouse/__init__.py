@@ -1,0 +1,1 @@
+"""The warehouse: the writer's DuckDB file (schema, watermark, the one-transaction load, audit) and its snapshot."""

@@ -1,0 +1,82 @@
+"""The writer's connection: one process writes a DuckDB file; everyone else waits or reads the snapshot.
+
+Only one process may write a DuckDB file. The writer's file is opened by the load (and by
+publish, to checkpoint and copy it); analysts and the warehouse page read the published
+snapshot, so they never hold a lock the load needs and never see half a run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from news_etl.settings import MEMORY_SIZE, Settings
+from news_etl.warehouse.snapshot import CONNECT_CONFIG
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[], duckdb.DuckDBPyConnection]
+
+
+class WarehouseBusy(Exception):
+    """Another process holds the writer's file for longer than the wait allows."""
+
+
+def file_connect(path: Path | str, read_only: bool = False) -> Connect:
+    """A connect function for a warehouse file (the CLI's; the DAG uses the provider's hook)."""
+
+    def connect() -> duckdb.DuckDBPyConnection:
+        if not read_only:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(path), read_only=read_only, config=CONNECT_CONFIG)
+
+    return connect
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+@contextmanager
+def writer(connect: Connect, timeout: float = 60.0, memory: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer's connection, waiting (with backoff) while another process holds the file.
+
+    ``memory`` bounds what DuckDB holds in memory (by default ``Settings.duckdb_memory``): a
+    big load spills to disk instead of growing with the run."""
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        try:
+            con = connect()
+            break
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"the warehouse file is held by another process for more than {timeout:.0f}s: {exc}. "
+                    "Only one process may write it; analysts should open the published snapshot."
+                ) from None
+            log.warning("warehouse is locked by another process; retrying in %.1fs", delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        set_memory(con, memory or Settings().duckdb_memory)
+        yield con
+    finally:
+        con.close()
+
+
+def set_memory(con: duckdb.DuckDBPyConnection, memory: str, setting: str = "NEWS_ETL_DUCKDB_MEMORY") -> None:
+    """Let DuckDB on ``con`` hold ``memory`` (``512MB``, ``2GB``, ``50%`` of the machine's)."""
+    limit = memory.strip()
+    if not MEMORY_SIZE.fullmatch(limit):
+        raise ValueError(f"{setting} must look like 512MB, 2GB or 50%, not {limit!r}")
+    con.execute(f"SET memory_limit = '{limit}'")
