@@ -39,7 +39,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from news_etl.meaning.keywords import Names, analyse
+from news_etl.meaning.keywords import Names, aligned_names, analyse
 from news_etl.settings import SQL_DIR
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,10 @@ def load_batch(x) -> None:
               WHERE change IN ('new', 'updated', 'revived') AND len({column}) > 0""")
 
 
-def load_run(x, run_id: str) -> dict[str, int]:
+def load_run(x, run_id: str, everything: bool = False) -> dict[str, int]:
     """The final names from the live posts and the seed; the keywords of every article whose
-    matched names they change, derived again. Reads and extends the temp table ``changed``."""
+    matched names they change, derived again. Reads and extends the temp table ``changed``.
+    ``everything``: derive again the keywords of every live article (:func:`rebuild`)."""
     started = time.monotonic()
     x(
         """
@@ -87,9 +88,12 @@ def load_run(x, run_id: str) -> dict[str, int]:
         n for (n,) in x("SELECT name FROM names_final EXCEPT SELECT name FROM keyword_names ORDER BY 1").fetchall()
     ]
     removed = [n for (n,) in x("SELECT name FROM keyword_names EXCEPT SELECT name FROM names_final").fetchall()]
-    x("""CREATE OR REPLACE TEMP TABLE names_todo AS
-         SELECT DISTINCT c.post_id FROM changed c JOIN articles a USING (post_id)
-         WHERE c.change IN ('new', 'updated', 'revived') AND a.deleted_at IS NULL""")
+    x(
+        """CREATE OR REPLACE TEMP TABLE names_todo AS
+           SELECT DISTINCT a.post_id FROM articles a WHERE a.deleted_at IS NULL
+             AND (? OR a.post_id IN (SELECT post_id FROM changed WHERE change IN ('new', 'updated', 'revived')))""",
+        [everything],
+    )
     if removed:
         x(
             """INSERT INTO names_todo SELECT DISTINCT u.post_id FROM article_names_used u
@@ -109,7 +113,7 @@ def load_run(x, run_id: str) -> dict[str, int]:
     names = Names(n for (n,) in x("SELECT name FROM names_final").fetchall())
     derived = 0
     for start in range(0, len(todo), CHUNK):
-        derived += _derive_again(x, todo[start : start + CHUNK], names, run_id)
+        derived += _derive_again(x, todo[start : start + CHUNK], names, run_id, everything)
     x("DELETE FROM keyword_names WHERE name NOT IN (SELECT name FROM names_final)")
     x("""INSERT OR REPLACE INTO keyword_names SELECT f.name, f.posts, f.seed, f.first_post FROM names_final f
          WHERE NOT EXISTS (SELECT 1 FROM keyword_names k WHERE k.name = f.name AND k.posts = f.posts
@@ -121,7 +125,7 @@ def load_run(x, run_id: str) -> dict[str, int]:
     return counts
 
 
-def _derive_again(x, post_ids: list[str], names: Names, run_id: str) -> int:
+def _derive_again(x, post_ids: list[str], names: Names, run_id: str, everything: bool = False) -> int:
     """Check the matched names of ``post_ids`` against ``names``; derive again the keywords of those
     that differ. Returns how many were derived again."""
     rows = x(
@@ -136,7 +140,7 @@ def _derive_again(x, post_ids: list[str], names: Names, run_id: str) -> int:
     again: list[str] = []
     days: list[dict] = []
     for post_id, version, day, title, body, used in rows:
-        if matched(title, body, names) == list(used):
+        if not everything and matched(title, body, names) == list(used):
             continue
         result = analyse(title, body, names)
         again.append(post_id)
@@ -163,6 +167,29 @@ def _derive_again(x, post_ids: list[str], names: Names, run_id: str) -> int:
         [days],
     )
     return len(again)
+
+
+def rebuild(x, run_id: str) -> dict[str, int]:
+    """Names and keywords from scratch, for a warehouse loaded before migration 020 (whose keywords
+    came from a dictionary that grew with each load) or after a change of the name rules:
+    ``article_names`` of every live article from its quote links (``article_securities``), then
+    the keywords of every live article derived with the final names. Reads and extends ``changed``."""
+    x("DELETE FROM article_names")
+    x("DELETE FROM article_names_used")
+    x("DELETE FROM keyword_names")
+    todo = [p for (p,) in x("SELECT post_id FROM articles WHERE deleted_at IS NULL ORDER BY 1").fetchall()]
+    for start in range(0, len(todo), CHUNK):
+        rows = x(
+            """SELECT a.post_id, a.body_text,
+                      coalesce((SELECT list(s.name) FROM article_securities s
+                                WHERE s.post_id = a.post_id AND s.keytips > 0 AND s.name IS NOT NULL), [])
+               FROM articles a WHERE a.post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [todo[start : start + CHUNK]],
+        ).fetchall()
+        found = [{"post_id": p, "name": n} for p, body, linked in rows for n in aligned_names(body, linked)]
+        if found:
+            x("INSERT OR IGNORE INTO article_names SELECT * FROM (SELECT unnest(?, recursive := true))", [found])
+    return load_run(x, run_id, everything=True)
 
 
 def matched(title: str | None, text: str | None, names: Names) -> list[str]:
