@@ -41,20 +41,23 @@ HISTORY_TABLES = {
 HISTORY_COLUMNS = {"version", "run_id", "new_articles", "updated_articles", "deleted_articles", "visible_hash"}
 _AT = re.compile(r".*_at$")
 
-HOSTILE_NAME = "2021-12-08-202112089999999999.md"
-# its links name pieces of 中国平安, 人民币汇率, 北向资金 and 回购操作, standing alone (so they pass the
-# name rules while the post lives); its text copies a real flash, so it joins that flash's story
-HOSTILE = """---
-layout: post
-title: "在岸人民币兑美元升至2018年5月以来新高"
-date: 2021-12-08 08:00:00 +0800
-categories: emnews
-tags: 东财滚动新闻
----
-<p>在岸人民币兑美元升至2018年5月以来新高，现报6.3565。</p>
-<p>关注：<a class="keytip" data-code="1,601318">国平</a>，<a class="keytip" data-code="90,BK0001">币汇</a>，
-<a class="keytip" data-code="90,BK0002">向资</a>，<a class="keytip" data-code="90,BK0003">回购操</a>。</p>
-"""
+HOSTILE_NAME = "2022-05-30-202205309999999999.md"
+_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "posts"
+
+
+def hostile_post() -> str:
+    """Links naming pieces of 中国平安, 人民币汇率, 北向资金 and 回购操作, standing alone (so that they pass
+    the name rules while the post lives), on a copy of a real report published earlier than it (so
+    that it becomes the first post, and the id, of that report's story while it lives)."""
+    real = (_CORPUS / "2022-05-30-NW202205302396506117.md").read_text(encoding="utf-8")
+    body = real.split("---\n", 2)[2].split("\n\n<http", 1)[0]
+    return (
+        '---\nlayout: post\ntitle: "央行研究局课题组：促进消费投资增长 实现经济平稳高质量运行"\n'
+        "date: 2022-05-30 08:00:00 +0800\ncategories: emnews\ntags: 东财滚动新闻\n---\n"
+        f"{body}\n"
+        '<p>关注：<a class="keytip" data-code="1,601318">国平</a>，<a class="keytip" data-code="90,BK0001">币汇</a>，'
+        '<a class="keytip" data-code="90,BK0002">向资</a>，<a class="keytip" data-code="90,BK0003">回购操</a>。</p>\n'
+    )
 
 
 def live_tables(path: Path) -> dict[str, list[tuple]]:
@@ -130,7 +133,7 @@ def histories(draw, names: list[str]):
     return parts, added, deleted, touched, batch
 
 
-_NAMES = sorted(p.name for p in (Path(__file__).resolve().parents[2] / "shared" / "corpus" / "posts").glob("*.md"))
+_NAMES = sorted(p.name for p in _CORPUS.glob("*.md"))
 
 
 @pytest.mark.slow
@@ -149,7 +152,7 @@ def test_any_history_of_the_same_posts_gives_the_same_warehouse(history, corpus_
     hostile = source / HOSTILE_NAME
     for i, part in enumerate([*parts, []]):
         if i == added:
-            hostile.write_text(HOSTILE, encoding="utf-8")
+            hostile.write_text(hostile_post(), encoding="utf-8")
         if i == deleted:
             hostile.unlink()
         if i == len(parts):
@@ -172,7 +175,7 @@ def test_the_hostile_post_changes_keywords_while_it_lives(corpus_dir, tmp_path):
     source.mkdir()
     for name in _NAMES:
         shutil.copy(corpus_dir / name, source / name)
-    (source / HOSTILE_NAME).write_text(HOSTILE, encoding="utf-8")
+    (source / HOSTILE_NAME).write_text(hostile_post(), encoding="utf-8")
     settings_ = run(source, tmp_path / "w")
     con = duckdb.connect(str(settings_.warehouse), read_only=True)
     try:
@@ -180,6 +183,8 @@ def test_the_hostile_post_changes_keywords_while_it_lives(corpus_dir, tmp_path):
     finally:
         con.close()
     assert {"国平", "币汇", "向资", "回购操"} <= names
+    story = dict(rows_of(settings_.warehouse, "SELECT post_id, story_id FROM articles"))
+    assert story["202205302396506117"] == story["NW202205302396506117"] == "202205309999999999"
     (source / HOSTILE_NAME).unlink()
     settings_ = run(source, tmp_path / "w")
     con = duckdb.connect(str(settings_.warehouse), read_only=True)
@@ -189,6 +194,16 @@ def test_the_hostile_post_changes_keywords_while_it_lives(corpus_dir, tmp_path):
     finally:
         con.close()
     assert not {"国平", "币汇", "向资", "回购操"} & names and supported == 1  # provenance kept, not counted
+    story = dict(rows_of(settings_.warehouse, "SELECT post_id, story_id FROM articles WHERE deleted_at IS NULL"))
+    assert story["202205302396506117"] == story["NW202205302396506117"] == "202205302396506117"
+
+
+def rows_of(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
 
 
 def test_the_analysts_guide_lists_what_is_history():

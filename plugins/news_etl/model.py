@@ -121,6 +121,8 @@ SECURITIES_TYPE = pa.list_(
             ("kind", pa.string()),
             ("keytips", pa.int32()),
             ("widgets", pa.int32()),
+            ("mentions", pa.int32()),
+            ("fragment", pa.bool_()),
         ]
     )
 )
