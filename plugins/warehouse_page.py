@@ -65,6 +65,7 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
     snapshot that exists could not be read."""
     import duckdb
 
+    from news_etl.analysts.readers import open_reader
     from news_etl.settings import Settings
     from news_etl.warehouse import freshness
 
@@ -85,7 +86,7 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
     if not out["available"]:
         return out
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = open_reader(path)  # external access off, configuration locked (news_etl/readers.py)
     except duckdb.Error as exc:
         return {**out, "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
     try:
