@@ -41,7 +41,7 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
         raise Reject(post.problem, post.problem_detail or "")
     if max(len(post.raw), post.size or 0) > MAX_POST_BYTES:
         raise Reject("file too large", f"{max(len(post.raw), post.size or 0)} bytes, limit {MAX_POST_BYTES}")
-    fm = parse_post(post.path, post.raw)
+    fm = parse_post(post.path, post.raw, internal=post.source.startswith("feed:"))  # (the feed's own fields)
     body = clean_body(fm.body, html=fm.html)
     if not body.paragraphs and not body.digest:
         raise Reject("no body", "no visible text after cleaning")
