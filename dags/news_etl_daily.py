@@ -102,9 +102,8 @@ def news_etl_daily():
 
         settings, run = deployment.settings(), deployment.run_identity()
         fetched = pipeline.read_manifest(settings, run)
-        return pipeline.validate(
-            fetched["staging"], list(transformed or []), connect=deployment.connect, settings=settings, run=run
-        )
+        ours = pipeline.of_this_fetch(fetched, transformed)
+        return pipeline.validate(fetched["staging"], ours, connect=deployment.connect, settings=settings, run=run)
 
     @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed")
     def load(transformed: list[dict], validated: dict) -> dict:
@@ -113,7 +112,9 @@ def news_etl_daily():
 
         settings, run = deployment.settings(), deployment.run_identity()
         fetched = pipeline.read_manifest(settings, run)
-        return pipeline.load(deployment.connect, settings, run, fetched, list(transformed or []), validated)
+        return pipeline.load(
+            deployment.connect, settings, run, fetched, pipeline.of_this_fetch(fetched, transformed), validated
+        )
 
     @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[SNAPSHOT])
     def publish(loaded: dict) -> dict:

@@ -1,40 +1,57 @@
-"""The "News warehouse" page inside the Airflow UI (an Airflow 3 plugin).
+"""The "News warehouse" page inside the Airflow UI (an Airflow 3 plugin): the operator's dashboard.
 
-A small FastAPI app mounted on the api-server at ``/news-warehouse`` and an
-external view that puts it in the UI's navigation (shown in an iframe):
+A small FastAPI app mounted on the api-server at ``/news-warehouse`` and an external view that
+puts it in the UI's navigation (shown in an iframe):
 
-- ``/news-warehouse/``          the page: the last runs with their counts and durations,
-  rejects by reason, failed expectations, articles per day and outlet (a chart on a
-  time axis: days without articles are gaps, labels carry the year when the range
-  spans years), and freshness (the verdict of ``news_etl.warehouse.freshness``, the rule the
-  DAG's check uses); times are shown in the site's zone (Asia/Shanghai) and UTC;
+- ``/news-warehouse/``              the page (``?days=30`` by default; ``90``, ``365``, ``all``);
 - ``/news-warehouse/summary.json``  the same numbers as JSON.
 
-Both routes sit behind Airflow's own authentication (the UI's session cookie or a
-``Bearer`` token from ``/auth/token``): no route here answers an anonymous caller.
-They read only the analysts' published snapshot (``Settings().published``),
-opened read-only, never the writer's file, so the page never holds a lock a load
-needs. Every value that comes from posts is HTML-escaped, and the page sends a
-Content-Security-Policy that allows no script at all. A snapshot that cannot be
-read (truncated, corrupt) gives a page that says "snapshot unreadable", not a 500.
+What it shows, top to bottom: a stale-source banner when the source is silent past the DAG's
+limit; Airflow's state per site day (failed and running runs too, with the failing task and its
+``NEWS ETL ALERT`` text, each linked to the run in the UI), read through Airflow's public REST
+API as the viewing user (their own token: they see what Airflow lets them see); the current
+source, the revision loaded and live articles per source; articles per day and outlet over the
+last 30 days; the loads of the warehouse (``etl_runs``), rejects by reason and failed
+expectations. Every time is written one way: site time beside UTC
+(``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``); runs are named by the site day they load.
+
+Both routes sit behind Airflow's own authentication (the UI's session cookie or a ``Bearer``
+token): no route answers an anonymous caller. The warehouse numbers come from the analysts'
+published snapshot (``Settings().published``), opened read-only, never the writer's file, so
+the page never holds a lock a load needs. The HTML comes from Jinja2 templates with
+autoescaping on (``warehouse_page_templates/``): every value from posts, the warehouse or
+Airflow is escaped by Jinja2; the page sends a Content-Security-Policy that allows no script.
+A snapshot that cannot be read gives a page that says "snapshot unreadable", not a 500; an
+Airflow API that does not answer gives a line saying so.
 """
 
 from __future__ import annotations
 
-import html
 import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 URL_PREFIX = "/news-warehouse"
+TEMPLATES = Path(__file__).resolve().with_name("warehouse_page_templates")
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
 )
+#: The chart's ranges (days back from today, site time); ``all`` is every day with articles.
+RANGES = {"30": 30, "90": 90, "365": 365, "all": None}
+DEFAULT_RANGE = "30"
+#: Airflow runs shown, newest site day first; the failing task's alert is read for at most this many.
+AIRFLOW_RUNS = 14
+ALERTS_READ = 5
+ALERT_MARK = "NEWS ETL ALERT: "
+#: The source Variable's environment override (Airflow's lookup: the environment before the database).
+SOURCE_ENV = "AIRFLOW_VAR_NEWS_ETL_SOURCE"
 
 
 def _require_login():
@@ -45,27 +62,68 @@ def _require_login():
     return requires_access_dag("GET", DagAccessEntity.RUN)
 
 
-# --- reading the snapshot ---------------------------------------------------------------------
+# --- one time format, site days -----------------------------------------------------------
 
 
-def _source() -> str | None:
-    """The source the DAG reads (the Variable, or its environment override), if Airflow says."""
-    try:
-        from airflow.models import Variable
+def _zone() -> ZoneInfo:
+    from news_etl.settings import SITE_TIMEZONE
 
-        from news_etl.settings import SOURCE_VARIABLE
+    return ZoneInfo(SITE_TIMEZONE)
 
-        return Variable.get(SOURCE_VARIABLE, default_var=None)
-    except Exception:  # noqa: BLE001 - outside Airflow (a test, a script) there is no Variable
+
+def _instant(value) -> datetime | None:
+    if value is None or value == "":
         return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def read_summary(path=None, runs: int = 10, source: str | None = None, now: datetime | None = None) -> dict:
-    """The page's numbers, read from the published snapshot (read-only). ``error`` says why a
-    snapshot that exists could not be read."""
+def when(value) -> str:
+    """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``
+    (the UTC date too when it differs); an ISO string is read first; None is empty."""
+    instant = _instant(value)
+    if instant is None:
+        return ""
+    zone = _zone()
+    site, utc = instant.astimezone(zone), instant.astimezone(UTC)
+    utc_text = f"{utc:%H:%M}" if utc.date() == site.date() else f"{utc:%Y-%m-%d %H:%M}"
+    return f"{site:%Y-%m-%d %H:%M} {zone.key} ({utc_text} UTC)"
+
+
+def site_day(interval_start=None, logical_date=None) -> str | None:
+    """The site day a run loads: its data interval's first day in site time (a daily interval
+    runs 00:30 to 00:30), else its logical date's day; None for a run with neither (the CLI)."""
+    instant = _instant(interval_start) or _instant(logical_date)
+    return instant.astimezone(_zone()).date().isoformat() if instant else None
+
+
+def today(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(_zone()).date()
+
+
+# --- the snapshot ------------------------------------------------------------------------------
+
+
+def open_snapshot(path):
+    """The published snapshot, read-only, external access off and the configuration locked (the
+    readers' one open, news_etl/analysts/readers.py): the page's one DuckDB open."""
+    from news_etl.analysts.readers import open_reader
+
+    return open_reader(path)
+
+
+EMPTY = {"loads": [], "rejects": [], "failed_expectations": [], "articles_per_day_outlet": [], "sources": []}
+
+
+def read_summary(
+    path=None, runs: int = 10, source: str | None = None, now: datetime | None = None, days: int | None = 30
+) -> dict:
+    """The warehouse's numbers, read from the published snapshot (read-only). ``days``: the
+    chart's range back from today (site time; None: from the first day with articles).
+    ``error`` says why a snapshot that exists could not be read."""
     import duckdb
 
-    from news_etl.analysts.readers import open_reader
     from news_etl.settings import Settings
     from news_etl.warehouse import freshness
 
@@ -76,17 +134,17 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
         "snapshot": str(path),
         "available": os.path.exists(path),
         "error": None,
-        "runs": [],
-        "rejects": [],
-        "failed_expectations": [],
-        "articles_per_day_outlet": [],
+        **EMPTY,
+        "source": source,
+        "chart_first": None if days is None else (today(now) - timedelta(days=days - 1)).isoformat(),
+        "chart_last": today(now).isoformat(),
         "freshness": {},
         "totals": {},
     }
     if not out["available"]:
         return out
     try:
-        con = open_reader(path)  # external access off, configuration locked (news_etl/readers.py)
+        con = open_snapshot(path)
     except duckdb.Error as exc:
         return {**out, "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
     try:
@@ -96,13 +154,20 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
             names = [d[0] for d in rel.description]
             return [dict(zip(names, row, strict=False)) for row in rel.fetchall()]
 
-        out["runs"] = q(f"""
-            SELECT run_id, status, logical_date, loaded_at, posts_seen, posts_changed, posts_deleted,
-                   articles_new, articles_updated, articles_unchanged, articles_deleted, rejects,
+        out["loads"] = q(
+            """
+            SELECT run_id, dag_run_id, interval_start, logical_date, status, loaded_at, source_revision,
+                   posts_seen, posts_changed, articles_new, articles_updated, articles_deleted, rejects,
                    expectations_failed,
                    round(coalesce(seconds_fetch, 0) + coalesce(seconds_transform, 0)
                          + coalesce(seconds_validate, 0) + coalesce(seconds_load, 0), 2) AS seconds
-            FROM etl_runs ORDER BY loaded_at DESC LIMIT {int(runs)}""")
+            FROM etl_runs ORDER BY loaded_at DESC LIMIT ?""",
+            [int(runs)],
+        )
+        out["sources"] = q("""
+            SELECT s.source, s.revision, s.updated_at,
+                   (SELECT count(*) FROM articles a WHERE a.source = s.source AND a.deleted_at IS NULL) AS live
+            FROM source_state s ORDER BY s.updated_at DESC""")
         out["rejects"] = q(
             "SELECT reason, count(*) AS posts, min(path) AS example FROM current_rejects "
             "GROUP BY reason ORDER BY posts DESC, reason"
@@ -110,67 +175,138 @@ def read_summary(path=None, runs: int = 10, source: str | None = None, now: date
         out["failed_expectations"] = q("""
             SELECT run_id, batch, expectation, column_name, severity, observed FROM quality_results
             WHERE NOT success ORDER BY checked_at DESC, expectation LIMIT 50""")
-        out["articles_per_day_outlet"] = q("""
+        out["articles_per_day_outlet"] = q(
+            """
             SELECT published_date AS day, outlet, count(*) AS articles FROM articles
-            WHERE deleted_at IS NULL GROUP BY ALL ORDER BY day, outlet""")
+            WHERE deleted_at IS NULL AND published_date <= ?
+              AND (CAST(? AS DATE) IS NULL OR published_date >= CAST(? AS DATE))
+            GROUP BY ALL ORDER BY day, outlet""",
+            [out["chart_last"], out["chart_first"], out["chart_first"]],
+        )
         newest = freshness.newest_post(con)
         last_load, live, n_runs = con.execute("""
             SELECT (SELECT max(loaded_at) FROM etl_runs),
                    (SELECT count(*) FROM articles WHERE deleted_at IS NULL),
                    (SELECT count(*) FROM etl_runs)""").fetchone()
     except duckdb.Error as exc:
-        return {
-            **out,
-            "runs": [],
-            "rejects": [],
-            "failed_expectations": [],
-            "articles_per_day_outlet": [],
-            "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}",
-        }
+        return {**out, **EMPTY, "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
     finally:
         con.close()
+    for load in out["loads"]:
+        load["site_day"] = site_day(load["interval_start"], load["logical_date"])
     verdict = freshness.assess(newest, now, settings.max_source_silence_hours, source)
     out["freshness"] = {**verdict, "newest_post_at": newest, "last_load_at": last_load}
     out["totals"] = {"articles": live, "rejects": sum(r["posts"] for r in out["rejects"]), "runs": n_runs}
     return out
 
 
-# --- rendering --------------------------------------------------------------------------------
+# --- Airflow's state, through its public REST API as the viewing user ------------------------
 
 
-def when(value: datetime) -> str:
-    """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``
-    (the UTC date too when it differs)."""
-    from news_etl.settings import SITE_TIMEZONE
+def viewer_token(request: Request) -> str | None:
+    """The viewing user's own token: a ``Bearer`` header, else the UI's cookie."""
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    site, utc = value.astimezone(ZoneInfo(SITE_TIMEZONE)), value.astimezone(UTC)
-    utc_text = f"{utc:%H:%M}" if utc.date() == site.date() else f"{utc:%Y-%m-%d %H:%M}"
-    return f"{site:%Y-%m-%d %H:%M} {SITE_TIMEZONE} ({utc_text} UTC)"
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
 
 
-def e(value) -> str:
-    """Escape a value for HTML text and attributes (None → empty; times in site time and UTC)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = when(value)
-    return html.escape(str(value), quote=True)
+def read_airflow(base_url: str, token: str | None, limit: int = AIRFLOW_RUNS) -> dict:
+    """The DAG's latest runs by site day, with the failing task and its alert for failed ones,
+    from ``/api/v2`` on ``base_url`` with ``token``. ``error`` says why Airflow did not answer."""
+    import httpx
+
+    from news_etl.settings import DAG_ID, SOURCE_VARIABLE
+
+    out: dict = {"runs": [], "error": None, "dag_id": DAG_ID, "source": None}
+    try:
+        with httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=20
+        ) as client:
+
+            def get(path: str, **params):
+                answer = client.get(path, params=params)
+                answer.raise_for_status()
+                return answer.json()
+
+            out["source"] = os.environ.get(SOURCE_ENV) or _variable(client, SOURCE_VARIABLE)
+            runs = get(f"/api/v2/dags/{DAG_ID}/dagRuns", order_by="-run_after", limit=limit)["dag_runs"]
+            alerts_left = ALERTS_READ
+            for run in runs:
+                shown = _run_row(run)
+                if run["state"] in ("failed", "running") and (run["state"] == "running" or alerts_left > 0):
+                    shown["tasks"] = _tasks_to_show(get, run, alert=run["state"] == "failed")
+                    alerts_left -= run["state"] == "failed"
+                out["runs"].append(shown)
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return out
 
 
-def _table(rows: list[dict], columns: list[tuple[str, str]], test_id: str, empty: str) -> str:
-    if not rows:
-        return f'<p class="empty" data-testid="{test_id}">{e(empty)}</p>'
-    head = "".join(f"<th>{e(label)}</th>" for _, label in columns)
-    body = "".join(
-        "<tr>" + "".join(f'<td data-col="{e(key)}">{e(row.get(key))}</td>' for key, _ in columns) + "</tr>"
-        for row in rows
-    )
-    return f'<table data-testid="{test_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+def _variable(client, key: str) -> str | None:
+    """A Variable's value as the viewer may read it (None: unset or not theirs to read)."""
+    answer = client.get(f"/api/v2/variables/{quote(key, safe='')}")
+    return answer.json().get("value") if answer.status_code == 200 else None
 
+
+def _run_row(run: dict) -> dict:
+    return {
+        "site_day": site_day(run.get("data_interval_start"), run.get("logical_date")),
+        "run_id": run["dag_run_id"],
+        "run_type": run.get("run_type"),
+        "state": run["state"],
+        "start": run.get("start_date"),
+        "end": run.get("end_date"),
+        "as_of": (run.get("conf") or {}).get("as_of"),
+        "href": f"/dags/{quote(run['dag_id'], safe='')}/runs/{quote(run['dag_run_id'], safe='')}",
+        "tasks": [],
+    }
+
+
+def _tasks_to_show(get, run: dict, alert: bool) -> list[dict]:
+    """The failed (or running) tasks of a run, each with its UI link and, for a failed one, the
+    ``NEWS ETL ALERT`` line of its last try's log."""
+    dag, run_id = quote(run["dag_id"], safe=""), quote(run["dag_run_id"], safe="")
+    state = "failed" if alert else "running"
+    tis = get(f"/api/v2/dags/{dag}/dagRuns/{run_id}/taskInstances", state=state, limit=10)["task_instances"]
+    out = []
+    for ti in tis[:3]:
+        index = ti.get("map_index", -1)
+        task = {
+            "task_id": ti["task_id"] + (f"[{index}]" if index >= 0 else ""),
+            "href": f"/dags/{dag}/runs/{run_id}/tasks/{quote(ti['task_id'], safe='')}"
+            + (f"/mapped/{index}" if index >= 0 else ""),
+            "alert": None,
+        }
+        if alert and ti.get("try_number"):
+            log = get(
+                f"/api/v2/dags/{dag}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{ti['try_number']}",
+                map_index=index,
+                full_content="true",
+            )
+            task["alert"] = alert_text(log.get("content"))
+        out.append(task)
+    return out
+
+
+def alert_text(content) -> str | None:
+    """The last ``NEWS ETL ALERT: …`` of a task log as the REST API returns it (structured lines
+    or text), without the mark."""
+    lines = content if isinstance(content, list) else str(content or "").splitlines()
+    found = None
+    for line in lines:
+        text = line.get("event", "") if isinstance(line, dict) else str(line)
+        if ALERT_MARK in str(text):
+            found = str(text).split(ALERT_MARK, 1)[1].strip()
+    return found
+
+
+# --- the chart ---------------------------------------------------------------------------------
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+HEIGHT, LEFT, BOTTOM = 220, 40, 40
 
 
 def _ticks(first: date, last: date, most: int = 8) -> list[date]:
@@ -190,195 +326,107 @@ def _ticks(first: date, last: date, most: int = 8) -> list[date]:
     return ticks or [first]
 
 
-def _chart(rows: list[dict]) -> str:
-    """Articles per day, stacked by outlet, on a time axis: an inline SVG (no script). Every day
-    from the first to the last has its place, so days without articles are visible gaps; the
-    axis labels carry the year when the range spans years."""
-    if not rows:
-        return '<p class="empty" data-testid="chart">No articles yet.</p>'
-    days = sorted({r["day"] for r in rows})
-    first, last = days[0], days[-1]
-    span = (last - first).days + 1
-    totals: dict = {}
+def _outlets(rows: list[dict]) -> tuple[list[str], dict[str, str], dict[str, int]]:
+    """The outlets in the chart's order (most articles first, the rest as "other"), their colours
+    and totals."""
+    totals: dict[str, int] = {}
     for r in rows:
         totals[r["outlet"]] = totals.get(r["outlet"], 0) + r["articles"]
     outlets = sorted(totals, key=lambda o: (-totals[o], o))
     top = outlets[: len(PALETTE) - 1]
     colour = {o: PALETTE[i] for i, o in enumerate(top)}
+    colour["other"] = PALETTE[-1]
+    return top + (["other"] if len(outlets) > len(top) else []), colour, totals
+
+
+def chart(rows: list[dict], first: date | None = None, last: date | None = None) -> dict | None:
+    """The geometry of the articles-per-day chart (stacked by outlet, on a time axis from
+    ``first`` to ``last``: every day has its place, so days without articles are visible gaps);
+    the template ``chart.svg`` draws it. None without articles."""
+    if not rows:
+        return None
+    days = sorted({r["day"] for r in rows})
+    first, last = first or days[0], last or days[-1]
+    span = (last - first).days + 1
+    order, colour, totals = _outlets(rows)
     per_day: dict = {d: {} for d in days}
     for r in rows:
         key = r["outlet"] if r["outlet"] in colour else "other"
         per_day[r["day"]][key] = per_day[r["day"]].get(key, 0) + r["articles"]
-    colour["other"] = PALETTE[-1]
-    order = top + (["other"] if len(outlets) > len(top) else [])
     peak = max(sum(v.values()) for v in per_day.values()) or 1
-    height, left, bottom = 220, 40, 40
     slot = min(64.0, 900 / span)  # pixels per day: the plot is at most 900 px wide
-    plot = span * slot
-    width = left + plot + 60
     bar = max(slot * 0.72, 1.5)
-    spans_years = first.year != last.year
-    label = "%Y-%m-%d" if spans_years else "%m-%d"
+    label = "%Y-%m-%d" if first.year != last.year else "%m-%d"
 
     def x_of(day: date) -> float:
-        return left + (day - first).days * slot
+        return LEFT + (day - first).days * slot
 
-    parts = [
-        f'<svg data-testid="chart" role="img" aria-label="Articles per day and outlet, {e(first)} to {e(last)}" '
-        f'width="{width:.0f}" height="{height + bottom + 10}" xmlns="http://www.w3.org/2000/svg" '
-        f'data-first="{e(first)}" data-last="{e(last)}" data-days="{span}">'
-    ]
-    parts.append(f'<line x1="{left}" y1="{height}" x2="{left + plot:.1f}" y2="{height}" stroke="#888"/>')
-    parts.append(f'<text x="{left - 6}" y="14" font-size="11" text-anchor="end">{peak}</text>')
-    for tick in _ticks(first, last):
-        x = x_of(tick) + slot / 2
-        parts.append(
-            f'<line x1="{x:.1f}" y1="{height}" x2="{x:.1f}" y2="{height + 4}" stroke="#888"/>'
-            f'<text x="{x:.1f}" y="{height + 16}" font-size="10" text-anchor="middle" data-tick="{e(tick)}">'
-            f"{e(tick.strftime(label))}</text>"
-        )
-    if spans_years:  # a faint line where each new year starts
-        for year in range(first.year + 1, last.year + 1):
-            x = x_of(date(year, 1, 1))
-            parts.append(
-                f'<line x1="{x:.1f}" y1="20" x2="{x:.1f}" y2="{height}" stroke="#ccc" stroke-dasharray="3,3"/>'
-                f'<text x="{x + 3:.1f}" y="30" font-size="10" fill="#888">{year}</text>'
-            )
+    bars = []
     for day in days:
-        x, y = x_of(day) + (slot - bar) / 2, float(height)
-        total = sum(per_day[day].values())
-        parts.append(f'<g data-day="{e(day)}" data-total="{total}"><title>{e(day)}: {total} articles</title>')
-        for outlet in order:
-            n = per_day[day].get(outlet, 0)
-            if not n:
-                continue
-            h = n / peak * (height - 20)
+        y, stack = float(HEIGHT), []
+        for outlet in (o for o in order if per_day[day].get(o)):
+            h = per_day[day][outlet] / peak * (HEIGHT - 20)
             y -= h
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour[outlet]}">'
-                f"<title>{e(day)} · {e(outlet)}: {n}</title></rect>"
-            )
-        if bar >= 18:  # room for the day's total above its bar
-            parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" font-size="11" text-anchor="middle">{total}</text>'
-            )
-        parts.append("</g>")
-    parts.append("</svg>")
-    legend = "".join(
-        f'<span class="key"><i style="background:{colour[o]}"></i>{e(o)} ({totals.get(o, "")})</span>'
-        for o in order
-        if o != "other"
+            stack.append({"outlet": outlet, "n": per_day[day][outlet], "y": y, "h": h, "colour": colour[outlet]})
+        bars.append({"day": day, "total": sum(per_day[day].values()), "x": x_of(day) + (slot - bar) / 2, "top": y})
+        bars[-1]["stack"] = stack
+    return {
+        "first": first,
+        "last": last,
+        "span": span,
+        "width": LEFT + span * slot + 60,
+        "height": HEIGHT,
+        "bottom": BOTTOM,
+        "left": LEFT,
+        "plot_end": LEFT + span * slot,
+        "peak": peak,
+        "bar": bar,
+        "bars": bars,
+        "ticks": [{"day": t, "x": x_of(t) + slot / 2, "label": t.strftime(label)} for t in _ticks(first, last)],
+        "years": [{"year": y, "x": x_of(date(y, 1, 1))} for y in range(first.year + 1, last.year + 1)],
+        "legend": [{"outlet": o, "colour": colour[o], "n": totals.get(o)} for o in order],
+        "with_articles": len(days),
+        "without": span - len(days),
+    }
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    if "other" in order:
-        legend += f'<span class="key"><i style="background:{colour["other"]}"></i>other</span>'
-    days_text = f"{len(days)} days with articles from {first} to {last}; {span - len(days)} days without"
-    return "".join(parts) + f'<div class="legend">{legend}</div><p class="muted">{e(days_text)}.</p>'
+    env.filters["when"] = when
+    env.filters["num"] = lambda value, digits=1: f"{value:.{digits}f}"
+    return env
 
 
-STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC",sans-serif;margin:16px;color:#222;background:#fff}
-h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:22px 0 6px}
-.muted{color:#666;font-size:12px} .cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
-.card{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:130px}
-.card b{display:block;font-size:15px}
-.banner{background:#ffebe9;border:1px solid #cf222e;border-radius:6px;padding:8px 12px;color:#82071e;font-weight:bold} .ok{color:#1a7f37} .bad{color:#cf222e;font-weight:bold}
-table{border-collapse:collapse;font-size:12px} th,td{border:1px solid #ddd;padding:3px 7px;text-align:left}
-th{background:#f4f4f4} .legend{font-size:12px;margin-top:4px}
-.key{margin-right:12px;white-space:nowrap} .key i{display:inline-block;width:10px;height:10px;margin-right:4px}
-"""
+_ENV = None
 
 
-def _freshness(f: dict) -> str:
-    """The freshness line: the verdict of news_etl.warehouse.freshness (the rule the DAG's check uses)."""
-    verdict = f.get("verdict")
-    hours = f.get("hours_without_new_post")
-    if verdict == "stale":
-        return f'<span class="bad">{e(f["message"])}</span>'
-    if verdict == "fresh":
-        return f'<span class="ok">fresh</span>: newest post {e(hours)} h ago (limit {e(f["limit_hours"])} h)'
-    if verdict == "not measured":
-        return '<span class="ok">not measured</span>: the source is the embedded sample posts, a fixed set'
-    return f"check off (NEWS_ETL_MAX_SOURCE_SILENCE_HOURS=0): newest post {e(hours)} h ago"
-
-
-def render(summary: dict) -> str:
-    f = summary["freshness"]
-    if not summary["available"]:
-        body = (
-            f'<p class="bad" data-testid="no-snapshot">No published snapshot yet at {e(summary["snapshot"])}: '
-            f"run the DAG once.</p>"
-        )
-    elif summary.get("error"):
-        body = (
-            f'<p class="bad" data-testid="snapshot-unreadable">The published snapshot {e(summary["snapshot"])} '
-            f"is unreadable ({e(summary['error'])}). The writer's file is intact: the next run's publish "
-            f"replaces the snapshot.</p>"
-        )
-    else:
-        stale_banner = f'<p class="banner" data-testid="stale-banner">{e(f["message"])}</p>' if f.get("stale") else ""
-        cards = "".join(
-            f'<div class="card"><span class="muted">{e(label)}</span><b data-testid="{e(tid)}">{e(v)}</b></div>'
-            for label, tid, v in [
-                ("live articles", "total-articles", summary["totals"]["articles"]),
-                ("rejects", "total-rejects", summary["totals"]["rejects"]),
-                ("runs loaded", "total-runs", summary["totals"]["runs"]),
-                ("newest post", "newest-post", f["newest_post_at"]),
-                ("last load", "last-load", f["last_load_at"]),
-            ]
-        )
-        body = f"""{stale_banner}
-<div class="cards">{cards}</div>
-<p data-testid="freshness">Freshness: {_freshness(f)}</p>
-<h2>Articles per day and outlet</h2>{_chart(summary["articles_per_day_outlet"])}
-<h2>Last runs</h2>{
-            _table(
-                summary["runs"],
-                [
-                    ("run_id", "run"),
-                    ("status", "status"),
-                    ("loaded_at", "loaded"),
-                    ("posts_seen", "seen"),
-                    ("posts_changed", "changed"),
-                    ("articles_new", "new"),
-                    ("articles_updated", "updated"),
-                    ("articles_deleted", "deleted"),
-                    ("rejects", "rejects"),
-                    ("expectations_failed", "soft fails"),
-                    ("seconds", "seconds"),
-                ],
-                "runs",
-                "No run has loaded yet.",
-            )
-        }
-<h2>Rejects by reason</h2>{
-            _table(
-                summary["rejects"],
-                [("reason", "reason"), ("posts", "posts"), ("example", "example")],
-                "rejects",
-                "No rejects.",
-            )
-        }
-<h2>Failed expectations</h2>{
-            _table(
-                summary["failed_expectations"],
-                [
-                    ("run_id", "run"),
-                    ("batch", "batch"),
-                    ("expectation", "expectation"),
-                    ("column_name", "column"),
-                    ("severity", "severity"),
-                    ("observed", "observed"),
-                ],
-                "failed-expectations",
-                "Every expectation held.",
-            )
-        }"""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>News warehouse</title><style>{STYLE}</style></head>
-<body><h1>News warehouse</h1>
-<p class="muted">Read from the published snapshot <code>{e(summary["snapshot"])}</code>
-at {e(datetime.now(UTC))}.</p>{body}
-</body></html>"""
+def render(summary: dict, airflow: dict | None = None, chosen: str = DEFAULT_RANGE, now: datetime | None = None) -> str:
+    """The page's HTML (templates/page.html, autoescaped)."""
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    first = date.fromisoformat(summary["chart_first"]) if summary.get("chart_first") else None
+    last = date.fromisoformat(summary["chart_last"]) if summary.get("chart_last") else None
+    return _ENV.get_template("page.html").render(
+        s=summary,
+        f=summary["freshness"],
+        airflow=airflow,
+        chart=chart(summary["articles_per_day_outlet"], first, last),
+        ranges=list(RANGES),
+        chosen=chosen,
+        now=now or datetime.now(UTC),
+    )
 
 
 def _jsonable(value):
@@ -394,6 +442,11 @@ def _jsonable(value):
 # --- the app ----------------------------------------------------------------------------------
 
 
+def _base_url(request: Request) -> str:
+    """This api-server, as the request reached it (the page calls the REST API it is mounted on)."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="News warehouse", docs_url=None, redoc_url=None, openapi_url=None)
     headers = {
@@ -404,12 +457,18 @@ def create_app() -> FastAPI:
     }
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(_require_login())])
-    def page() -> HTMLResponse:
-        return HTMLResponse(render(read_summary(source=_source())), headers=headers)
+    def page(request: Request, days: str = DEFAULT_RANGE) -> HTMLResponse:
+        chosen = days if days in RANGES else DEFAULT_RANGE
+        airflow = read_airflow(_base_url(request), viewer_token(request))
+        summary = read_summary(source=airflow["source"], days=RANGES[chosen])
+        return HTMLResponse(render(summary, airflow, chosen), headers=headers)
 
     @app.get("/summary.json", dependencies=[Depends(_require_login())])
-    def summary() -> JSONResponse:
-        return JSONResponse(_jsonable(read_summary(source=_source())), headers=headers)
+    def summary(request: Request, days: str = DEFAULT_RANGE) -> JSONResponse:
+        chosen = days if days in RANGES else DEFAULT_RANGE
+        airflow = read_airflow(_base_url(request), viewer_token(request))
+        body = {**read_summary(source=airflow["source"], days=RANGES[chosen]), "airflow": airflow}
+        return JSONResponse(_jsonable(body), headers=headers)
 
     return app
 

@@ -135,8 +135,13 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
     # and the page uses the DAG's rule: stale past the limit of deploy/airflow.env (48 h)
     newest = scalar(snapshot, "SELECT max(published_at) FROM articles WHERE deleted_at IS NULL")
     stale = (datetime.now(UTC) - newest).total_seconds() / 3600 > 48
-    assert ("STALE SOURCE" in frame.get_by_test_id("freshness").inner_text()) == stale
+    assert frame.get_by_test_id("freshness").inner_text().startswith("Freshness: stale") == stale
     assert (frame.get_by_test_id("stale-banner").count() == 1) == stale
+    if stale:  # said once, in the banner, with the newest post in the page's one time format
+        assert frame.get_by_test_id("stale-banner").inner_text().startswith("STALE SOURCE: no new post for ")
+        assert "(newest post 2026-11-25 18:02 Asia/Shanghai (10:02 UTC); limit 48" in (
+            frame.get_by_test_id("stale-banner").inner_text()
+        )
     assert frame.get_by_test_id("newest-post").inner_text().endswith("UTC)")  # site time and UTC
 
     run_cells = frame.get_by_test_id("runs").locator("tbody tr", has_text=run_id).first.locator("td")
@@ -165,5 +170,20 @@ def test_login_find_the_successful_run_and_read_the_warehouse_page(page, local_a
         str(d): n
         for d, n in rows(snapshot, "SELECT published_date, count(*) FROM articles WHERE deleted_at IS NULL GROUP BY 1")
     }
+    # Airflow's own state of the run, by its site day, linked to the run in the UI
+    airflow_row = frame.get_by_test_id("airflow-runs").locator(f'tr[data-run="{run_id}"]')
+    assert airflow_row.locator('td[data-col="state"]').inner_text() == "success"
+    assert airflow_row.locator('td[data-col="site_day"]').inner_text() == "2026-11-24"
     # a post's title in Chinese would reach the page only as text: no script runs on it
     assert frame.locator("script").count() == 0
+    # the link is the run's page in the UI (the UI's iframe may not navigate the top window: a
+    # click opens it in the frame, a middle click in a tab)
+    href = airflow_row.locator('td[data-col="run"] a').get_attribute("href")
+    page.goto(af.url + href)
+    expect(page.get_by_text(run_id).first).to_be_visible(timeout=60_000)
+
+    # the page on its own, whole, for the guides (docs/warehouse-page.png is a copy of this one)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(af.url + "/news-warehouse/")
+    page.get_by_test_id("total-articles").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "warehouse-page.png"), full_page=True)

@@ -1,5 +1,6 @@
-"""The warehouse page's rendering, on real snapshot files: the chart's time axis, times in the
-site's zone and UTC, the freshness verdict, and a snapshot that cannot be read.
+"""The warehouse page's rendering, on real snapshot files: the chart's time axis and range, times in
+the site's zone and UTC, the freshness verdict, Airflow's runs by site day with the failing task and
+its alert, escaping by the templates, and a snapshot that cannot be read.
 
 (The page inside a running Airflow, behind its login, is tests/test_airflow_local.py and
 tests/test_browser.py.)
@@ -19,6 +20,8 @@ from conftest import ROOT, SAMPLE
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import warehouse_page as page
+
+NOV_25 = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,8 @@ def post_ids(snapshot, n):
 def test_the_chart_is_a_time_axis_where_days_without_articles_are_gaps(snapshot, tmp_path):
     a, b = post_ids(snapshot, 2)
     copy = moved(snapshot, tmp_path, {a: "2026-11-10", b: "2026-11-11"})
-    html = page.render(page.read_summary(copy, source="git+https://example.invalid/site.git"))
+    summary = page.read_summary(copy, source="git+https://example.invalid/site.git", now=NOV_25, days=None)
+    html = page.render(summary)
     svg = re.search(r'<svg data-testid="chart".*?</svg>', html, re.S).group(0)
     assert 'data-first="2026-11-10"' in svg and 'data-last="2026-11-25"' in svg
     assert 'data-days="16"' in svg  # every calendar day has its place, not only the days with articles
@@ -70,7 +74,7 @@ def test_the_chart_is_a_time_axis_where_days_without_articles_are_gaps(snapshot,
     assert sum(bars.values()) == 43
     # the bars stand at their dates: 11-11 → 11-23 is twelve days' width, 11-10 → 11-11 one
     x = {
-        d: float(re.search(rf'<g data-day="{d}"[^>]*>(?:<title>[^<]*</title>)?<rect x="([\d.]+)"', svg)[1])
+        d: float(re.search(rf'<g data-day="{d}"[^>]*>\s*(?:<title>[^<]*</title>)?\s*<rect x="([\d.]+)"', svg)[1])
         for d in bars
     }
     one_day = x["2026-11-11"] - x["2026-11-10"]
@@ -84,7 +88,7 @@ def test_the_chart_is_a_time_axis_where_days_without_articles_are_gaps(snapshot,
 def test_labels_carry_the_year_when_the_range_spans_years(snapshot, tmp_path):
     (a,) = post_ids(snapshot, 1)
     copy = moved(snapshot, tmp_path, {a: "2021-12-01"})
-    html = page.render(page.read_summary(copy, source="git+https://example.invalid/site.git"))
+    html = page.render(page.read_summary(copy, source="git+https://example.invalid/site.git", now=NOV_25, days=None))
     ticks = re.findall(r'data-tick="([\d-]+)"[^>]*>([^<]+)<', html)
     assert len(ticks) <= 8
     assert all(label == tick for tick, label in ticks), ticks  # 2022-01-01, not 01-01
@@ -142,3 +146,69 @@ def test_an_unreadable_snapshot_is_said_not_raised(snapshot, tmp_path, damage):
     html = page.render(summary)
     assert 'data-testid="snapshot-unreadable"' in html and "is unreadable" in html
     assert page._jsonable(summary)["error"] == summary["error"]
+
+
+def test_the_chart_shows_the_last_30_days_by_default(snapshot, tmp_path):
+    (a,) = post_ids(snapshot, 1)
+    copy = moved(snapshot, tmp_path, {a: "2022-03-01"})  # an old article: outside the default range
+    summary = page.read_summary(copy, source=str(SAMPLE), now=datetime(2026, 12, 2, 4, tzinfo=UTC))
+    html = page.render(summary)
+    assert 'data-first="2026-11-03"' in html and 'data-last="2026-12-02"' in html and 'data-days="30"' in html
+    assert "3 days with articles from 2026-11-03 to 2026-12-02; 27 days without." in html
+    assert '<a href="?days=all">all days</a>' in html
+    whole = page.render(
+        page.read_summary(copy, source=str(SAMPLE), now=datetime(2026, 12, 2, 4, tzinfo=UTC), days=None)
+    )
+    assert 'data-first="2022-03-01"' in whole
+
+
+def test_runs_are_named_by_site_day():
+    # a scheduled run of 2026-11-24 starts at 00:30 Asia/Shanghai, 16:30 UTC the day before
+    assert page.site_day("2026-11-23T16:30:00Z") == "2026-11-24"
+    assert page.site_day(None, datetime(2026, 11, 25, tzinfo=UTC)) == "2026-11-25"
+    assert page.site_day(None, None) is None
+
+
+def test_the_alert_is_read_from_the_task_log():
+    structured = [
+        {"event": "fetch: starting"},
+        {"event": "NEWS ETL ALERT: news_etl_daily.fetch failed: git repository /tmp/x is not a repository"},
+        {"event": "Task failed with exception"},
+    ]
+    assert page.alert_text(structured).endswith("is not a repository")
+    assert page.alert_text("a\nNEWS ETL ALERT: first\nNEWS ETL ALERT: last\n") == "last"
+    assert page.alert_text([]) is None
+
+
+def test_airflow_runs_failed_and_running_are_shown_escaped(snapshot):
+    airflow = {
+        "dag_id": "news_etl_daily",
+        "error": None,
+        "source": None,
+        "runs": [
+            {
+                "site_day": "2026-11-24",
+                "run_id": "manual__<b>x</b>",
+                "run_type": "manual",
+                "state": "failed",
+                "start": "2026-11-25T01:00:00Z",
+                "end": "2026-11-25T01:05:00+00:00",
+                "as_of": None,
+                "href": "/dags/news_etl_daily/runs/manual__%3Cb%3Ex%3C%2Fb%3E",
+                "tasks": [
+                    {"task_id": "validate", "href": "/dags/x/tasks/validate", "alert": "<script>alert(1)</script>"}
+                ],
+            },
+            {**page._run_row({"dag_id": "d", "dag_run_id": "r2", "state": "running"}), "site_day": "2026-11-25"},
+        ],
+    }
+    html = page.render(page.read_summary(snapshot, source=str(SAMPLE)), airflow)
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "manual__&lt;b&gt;x&lt;/b&gt;" in html
+    failed = re.search(r'<tr data-run="manual__&lt;b&gt;x&lt;/b&gt;" data-state="failed">(.*?)</tr>', html, re.S)[1]
+    assert '<td data-col="state" class="bad">failed</td>' in failed
+    assert '<a href="/dags/x/tasks/validate">validate</a>' in failed
+    assert '<td data-col="start">2026-11-25 09:00 Asia/Shanghai (01:00 UTC)</td>' in failed
+    assert 'data-run="r2" data-state="running"' in html
+    unreachable = page.render(page.read_summary(snapshot), {**airflow, "error": "ConnectError: refused", "runs": []})
+    assert "Airflow&#39;s runs could not be read" in unreachable or "Airflow's runs could not be read" in unreachable

@@ -28,10 +28,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from airflow.sdk.definitions.deadline import BaseDeadlineReference
 
 from news_etl.settings import GIT_CONN_ID, SITE_TIMEZONE, SOURCE_VARIABLE, WAREHOUSE_CONN_ID, Settings
+
+if TYPE_CHECKING:  # model imports pyarrow: not at the DAG's parse time
+    from news_etl.model import Run
 
 
 def warehouse_hook():
@@ -121,7 +125,7 @@ def connect():
     return hook.get_conn()
 
 
-def run_identity() -> dict:
+def run_identity() -> Run:
     """The pipeline's run identity from the running task's Airflow context."""
     from airflow.sdk import get_current_context
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from news_etl.model import FetchManifest, Run
+
 #: The columns of ``etl_runs``, in the order :func:`write_run` binds them.
 RUN_COLUMNS = (
     "run_id",
@@ -40,8 +42,8 @@ MAX_MESSAGE_CHARS = 2000
 def write_run(
     con,
     *,
-    run: dict,
-    fetch: dict,
+    run: Run,
+    fetch: FetchManifest,
     status: str,
     now: datetime,
     counts: dict | None = None,

@@ -1,0 +1,151 @@
+"""Re-running a loaded day in the real scheduler (issue 24, item 1).
+
+An operator's most common act is "Clear" on a run; a backfill with "All Runs" (``reprocess_behavior``
+``completed``) clears the day's run the same way. The cleared run's fetch finds nothing new (the
+warehouse already holds the day), so ``transform`` maps over no batch: its map index 0 of the first
+try becomes ``removed`` but keeps its XCom, which names a staged file of the first try that the new
+fetch no longer has. Each step must read only what this try's fetch staged: the re-run is green and
+the warehouse is unchanged but for the run's audit row.
+
+One Airflow of its own (the make airflow launcher's class, the scheduler's own schedule off) and
+a warehouse of its own, so the first run of the day has batches.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from airflow_local import LocalAirflow
+from airflow_servers import airflow_paths, private_tmp
+from warehouse_checks import fingerprint, rows
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1500)]
+
+DAG = "news_etl_daily"
+DAY = "2026-11-24"  # the site day (Asia/Shanghai) loaded, then re-run
+LOGICAL_DATE = "2026-11-23T16:30:00Z"  # the run of site day DAY starts at its 00:30
+
+
+def wait_backfill(af: LocalAirflow, backfill_id: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not af.api("GET", f"/api/v2/backfills/{backfill_id}")["completed_at"]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"backfill {backfill_id} not complete after {timeout}s\n{af.tail('scheduler')}")
+        time.sleep(2)
+
+
+def backfill(af: LocalAirflow, reprocess: str) -> None:
+    body = {
+        "dag_id": DAG,
+        "from_date": f"{DAY}T00:00:00+08:00",
+        "to_date": f"{DAY}T23:59:59+08:00",
+        "reprocess_behavior": reprocess,
+        "max_active_runs": 1,
+    }
+    wait_backfill(af, af.api("POST", "/api/v2/backfills", body)["id"])
+
+
+def day_run(af: LocalAirflow) -> str:
+    """The id of the one run of site day DAY."""
+    runs = af.api("GET", f"/api/v2/dags/{DAG}/dagRuns?limit=100")["dag_runs"]
+    (run_id,) = [r["dag_run_id"] for r in runs if r["logical_date"] == LOGICAL_DATE]
+    return run_id
+
+
+def run_state(af: LocalAirflow) -> tuple[str, dict]:
+    run_id = day_run(af)
+    run = af.wait_run(run_id, timeout=600)
+    states = {
+        f"{ti['task_id']}[{ti['map_index']}]" if ti["map_index"] >= 0 else ti["task_id"]: ti["state"]
+        for ti in af.task_instances(run_id)
+    }
+    return run["state"], states
+
+
+def audit_rows(af: LocalAirflow) -> list[tuple]:
+    return rows(af.paths["warehouse"], "SELECT run_id, status, posts_changed FROM etl_runs ORDER BY loaded_at")
+
+
+@pytest.fixture(scope="module")
+def loaded_day():
+    """An Airflow whose warehouse holds the site day DAY, loaded by a backfill run that had batches."""
+    base = private_tmp("news-etl-rerun-")
+    paths = airflow_paths(base)
+    af = LocalAirflow(
+        paths["home"],
+        source=paths["source"],
+        warehouse=paths["warehouse"],
+        published=paths["published"],
+        staging=paths["staging"],
+        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False", "NEWS_ETL_RUN_DEADLINE_MINUTES": "0"},
+    )
+    af.paths = paths
+    try:
+        af.prepare()
+        af.start(components=("api-server", "scheduler", "dag-processor"))
+        af.wait_ready()
+        af.unpause()
+        backfill(af, "none")
+        state, tasks = run_state(af)
+        assert state == "success", (tasks, af.tail("scheduler"))
+        assert tasks.get("transform[0]") == "success", tasks  # the day's run had batches
+        assert audit_rows(af)[-1][2] > 0
+        yield af
+    finally:
+        af.stop()
+        if os.environ.get("NEWS_ETL_KEEP_TEST_AIRFLOW") != "1":
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def check_unchanged_but_audit(af: LocalAirflow, before: dict, audit_before: list[tuple]) -> None:
+    state, tasks = run_state(af)
+    assert state == "success", tasks
+    assert {s for t, s in tasks.items() if not t.startswith("transform")} == {"success"}, tasks
+    assert fingerprint(af.paths["warehouse"]) == before
+    audit = audit_rows(af)
+    # one audit row for the re-run (the run's id is its key: it says what this try did, nothing new)
+    assert len(audit) == len(audit_before), audit
+    assert audit[-1][:3] == (day_run(af), "published", 0), audit
+
+
+def test_clearing_a_loaded_day_is_green_and_changes_nothing(loaded_day):
+    af = loaded_day
+    before, audit_before = fingerprint(af.paths["warehouse"]), audit_rows(af)
+    quoted = urllib.parse.quote(day_run(af), safe="")
+    af.api("POST", f"/api/v2/dags/{DAG}/dagRuns/{quoted}/clear", {"dry_run": False})
+    check_unchanged_but_audit(af, before, audit_before)
+
+
+def test_a_backfill_of_all_runs_over_a_loaded_day_is_green_and_changes_nothing(loaded_day):
+    af = loaded_day
+    before, audit_before = fingerprint(af.paths["warehouse"]), audit_rows(af)
+    backfill(af, "completed")
+    check_unchanged_but_audit(af, before, audit_before)
+
+
+def test_the_warehouse_page_shows_airflows_runs_by_site_day(loaded_day):
+    """The page reads Airflow's runs through the REST API with the viewer's own token: the re-run
+    day is there by its site day, with its state, linked to the run."""
+    af = loaded_day
+    run_id = day_run(af)
+    summary = af.api("GET", "/news-warehouse/summary.json")
+    assert summary["airflow"]["error"] is None, summary["airflow"]
+    (shown,) = [r for r in summary["airflow"]["runs"] if r["run_id"] == run_id]
+    assert (shown["site_day"], shown["state"]) == (DAY, "success")
+    html = af.api("GET", "/news-warehouse/", raw=True).decode()
+    row = re.search(rf'<tr data-run="{re.escape(run_id)}" data-state="success">(.*?)</tr>', html, re.S)[1]
+    assert f'<td data-col="site_day">{DAY}</td>' in row
+    assert f'href="/dags/{DAG}/runs/{urllib.parse.quote(run_id, safe="")}"' in row
+    # one time format: no raw ISO instant anywhere on the page
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", html.replace(run_id, "")), html
+    # a caller without a token gets nothing
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(af.url + "/news-warehouse/summary.json", timeout=30)
+    assert denied.value.code in (401, 403)
