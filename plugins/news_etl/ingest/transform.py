@@ -38,7 +38,7 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
     date is checked.
     """
     _check_file(post)
-    fm = parse_post(post.path, post.raw)
+    fm = parse_post(post.path, post.raw, internal=post.source.startswith("feed:"))  # (the feed's own fields)
     body = clean_body(fm.body, html=fm.html)
     if not body.paragraphs and not body.digest:
         raise Reject("no body", "no visible text after cleaning")
