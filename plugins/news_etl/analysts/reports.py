@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 
-import duckdb
-
+from news_etl.analysts.readers import open_reader
 from news_etl.settings import SQL_DIR
 from news_etl.text import printable
 
@@ -38,7 +39,7 @@ def _pad(text: str, width: int) -> str:
 
 def print_summary(path: Path | str) -> None:
     """Articles per outlet and day, rejects by reason, and the last run's audit row."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_warehouse(path)
     try:
         print(f"Warehouse {path}\n")
         print("Articles per outlet and day (live articles):")
@@ -146,13 +147,13 @@ def run_report(con, name: str, params: dict[str, str] | None = None):
     return con.sql(sql, params=bound or None).to_arrow_table()
 
 
-def open_warehouse(path: Path | str):
-    """A read-only connection on a warehouse file (the published snapshot by default), site time zone."""
+def open_warehouse(path: Path | str, writes_to: Path | str | None = None):
+    """A read-only connection on a warehouse file (the published snapshot by default), site time zone,
+    external access off (:func:`news_etl.analysts.readers.open_reader`; ``writes_to``: the one folder it may write)."""
+
     if not Path(path).exists():
         raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute(f"SET TimeZone = '{REPORT_TIMEZONE}'")  # a constant of this module
-    return con
+    return open_reader(path, writes_to=writes_to, timezone=REPORT_TIMEZONE)
 
 
 def format_table(table) -> str:
@@ -175,7 +176,6 @@ def write_report(table, fmt: str = "table", out: Path | str | None = None, strea
     ``bom``: start CSV with a UTF-8 byte order mark, so Excel reads the Chinese text right. Written to
     a terminal, CSV and JSON escape unprintable characters like the table does (a file keeps them).
     """
-    import sys
 
     stream = stream or sys.stdout
     if fmt not in FORMATS:
@@ -217,8 +217,6 @@ def client_command(path: Path | str) -> list[str]:
     """The command line of the official DuckDB CLI (``duckdb-cli``, pinned in requirements.lock) on a
     snapshot, read-only, started with :data:`CLIENT_INIT`. The snapshot is written in DuckDB's 1.4
     storage format (news_etl/warehouse/snapshot.py), which the 1.x CLI reads."""
-    import shutil
-    import sys
 
     beside = Path(sys.executable).with_name("duckdb")
     binary = str(beside) if beside.exists() else shutil.which("duckdb")

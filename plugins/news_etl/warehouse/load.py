@@ -15,6 +15,7 @@ import duckdb
 
 from news_etl.contract import MAX_REJECT_RAW_BYTES
 from news_etl.model import Execute, FetchManifest, Run
+from news_etl.warehouse import search_index
 from news_etl.warehouse.audit import write_run
 from news_etl.warehouse.migrations import migrate
 from news_etl.warehouse.state import check_watermark
@@ -79,6 +80,7 @@ def load(
         counts["rejects"] = sum(reasons.values())
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
         meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
+        search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
         _rebuild_days(con, run_id, meaning)
         _drop_staged(con)
         write_run(
