@@ -14,6 +14,7 @@ export AIRFLOW__CORE__DAGS_FOLDER            := $(ROOT)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER         := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES          := False
 export AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX  := regexp
+export PYTHONWARNINGS                        ?= ignore:GitWildMatchPattern:DeprecationWarning
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN   ?= sqlite:///$(AIRFLOW_HOME)/airflow.db
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
 export AIRFLOW_CONN_NEWS_WAREHOUSE           ?= {"conn_type": "duckdb", "host": "$(ROOT)/data/warehouse.duckdb"}

@@ -1,11 +1,21 @@
 """Run Airflow 3 for this project on one machine: its parts as child processes.
 
 ``make airflow`` runs ``python scripts/airflow_local.py up``: it prepares an
-Airflow home (metadata database migrated, the ``duckdb_writer`` pool of one
-slot, the ``news_warehouse`` connection, the ``news_etl_source`` Variable, a
-login), starts the api-server, scheduler, dag-processor and triggerer, unpauses
-the daily DAG, prints the UI address and the login, and waits. Ctrl-C (or
-``make airflow-stop``, which signals the pid in ``$AIRFLOW_HOME/airflow-local.pid``)
+Airflow home (metadata database migrated, a login), starts the api-server, then
+through Airflow's public REST API creates the ``duckdb_writer`` pool of one slot,
+the ``news_warehouse`` connection and the ``news_etl_source`` Variable, starts the
+scheduler, dag-processor and triggerer (a LocalExecutor of one worker per core),
+unpauses the daily DAG, prints the UI address and the login, and waits.
+
+What it keeps that ``airflow standalone`` lacks, and why it is not a wrapper of it:
+the project's settings (``deploy/airflow.env``, shared with compose) under the
+environment's overrides; the api-server answering before the scheduler starts (a task
+started earlier fails to reach it); the pool, connection and Variable; SQLite
+settings for a busy machine; a pid file for ``make airflow-stop`` and ``make backfill``;
+the parts chosen per caller (the tests run no triggerer). ``airflow standalone``
+starts every part at once and has none of the rest.
+
+Ctrl-C (or ``make airflow-stop``, which signals the pid in ``$AIRFLOW_HOME/airflow-local.pid``)
 stops every process it started: each runs in its own process group, which is
 killed whole.
 
