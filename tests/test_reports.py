@@ -86,7 +86,7 @@ def test_daily_volume_on_the_sample(sample_wh):
     rows = run(sample_wh, "daily_volume")
     per_outlet, per_day = collections.Counter(), collections.Counter()
     for r in rows:
-        per_outlet[r["outlet"]] += r["articles"]
+        per_outlet[r["channel"]] += r["articles"]
         per_day[r["day"].isoformat()] += r["articles"]
         assert r["new"] == r["articles"] and r["updated"] == r["deleted"] == 0
     assert dict(per_outlet) == SAMPLE_EXPECTED["articles_per_outlet"]
@@ -102,13 +102,15 @@ def test_daily_volume_on_the_sample(sample_wh):
 def test_keyword_reports_on_the_sample(sample_wh):
     # 24th: 无人机 in the 低空物流 story (东财 and 上证) and the 北辰精工 post (每经): 3 articles, 3 outlets
     top = {r["keyword"]: r for r in run(sample_wh, "top_keywords", start="2026-11-24", end="2026-11-24")}
-    assert (top["无人机"]["articles"], top["无人机"]["outlets"]) == (3, 3)
+    assert (top["无人机"]["articles"], top["无人机"]["channels"]) == (3, 3)
     assert len(run(sample_wh, "top_keywords")) == 20
     # 25th: three 衡远银行 posts (all 东财), no 衡远 on the 24th -> rising, new that day
     rising = {r["keyword"]: r for r in run(sample_wh, "rising_keywords", day="2026-11-25")}
-    assert (rising["衡远"]["articles"], rising["衡远"]["stories"], rising["衡远"]["outlets"]) == (3, 3, 1)
+    assert (rising["衡远"]["articles"], rising["衡远"]["stories"], rising["衡远"]["channels"]) == (3, 3, 1)
     assert rising["衡远"]["rank_day_before"] is None
     assert all(r["stories"] >= 2 for r in rising.values())
+    ranks = [r["rank"] for r in run(sample_wh, "rising_keywords", day="2026-11-25")]
+    assert ranks == sorted(ranks) and len(ranks) > 1  # by rank that day
     assert run(sample_wh, "rising_keywords") == run(sample_wh, "rising_keywords", day="2026-11-25")  # default: last day
 
 
@@ -177,10 +179,10 @@ def golden_articles():
 def test_daily_volume_on_the_corpus(corpus_wh):
     expected = collections.Counter(golden_articles())
     rows = run(corpus_wh, "daily_volume")
-    assert {(r["day"].isoformat(), r["outlet"]): r["articles"] for r in rows} == dict(expected)
+    assert {(r["day"].isoformat(), r["channel"]): r["articles"] for r in rows} == dict(expected)
     assert sum(r["articles"] for r in rows) == 115
     dec8 = run(corpus_wh, "daily_volume", start="2021-12-08", end="2021-12-08")
-    assert [(r["outlet"], r["articles"]) for r in dec8] == [("东财滚动新闻", expected[("2021-12-08", "东财滚动新闻")])]
+    assert [(r["channel"], r["articles"]) for r in dec8] == [("东财滚动新闻", expected[("2021-12-08", "东财滚动新闻")])]
 
 
 def test_same_story_on_the_corpus(corpus_wh):
@@ -217,7 +219,7 @@ def test_other_reports_on_the_corpus(corpus_wh):
     assert all(r["articles"] >= r["stories"] >= 2 for r in top)
     # 雪球: the 资管圈 post and its NW copy: two articles, one story, on 2022-01-07
     jan7 = {r["keyword"]: r for r in run(corpus_wh, "top_keywords", start="2022-01-07", end="2022-01-07")}
-    assert (jan7["雪球"]["articles"], jan7["雪球"]["stories"], jan7["雪球"]["outlets"]) == (2, 1, 2)
+    assert (jan7["雪球"]["articles"], jan7["雪球"]["stories"], jan7["雪球"]["channels"]) == (2, 1, 2)
     # securities: the board 证券 (BK0473) is linked in four stories: 雪球, 昇兴股份, 绿色经济, 消费电子
     secs = run(corpus_wh, "top_securities")
     assert secs[0]["code"] == "BK0473" and secs[0]["name"] == "证券"
@@ -284,7 +286,7 @@ def test_make_report_and_make_sql_open_the_snapshot(sample_wh):
     assert rep.returncode == 0, rep.stderr
     assert "(2 rows)" in rep.stdout
     listing = subprocess.run(["make", "-s", "report"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert "daily_volume" in listing.stdout and "Daily volume by outlet" in listing.stdout
+    assert "daily_volume" in listing.stdout and "Daily volume by channel" in listing.stdout
     shell = subprocess.run(
         ["make", "-s", "sql"],
         cwd=ROOT,

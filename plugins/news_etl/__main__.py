@@ -146,6 +146,25 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    from news_etl.analysts.reports import format_table, open_warehouse
+    from news_etl.analysts.search import search
+    from news_etl.text import printable
+
+    con = open_warehouse(args.warehouse or _settings(args).published)
+    try:
+        table, total = search(con, args.query, None if args.all else args.limit)
+    finally:
+        con.close()
+    if not total:
+        print(printable(f"no live post contains every word of {args.query!r}"))
+        return 0
+    print(format_table(table))
+    if total > table.num_rows:
+        print(f"{total} posts match; the best {table.num_rows} shown (--limit N, --all)")
+    return 0
+
+
 def cmd_sql(args) -> int:
     import os
 
@@ -179,7 +198,7 @@ def cmd_export(args) -> int:
     from news_etl.analysts.reports import open_warehouse
 
     path = args.warehouse or _settings(args).published
-    con = open_warehouse(path)
+    con = open_warehouse(path, writes_to=args.parquet)  # DuckDB writes into that folder and nowhere else
     try:
         manifest = export_parquet(con, args.parquet, source=str(path))
     finally:
@@ -275,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("search", help="the live posts whose title or text contains every word, best first")
+    p.add_argument("query", help="words separated by spaces, e.g. '宁德时代 锂电池'")
+    p.add_argument("--limit", type=int, default=20, help="rows shown, the best first (default 20)")
+    p.add_argument("--all", action="store_true", help="every match")
+    p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("sql", help="the DuckDB CLI on the published snapshot (read-only; SQL piped on stdin runs too)")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")

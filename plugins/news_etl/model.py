@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol, TypedDict
 
 import pyarrow as pa
 
@@ -186,3 +186,75 @@ class Known(NamedTuple):
     content_hash: str
     size: int | None
     mtime_ns: int | None
+
+
+# --- what passes between the steps (small manifests: XCom carries them) ------------------------
+
+
+class Run(TypedDict):
+    """A run's identity: the CLI's ``cli__<UTC time>``, or the Airflow run it belongs to."""
+
+    run_id: str
+    dag_run_id: str | None
+    logical_date: str | None
+    interval_start: str | None
+    #: The run's "as of" time (the end of its data interval): what a git source reads, and the
+    #: day the article contract's plausible dates are counted from.
+    interval_end: str | None
+
+
+class FetchManifest(TypedDict):
+    """What a fetch staged (``manifest.json`` in the run's staging folder): names, not data."""
+
+    run_id: str
+    #: Names this fetch: transform and validate results carry it, so a load never mixes two fetches.
+    fetch_id: str | None
+    as_of: str
+    started_at: str
+    names: dict[str, Any]
+    complete: bool
+    staging: str
+    source: str
+    revision: str | None
+    previous_revision: str | None
+    #: The watermark the fetch read (the load commits only on top of it); None: no check.
+    watermark: dict[str, Any] | None
+    seen: int
+    changed: int
+    deleted: int
+    moved: int
+    batches: list[str]
+    deleted_file: str | None
+    warnings: list[str]
+    seconds: float
+
+
+class BatchResult(TypedDict):
+    """One transformed batch: its articles and rejects files and counts."""
+
+    fetch_id: str | None
+    batch: str
+    clean: str
+    rejects_file: str
+    posts: int
+    articles: int
+    rejects: int
+    reasons: dict[str, int]
+    seconds: float
+
+
+class Validation(TypedDict):
+    """The GX suite's verdict over a run's batches (the results themselves are in ``quality_file``)."""
+
+    fetch_id: str | None
+    quality_file: str | None
+    expectations: int
+    failed_hard: int
+    failed_soft: int
+    seconds: float
+
+
+class Execute(Protocol):
+    """``con.execute`` of a DuckDB connection, as the steps that only run SQL are handed it."""
+
+    def __call__(self, query: str, parameters: object = ..., /) -> Any: ...

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -27,7 +26,7 @@ from news_etl.contract import site_time
 from news_etl.ingest import staging
 from news_etl.ingest.sources import open_source
 from news_etl.ingest.sources.base import Deleted
-from news_etl.model import DELETED_SCHEMA, RAW_SCHEMA, RawPost
+from news_etl.model import DELETED_SCHEMA, RAW_SCHEMA, BatchResult, FetchManifest, RawPost, Run, Validation
 from news_etl.settings import Settings
 from news_etl.text import printable
 
@@ -72,7 +71,7 @@ def folder_of(staging_folder: storage.Location) -> staging.Folder:
     return storage.folder(staging_folder)
 
 
-def new_run(run_id: str | None = None, **airflow) -> dict:
+def new_run(run_id: str | None = None, **airflow) -> Run:
     """The identity of a run; the CLI's runs are named ``cli__<UTC time>``."""
     run_id = run_id or "cli__" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return {
@@ -87,7 +86,7 @@ def new_run(run_id: str | None = None, **airflow) -> dict:
 # --- 1. fetch ----------------------------------------------------------------------------------
 
 
-def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict:
+def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> FetchManifest:
     """Ask the source what changed since the last load; stage it in raw batches.
 
     Streams: at most one batch of posts is in memory at a time. ``on_batch(folder,
@@ -171,8 +170,8 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
             pa.Table.from_pylist([{"source": source.name, "path": p} for p in deleted], schema=DELETED_SCHEMA),
             folder / deleted_file,
         )
-    manifest = {
-        **head,
+    manifest: FetchManifest = {
+        **head,  # type: ignore[typeddict-item]
         "complete": True,
         "staging": str(folder),
         "source": source.name,
@@ -213,7 +212,7 @@ def fetch(settings: Settings, run: dict, on_batch=None, read_state=None) -> dict
     return manifest
 
 
-def read_manifest(settings: Settings, run: dict) -> dict:
+def read_manifest(settings: Settings, run: Run) -> FetchManifest:
     """The manifest the run's fetch wrote (for tasks that run after it)."""
     path = staging.run_folder(settings.staging, run["run_id"]) / MANIFEST
     try:
@@ -248,7 +247,7 @@ def run_day(staging_folder: storage.Location) -> date:
     return as_of_day(manifest.get("as_of") or manifest["started_at"])
 
 
-def transform(staging_folder: str, batch: str) -> dict:
+def transform(staging_folder: str, batch: str) -> BatchResult:
     """Clean one raw batch into an articles file and a rejects file."""
     from news_etl.ingest.transform import transform_table
     from news_etl.meaning.securities import read_dictionary
@@ -263,7 +262,7 @@ def transform(staging_folder: str, batch: str) -> dict:
     staging.write_table(articles, folder / clean_name)
     staging.write_table(rejects, folder / rejects_name)
     reasons = Counter(rejects.column("reason").to_pylist())
-    result = {
+    result: BatchResult = {
         "fetch_id": _manifest_in(folder).get("fetch_id"),
         "batch": batch,
         "clean": clean_name,
@@ -286,7 +285,7 @@ def transform(staging_folder: str, batch: str) -> dict:
     return result
 
 
-def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
+def transform_all(manifest: FetchManifest, workers: int = 1) -> list[BatchResult]:
     """Transform every batch of a fetch, in parallel processes when there are several."""
     batches = manifest["batches"]
     if workers <= 1 or len(batches) <= 1:
@@ -295,7 +294,7 @@ def transform_all(manifest: dict, workers: int = 1) -> list[dict]:
         return list(pool.map(transform, [manifest["staging"]] * len(batches), batches))
 
 
-def of_this_fetch(fetched: dict, transformed) -> list[dict]:
+def of_this_fetch(fetched: FetchManifest, transformed) -> list[BatchResult]:
     """The transform results of the fetch that wrote ``fetched`` (its manifest), in its batches'
     order. A re-run (a cleared run, a backfill of "All Runs") fetches again: when that fetch stages
     fewer batches than the first try, Airflow marks the extra transform instances ``removed`` but
@@ -316,7 +315,7 @@ def of_this_fetch(fetched: dict, transformed) -> list[dict]:
 _VALIDATORS: dict = {}
 
 
-def validate_batch(staging_folder: str, item: dict, as_of: date | None = None) -> list[dict]:
+def validate_batch(staging_folder: str, item: BatchResult, as_of: date | None = None) -> list[dict]:
     """The GX results of one transformed batch (one GX context per process and as-of day, reused)."""
     from news_etl.ingest.validate import COLUMNS, Validator
 
@@ -332,13 +331,13 @@ def validate_batch(staging_folder: str, item: dict, as_of: date | None = None) -
 
 def validate(
     staging_folder: str,
-    transformed: list[dict],
+    transformed: list[BatchResult],
     as_of: date | None = None,
     connect=None,
     settings: Settings | None = None,
-    run: dict | None = None,
+    run: Run | None = None,
     precomputed: dict[str, list[dict]] | None = None,
-) -> dict:
+) -> Validation:
     """Run the GX suite over each staged batch; stop the run on a hard failure.
 
     Every result is written to ``quality.parquet`` for the load (``precomputed`` holds
@@ -377,7 +376,7 @@ def validate(
         log.info("validate: nothing staged, nothing to check")
     hard = [r for r in rows if not r["success"] and r["severity"] == "hard"]
     soft = [r for r in rows if not r["success"] and r["severity"] != "hard"]
-    result = {
+    result: Validation = {
         "fetch_id": _manifest_in(folder).get("fetch_id"),
         "quality_file": quality_file,
         "expectations": len(rows),
@@ -422,7 +421,9 @@ def validate(
 # --- 4. load -----------------------------------------------------------------------------------
 
 
-def load(connect, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
+def load(
+    connect, settings: Settings, run: Run, fetched: FetchManifest, transformed: list[BatchResult], validated: Validation
+) -> dict:
     """Write the run into the warehouse in one transaction (the single writer).
 
     The load commits only on top of the watermark its fetch read. When another
@@ -468,7 +469,7 @@ class LoadOutOfMemory(Exception):
 
 
 def _load_with_room(
-    con, settings: Settings, run: dict, fetched: dict, transformed: list[dict], validated: dict
+    con, settings: Settings, run: Run, fetched: FetchManifest, transformed: list[BatchResult], validated: Validation
 ) -> dict:
     """:func:`_load_staged`; if DuckDB runs out of ``NEWS_ETL_DUCKDB_MEMORY`` (its transaction
     rolled back), once more with ``NEWS_ETL_DUCKDB_MEMORY_MAX``. A daily load fits in the first;
@@ -494,7 +495,16 @@ def _load_with_room(
         except duckdb.OutOfMemoryException as exc:
             error = exc
         finally:
-            set_memory(con, settings.duckdb_memory)
+            try:  # the load has committed (or rolled back): a setting that cannot go back changes neither
+                set_memory(con, settings.duckdb_memory)
+            except duckdb.Error as exc:
+                log.warning(
+                    "load: DuckDB's memory stays at NEWS_ETL_DUCKDB_MEMORY_MAX=%s for the rest of this connection "
+                    "(going back to %s: %s)",
+                    settings.duckdb_memory_max,
+                    settings.duckdb_memory,
+                    str(exc).splitlines()[0],
+                )
     raise LoadOutOfMemory(
         f"the load ran out of memory with NEWS_ETL_DUCKDB_MEMORY_MAX={settings.duckdb_memory_max} "
         f"({str(error).splitlines()[0]}); nothing was written. "
@@ -503,36 +513,37 @@ def _load_with_room(
     ) from error
 
 
-def _load_staged(con, run: dict, fetched: dict, transformed: list[dict], validated: dict) -> dict:
+def _load_staged(con, run: Run, fetched: FetchManifest, transformed: list[BatchResult], validated: Validation) -> dict:
     """Check the staged files can be read, then load them (:func:`news_etl.warehouse.load`)."""
     from news_etl.meaning import steps as meaning_steps
     from news_etl.warehouse.load import load as load_warehouse
 
-    names = {
+    names: dict[str, list[str]] = {
         "clean_files": [t["clean"] for t in transformed],
         "reject_files": [t["rejects_file"] for t in transformed],
         "raw_files": list(fetched["batches"]),
     }
-    extra = [name for name in (fetched.get("deleted_file"), validated.get("quality_file")) if name]
+    deleted_file, quality_file = fetched.get("deleted_file"), validated.get("quality_file")
+    extra = [name for name in (deleted_file, quality_file) if name]
     # DuckDB reads local files: a run staged on object storage is downloaded first (one GET a file)
     with staging.local_copy(folder_of(fetched["staging"]), [*(n for g in names.values() for n in g), *extra]) as folder:
         files = {group: [str(folder / n) for n in group_names] for group, group_names in names.items()}
-        for path in [*(p for group in files.values() for p in group), *(folder / n for n in extra)]:
-            staging.check_file(Path(path))
+        for path in [*(Path(p) for group in files.values() for p in group), *(folder / n for n in extra)]:
+            staging.check_file(path)
         return load_warehouse(
             con,
             run=run,
             fetch=fetched,
             **files,
-            deleted_file=str(folder / fetched["deleted_file"]) if fetched.get("deleted_file") else None,
-            quality_file=str(folder / validated["quality_file"]) if validated.get("quality_file") else None,
+            deleted_file=str(folder / deleted_file) if deleted_file else None,
+            quality_file=str(folder / quality_file) if quality_file else None,
             transform_seconds=round(sum(t["seconds"] for t in transformed), 3),
             validate_seconds=validated.get("seconds", 0.0),
             meaning=meaning_steps,
         )
 
 
-def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], dict]:
+def _fetch_again(con, settings: Settings, run: Run) -> tuple[FetchManifest, list[BatchResult], Validation]:
     """fetch → transform → validate for ``run`` from the watermark in the warehouse open on
     ``con`` (the load's), in this process. A hard expectation failure is recorded as in
     :func:`validate`, through ``con``."""
@@ -555,7 +566,7 @@ def _fetch_again(con, settings: Settings, run: dict) -> tuple[dict, list[dict], 
 # --- 5. publish --------------------------------------------------------------------------------
 
 
-def _publish_snapshot(con, settings: Settings, run: dict) -> dict:
+def _publish_snapshot(con, settings: Settings, run: Run) -> dict:
     """The snapshot, then the names keywords keep whole for the next run's transform (beside the writer's file)."""
     from news_etl.meaning.securities import write_dictionary
     from news_etl.warehouse.publish import publish as publish_snapshot
@@ -565,16 +576,67 @@ def _publish_snapshot(con, settings: Settings, run: dict) -> dict:
     return result
 
 
-def publish(connect, settings: Settings, run: dict, fetched: dict | None = None) -> dict:
+class NotPublished(Exception):
+    """The run's load is in the writer's file, but its snapshot was not published."""
+
+
+def publish(connect, settings: Settings, run: Run, fetched: FetchManifest | None = None) -> dict:
     """Publish the analysts' snapshot (and, with ``settings.publish_url``, upload it with a Parquet
-    export for readers on other hosts: ``upload.py``); clean the run's staging folder."""
+    export for readers on other hosts: ``upload.py``); clean the run's staging folder.
+
+    A publish that fails after its run's load committed leaves the load in place: the run's
+    ``etl_runs`` row says ``loaded-not-published`` and why, this raises :class:`NotPublished`
+    (the task fails, the CLI exits non-zero saying so), and the next run (or this task's retry)
+    publishes."""
+    try:
+        return _publish(connect, settings, run, fetched)
+    except Exception as exc:
+        reason = f"not published: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        try:
+            from news_etl.warehouse.audit import mark_not_published
+            from news_etl.warehouse.connection import writer
+
+            with writer(connect, settings.lock_timeout, settings.duckdb_memory_max) as con:
+                marked = mark_not_published(con, run["run_id"], reason)
+        except Exception as again:  # noqa: BLE001 (the writer's file cannot be opened either: say both)
+            log.error("publish: could not record that run %s is not published: %s", run["run_id"], again)
+            marked = False
+        if not marked:
+            raise
+        raise NotPublished(
+            f"run {run['run_id']} is loaded into {settings.warehouse} but not published ({reason.split(': ', 1)[1]}); "
+            f"etl_runs says loaded-not-published; the next run publishes {settings.published}"
+        ) from exc
+
+
+def _publish(connect, settings: Settings, run: Run, fetched: FetchManifest | None = None) -> dict:
+    import duckdb
+
+    from news_etl.warehouse.connection import set_memory
+
     with tempfile.TemporaryDirectory(prefix="news-etl-export-") as export:
         with open_writer(connect, settings) as con:
-            result = _publish_snapshot(con, settings, run)
-            if settings.publish_url:  # exported while the writer is held: exactly the snapshot's content
-                from news_etl.analysts.catalog import export_parquet
+            try:
+                result = _publish_snapshot(con, settings, run)
+            except duckdb.OutOfMemoryException:
+                if settings.duckdb_memory_max == settings.duckdb_memory:
+                    raise
+                log.warning(  # as the load does: the publish changed nothing yet, so it can run again
+                    "publish: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s; again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
+                    settings.duckdb_memory,
+                    settings.duckdb_memory_max,
+                )
+                set_memory(con, settings.duckdb_memory_max, "NEWS_ETL_DUCKDB_MEMORY_MAX")
+                result = _publish_snapshot(con, settings, run)
+            if settings.publish_url:  # exported while the writer is held (no other publish meanwhile), from
+                from news_etl.analysts.catalog import export_parquet  # the snapshot as its readers open it
+                from news_etl.analysts.readers import open_reader
 
-                export_parquet(con, export, source=str(settings.published))
+                snapshot = open_reader(settings.published, writes_to=export)
+                try:
+                    export_parquet(snapshot, export, source=str(settings.published))
+                finally:
+                    snapshot.close()
         if settings.publish_url:  # uploaded once the writer is free again
             from news_etl.warehouse.upload import upload
 
@@ -609,9 +671,10 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
 
     now = now or datetime.now(UTC)
     run = new_run(f"retire__{now:%Y%m%dT%H%M%S%fZ}")
-    folder = settings.staging / run["run_id"]
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
+    # the one file this run stages is the load's own input, written and read on this host: a local
+    # temporary folder, whatever the staging root is (a folder, or s3://… that DuckDB does not read)
+    with tempfile.TemporaryDirectory(prefix="news-etl-retire-") as tmp:
+        folder = Path(tmp)
         with open_writer(connect, settings) as con:  # the one writer, held to the publish
             known = {name: (articles, files) for name, articles, files in sources(con)}
             if source not in known:
@@ -623,15 +686,26 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
             # every file of the source, gone: what a fetch hands the load for deleted files
             deleted = folder / "deleted.parquet"
             files = stage_retired(con, source, str(deleted))
-            fetch = {
+            fetch: FetchManifest = {
+                "run_id": run["run_id"],
+                "fetch_id": None,
+                "as_of": now.isoformat(),
+                "started_at": now.isoformat(),
+                "names": {},
+                "complete": True,
+                "staging": str(folder),
                 "source": source,
                 "revision": None,  # no watermark: the source, if ever read again, is read whole
+                "previous_revision": None,
                 "watermark": None,  # nothing can load in between: this process holds the writer's file
-                "started_at": now,
                 "seen": 0,
                 "changed": 0,
                 "deleted": files,
+                "moved": 0,
+                "batches": [],
+                "deleted_file": deleted.name,
                 "warnings": [f"source retired (news-etl retire-source): its {files} files counted as gone"],
+                "seconds": 0.0,
             }
             counts = load_warehouse(
                 con,
@@ -647,15 +721,13 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
                 meaning=meaning_steps,
             )
             published = _publish_snapshot(con, settings, run)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     return {"run_id": run["run_id"], "source": source, "files": files, "articles": counts["deleted"], **published}
 
 
 # --- all five, for the CLI ---------------------------------------------------------------------
 
 
-def run_all(settings: Settings, run: dict | None = None, connect=None) -> dict:
+def run_all(settings: Settings, run: Run | None = None, connect=None) -> dict:
     """fetch → transform → validate → load → publish, in this process (transform in a process pool).
 
     First it removes what killed runs left behind (staging folders, temporary copies of the
@@ -692,7 +764,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _run_all(settings: Settings, run: dict, connect) -> dict:
+def _run_all(settings: Settings, run: Run, connect) -> dict:
     t0 = time.monotonic()
     # transform each batch in a worker process as soon as fetch has staged it
     pool = (
@@ -701,7 +773,7 @@ def _run_all(settings: Settings, run: dict, connect) -> dict:
         else None
     )
     futures: list = []
-    done: list[tuple[dict, list[dict]]] = []
+    done: list[tuple[BatchResult, list[dict]]] = []
     try:
         if pool:  # its first task forks every worker, now, before fetch lists the source (_die_with_parent)
             pool.submit(os.getpid).result()

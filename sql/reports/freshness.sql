@@ -1,4 +1,4 @@
--- Freshness: how long after publication articles reached the warehouse (published_at → first loaded), per day and outlet; posts loaded by a backfill are counted apart, their lag means nothing.
+-- Freshness: how long after publication articles reached the warehouse (published_at → first loaded), per day and channel; posts loaded by a backfill are counted apart, their lag means nothing.
 -- Parameters: $start, $end: first and last publication day (DATE, inclusive); leave one out for an open end.
 -- Source: articles (live and deleted), the run of their first version (article_versions, etl_runs).
 -- Backfilled: first loaded by an Airflow backfill run, or published before the data interval of the run
@@ -13,7 +13,7 @@ WITH first_load AS (
     LEFT JOIN etl_runs e ON e.run_id = v.run_id
 )
 SELECT published_date AS day,
-       outlet,
+       outlet AS channel,
        count(*)::INTEGER AS articles,
        count(*) FILTER (WHERE backfilled)::INTEGER AS backfilled,
        round(min(epoch(first_loaded_at) - epoch(published_at)) FILTER (WHERE NOT backfilled) / 60, 1)    AS min_lag_minutes,
@@ -24,4 +24,4 @@ FROM first_load
 WHERE ($start IS NULL OR published_date >= CAST($start AS DATE))
   AND ($end IS NULL OR published_date <= CAST($end AS DATE))
 GROUP BY ALL
-ORDER BY day, outlet;
+ORDER BY day, channel;

@@ -1,4 +1,4 @@
--- Same story: the stories with more than one copy (the site's dual posts, near-identical texts within three days), with their copies, outlets and why they are linked.
+-- Same story: the stories with more than one copy (the site's dual posts, near-identical texts within three days), with their copies, channels and why they are linked.
 -- Parameters: $start, $end: first and last publication day of the story's earliest copy (DATE, inclusive); leave one out for an open end.
 -- Source: live_articles (story_id) and story_links; copies of a story share articles.story_id.
 WITH copies AS (

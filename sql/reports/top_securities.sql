@@ -1,4 +1,4 @@
--- Top securities: the 20 stocks and boards mentioned by the most stories between two days (copies counted once), with articles, outlets and days.
+-- Top securities: the 20 stocks and boards mentioned by the most stories between two days (copies counted once), with articles, channels and days.
 -- Parameters: $start, $end: first and last day (DATE, inclusive); leave one out for an open end; $kind: a_share, board, hk_stock or us_stock (left out: all).
 -- Source: article_securities joined to live_articles (quote links and K-line widgets of live articles).
 SELECT s.market, s.code,
@@ -6,7 +6,7 @@ SELECT s.market, s.code,
        any_value(s.kind)                      AS kind,
        count(DISTINCT l.story_id)::INTEGER     AS stories,
        count(*)::INTEGER                       AS articles,
-       count(DISTINCT l.channel)::INTEGER      AS outlets,
+       count(DISTINCT l.channel)::INTEGER      AS channels,
        count(DISTINCT l.published_day)::INTEGER AS days,
        sum(s.keytips)::INTEGER                 AS keytips,
        min(l.published_day)                    AS first_day,

@@ -7,8 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import duckdb
-
 from news_etl.settings import SQL_DIR
 from news_etl.text import printable
 
@@ -38,7 +36,7 @@ def _pad(text: str, width: int) -> str:
 
 def print_summary(path: Path | str) -> None:
     """Articles per outlet and day, rejects by reason, and the last run's audit row."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_warehouse(path)
     try:
         print(f"Warehouse {path}\n")
         print("Articles per outlet and day (live articles):")
@@ -146,13 +144,14 @@ def run_report(con, name: str, params: dict[str, str] | None = None):
     return con.sql(sql, params=bound or None).to_arrow_table()
 
 
-def open_warehouse(path: Path | str):
-    """A read-only connection on a warehouse file (the published snapshot by default), site time zone."""
+def open_warehouse(path: Path | str, writes_to: Path | str | None = None):
+    """A read-only connection on a warehouse file (the published snapshot by default), site time zone,
+    external access off (:func:`news_etl.analysts.readers.open_reader`; ``writes_to``: the one folder it may write)."""
+    from news_etl.analysts.readers import open_reader
+
     if not Path(path).exists():
         raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute(f"SET TimeZone = '{REPORT_TIMEZONE}'")  # a constant of this module
-    return con
+    return open_reader(path, writes_to=writes_to, timezone=REPORT_TIMEZONE)
 
 
 def format_table(table) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from news_etl.model import FetchManifest, Run
+
 #: The columns of ``etl_runs``, in the order :func:`write_run` binds them.
 RUN_COLUMNS = (
     "run_id",
@@ -40,8 +42,8 @@ MAX_MESSAGE_CHARS = 2000
 def write_run(
     con,
     *,
-    run: dict,
-    fetch: dict,
+    run: Run,
+    fetch: FetchManifest,
     status: str,
     now: datetime,
     counts: dict | None = None,
@@ -99,3 +101,14 @@ def mark_published(con, run_id: str, note: str | None = None, live: int | None =
             "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
             [note, MAX_MESSAGE_CHARS, run_id],
         )
+
+
+def mark_not_published(con, run_id: str, reason: str) -> bool:
+    """A run whose load committed but whose publish failed: ``loaded-not-published`` and why, in
+    its audit row (the next run publishes). Whether its row said ``loaded``."""
+    changed = con.execute(
+        "UPDATE etl_runs SET status = 'loaded-not-published', message = left(concat_ws('; ', message, ?), ?) "
+        "WHERE run_id = ? AND status IN ('loaded', 'loaded-not-published') RETURNING run_id",
+        [reason, MAX_MESSAGE_CHARS, run_id],
+    ).fetchall()
+    return bool(changed)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import duckdb
 
 from news_etl.contract import MAX_REJECT_RAW_BYTES
+from news_etl.model import Execute, FetchManifest, Run
+from news_etl.warehouse import search_index
 from news_etl.warehouse.audit import write_run
 from news_etl.warehouse.migrations import migrate
 from news_etl.warehouse.state import check_watermark
@@ -25,11 +27,11 @@ class MeaningSteps(Protocol):
     """What the news means, written in the load's transaction: ``news_etl.meaning.steps``, which the
     pipeline passes in (the warehouse knows no meaning). Each step gets ``con.execute``."""
 
-    def load_batch(self, x: Any, run_id: str) -> None: ...
+    def load_batch(self, x: Execute, run_id: str) -> None: ...
 
-    def load_run(self, x: Any, run_id: str) -> None: ...
+    def load_run(self, x: Execute, run_id: str) -> None: ...
 
-    def rebuild_daily(self, x: Any, run_id: str) -> None: ...
+    def rebuild_daily(self, x: Execute, run_id: str) -> None: ...
 
 
 #: Staged Parquet files, read as one table: the list of paths is a bound parameter, never SQL text.
@@ -39,8 +41,8 @@ READ_FILES = "read_parquet(?::VARCHAR[], union_by_name=true)"
 def load(
     con: duckdb.DuckDBPyConnection,
     *,
-    run: dict,
-    fetch: dict,
+    run: Run,
+    fetch: FetchManifest,
     clean_files: list[str],
     reject_files: list[str],
     raw_files: list[str],
@@ -66,8 +68,9 @@ def load(
     migrate(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        if fetch.get("watermark") is not None:  # only on top of the watermark the fetch read
-            check_watermark(con, fetch["source"], fetch["watermark"])
+        watermark = fetch.get("watermark")
+        if watermark is not None:  # only on top of the watermark the fetch read
+            check_watermark(con, fetch["source"], watermark)
         _stage_files(con, raw_files, clean_files, reject_files, deleted_file)
         _pick_one_file_per_post(con, raw_files)
         counts: dict[str, int] = _write_articles(con, clean_files, now, run_id, meaning)
@@ -77,6 +80,7 @@ def load(
         counts["rejects"] = sum(reasons.values())
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
         meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
+        search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
         _rebuild_days(con, run_id, meaning)
         _drop_staged(con)
         write_run(
@@ -443,7 +447,7 @@ def _move_watermark(con, source: str, revision: str | None, now: datetime, run_i
 
 
 def record_failed_validation(
-    con: duckdb.DuckDBPyConnection, *, run: dict, fetch: dict, quality_file: str, message: str
+    con: duckdb.DuckDBPyConnection, *, run: Run, fetch: FetchManifest, quality_file: str, message: str
 ) -> None:
     """A run stopped by a hard expectation: store its GX results and an audit row, nothing else.
 

@@ -1,0 +1,60 @@
+"""Full-text search for analysts: ``search(q)`` of the snapshot (sql/migrations/040_search.sql).
+
+The macro lives in the warehouse, so every client runs the same search in plain SQL; this
+module is the command line's and the warehouse page's way to it, and the benchmark's.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+#: Rows ``news-etl search`` and the warehouse page show (the best first).
+SHOWN = 20
+
+
+class SearchError(Exception):
+    """No words to search for."""
+
+
+def words(q: str) -> list[str]:
+    """The words of ``q`` as ``search(q)`` splits them (tabs, line breaks, spaces, no-break and ideographic spaces)."""
+    for space in "\t\n\r\u00a0\u3000":
+        q = q.replace(space, " ")
+    return [w for w in q.split(" ") if w]
+
+
+def search(con, q: str, limit: int | None = SHOWN):
+    """The best ``limit`` matches of ``q`` (all with ``limit=None``) as an Arrow table, and how many match in all."""
+    if not words(q):
+        raise SearchError("nothing to search for: give one or more words, separated by spaces")
+    total = con.execute("SELECT count(*) FROM search(?)", [q]).fetchone()[0]
+    sql = "SELECT post_id, story_id, title, published_at, score, snippet FROM search(?)"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return con.execute(sql, [q]).to_arrow_table(), total
+
+
+def bench(path: Path | str, queries: list[str], repeat: int = 5) -> dict[str, dict]:
+    """Milliseconds of ``SELECT * FROM search(q)`` on the snapshot at ``path`` (the best of ``repeat``
+    and the median), with the matches: the figure ``make bench`` prints beside its 100 ms target."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out = {}
+        for q in queries:
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                rows = con.execute("SELECT * FROM search(?)", [q]).fetchall()
+                times.append(time.perf_counter() - t0)
+            times.sort()
+            out[q] = {
+                "matches": len(rows),
+                "best_ms": round(times[0] * 1000, 1),
+                "median_ms": round(times[len(times) // 2] * 1000, 1),
+            }
+        return out
+    finally:
+        con.close()
