@@ -106,10 +106,11 @@ def today(now: datetime | None = None) -> date:
 
 
 def open_snapshot(path):
-    """The published snapshot, read-only: the page's one DuckDB open."""
-    import duckdb
+    """The published snapshot, read-only, external access off and the configuration locked (the
+    readers' one open, news_etl/analysts/readers.py): the page's one DuckDB open."""
+    from news_etl.analysts.readers import open_reader
 
-    return duckdb.connect(str(path), read_only=True)
+    return open_reader(path)
 
 
 EMPTY = {"loads": [], "rejects": [], "failed_expectations": [], "articles_per_day_outlet": [], "sources": []}

@@ -208,7 +208,7 @@ def cmd_export(args) -> int:
     from news_etl.analysts.reports import open_warehouse
 
     path = args.warehouse or _settings(args).published
-    con = open_warehouse(path)
+    con = open_warehouse(path, writes_to=args.parquet)  # DuckDB writes into that folder and nowhere else
     try:
         manifest = export_parquet(con, args.parquet, source=str(path))
     finally:

@@ -26,6 +26,7 @@ else inside the functions Airflow calls.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -151,14 +152,49 @@ def run_identity() -> Run:
 #: "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com",
 #: "subject": "{{ news_etl_alert }}"}}``: its templates see the context plus ``news_etl_alert``.
 ALERT_NOTIFIER_VARIABLE = "news_etl_alert_notifier"
+#: The modules a notifier class may come from: the notification modules of Airflow's providers
+#: (``airflow.providers.<provider>.notifications.<module>.<Class>``). The Variable is checked against
+#: it before anything is imported, so a Variable cannot make the task import or run any other code.
+ALERT_NOTIFIER_MODULES = re.compile(r"airflow\.providers\.(?:[a-z][a-z0-9_]*\.)+notifications\.[a-z][a-z0-9_]*")
+_CLASS_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*")
+
+
+class NotifierRefused(ValueError):
+    """The Variable names a class that is not an allowed notifier."""
+
+
+def alert_notifier(spec_text: str):
+    """The notifier the Variable's JSON names, made with its ``kwargs``; :class:`NotifierRefused`
+    unless its class is in a module of :data:`ALERT_NOTIFIER_MODULES` (checked before any import)
+    and is a ``BaseNotifier``."""
+    import importlib
+    import json
+
+    from airflow.sdk import BaseNotifier
+
+    spec = json.loads(spec_text)
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
+        raise NotifierRefused('the Variable must be JSON {"class": "<module>.<Notifier>", "kwargs": {...}}')
+    module, _, name = spec["class"].rpartition(".")
+    if not ALERT_NOTIFIER_MODULES.fullmatch(module) or not _CLASS_NAME.fullmatch(name):
+        raise NotifierRefused(
+            f"{spec['class']!r} is not in an allowed notifier module: name a class of a provider's "
+            "notifications module, airflow.providers.<provider>.notifications.<module>.<Notifier>"
+        )
+    kwargs = spec.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise NotifierRefused("the Variable's kwargs must be a JSON object")
+    cls = getattr(importlib.import_module(module), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseNotifier)):
+        raise NotifierRefused(f"{spec['class']!r} is not a notifier (a subclass of airflow.sdk.BaseNotifier)")
+    return cls(**kwargs)
 
 
 def notify(context, message: str) -> None:
     """An alert: one ``NEWS ETL ALERT: <message>`` line in the log, then the notifier the operator
-    configured in the Variable ``news_etl_alert_notifier`` (if any), called with the context and
-    ``news_etl_alert`` (the message). A notifier that fails is logged, never raised."""
-    import importlib
-    import json
+    configured in the Variable ``news_etl_alert_notifier`` (if any; only a provider's notifier:
+    :func:`alert_notifier`), called with the context and ``news_etl_alert`` (the message). A
+    notifier that is refused or fails is logged, never raised."""
     import logging
 
     from airflow.sdk import Variable
@@ -169,11 +205,16 @@ def notify(context, message: str) -> None:
     if not spec:
         return
     try:
-        spec = json.loads(spec)
-        module, _, name = spec["class"].rpartition(".")
-        notifier = getattr(importlib.import_module(module), name)(**spec.get("kwargs", {}))
+        notifier = alert_notifier(spec)
+    except (NotifierRefused, ValueError) as exc:
+        log.error("NEWS ETL ALERT: the notifier in Variable %s is refused: %s", ALERT_NOTIFIER_VARIABLE, exc)
+        return
+    except Exception:
+        log.exception("NEWS ETL ALERT: the notifier in Variable %s could not be made", ALERT_NOTIFIER_VARIABLE)
+        return
+    try:
         notifier({**context, "news_etl_alert": message})
-        log.error("NEWS ETL ALERT sent through %s", spec["class"])
+        log.error("NEWS ETL ALERT sent through %s", type(notifier).__name__)
     except Exception:
         log.exception("NEWS ETL ALERT: the notifier in Variable %s failed", ALERT_NOTIFIER_VARIABLE)
 

@@ -8,8 +8,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
-
 from news_etl.settings import SQL_DIR
 from news_etl.text import printable
 
@@ -39,7 +37,7 @@ def _pad(text: str, width: int) -> str:
 
 def print_summary(path: Path | str) -> None:
     """Articles per outlet and day, rejects by reason, and the last run's audit row."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_warehouse(path)
     try:
         print(f"Warehouse {path}\n")
         print("Articles per outlet and day (live articles):")
@@ -187,13 +185,14 @@ def why_empty(con, name: str, params: Mapping[str, str | None] | None = None) ->
     return f"no rows: report {name} looked {looked}{' with ' + extra if extra else ''}; {held}"
 
 
-def open_warehouse(path: Path | str):
-    """A read-only connection on a warehouse file (the published snapshot by default), site time zone."""
+def open_warehouse(path: Path | str, writes_to: Path | str | None = None):
+    """A read-only connection on a warehouse file (the published snapshot by default), site time zone,
+    external access off (:func:`news_etl.analysts.readers.open_reader`; ``writes_to``: the one folder it may write)."""
+    from news_etl.analysts.readers import open_reader
+
     if not Path(path).exists():
         raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute(f"SET TimeZone = '{REPORT_TIMEZONE}'")  # a constant of this module
-    return con
+    return open_reader(path, writes_to=writes_to, timezone=REPORT_TIMEZONE)
 
 
 def format_table(table) -> str:

@@ -10,6 +10,14 @@ in ``source_state``) for a diff. The site's real repository is about 7 GB of
 history; a run needs the posts at the head and the last day or so of trees.
 (A local path is cloned whole with hard links, as git does.)
 
+A server that speaks only git's **dumb HTTP** protocol (a static mirror of the repository behind
+a plain web server: ``git update-server-info`` and files) can serve neither a shallow nor a
+blob-less clone. The source then clones it whole, every commit, tree and file of its history,
+once, and says so in a warning (task log and ``etl_runs.message``): the first run downloads the
+whole repository (the finews site's: about 7 GB) and the cache holds it; later runs fetch only
+the new objects, as with any clone. Serving it through git's smart HTTP (``git http-backend``)
+makes the first run cheap again.
+
 What changed is the diff between the watermark and the new head, read with
 ``git diff-tree -r`` (trees only, no file contents): added, modified and
 deleted post files under ``_posts/`` and ``old_post/`` (the finews site moves
@@ -50,7 +58,14 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
-from news_etl.ingest.sources.base import Deleted, Retry, SourceError, sharing_post_id, with_retries
+from news_etl.ingest.sources.base import (
+    Deleted,
+    Retry,
+    SourceError,
+    sharing_post_id,
+    with_retries,
+    without_credential_parameters,
+)
 from news_etl.ingest.sources.dir import NOT_POSTS, POST_SUFFIXES, printable_path
 from news_etl.model import Known, RawPost
 from news_etl.settings import GIT_CONN_ID, split_credentials
@@ -70,6 +85,14 @@ WATERMARK_SEARCH_DAYS = 128
 #: Blobs asked for in one fetch request.
 FETCH_CHUNK = 20_000
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+#: What git says when a server speaks only the dumb HTTP protocol and a clone asks for less than all.
+_DUMB_HTTP = b"dumb http transport does not support"
+DUMB_HTTP_WARNING = (
+    "the server speaks only git's dumb HTTP protocol (a static mirror), which serves no shallow or "
+    "blob-less clone: cloned it whole instead (a full clone: every commit and file of its history, "
+    "downloaded once and kept in the cache; later runs fetch only new objects). Serve it with git's "
+    "smart HTTP (git http-backend) to make the first clone small"
+)
 _SCP = re.compile(r"^(?:[^@/:]+@)?[^@/:]+:(?!//)")
 
 
@@ -124,7 +147,8 @@ class GitSource:
             self._secrets = [s for s in {password, quote(password, safe=""), basic} if s]
             self._auth = {f"http.{self.url}.extraHeader": f"Authorization: Basic {basic}"}
         self.branch = branch or None
-        self.display = self.url + (f"#{self.branch}" if self.branch else "")
+        # the name (warehouse, logs, messages) without a token a URL's query may carry
+        self.display = without_credential_parameters(self.url) + (f"#{self.branch}" if self.branch else "")
         self.name = f"git:{self.display}"
         tail = re.sub(r"[^A-Za-z0-9._-]+", "-", self.url.rstrip("/").rsplit("/", 1)[-1])[:40] or "repo"
         self.clone = Path(cache) / "git" / f"{tail}-{hashlib.sha256(self.name.encode()).hexdigest()[:12]}"
@@ -237,6 +261,15 @@ class GitSource:
                 )  # fmt: skip
                 if done.returncode != 0 and b"not found in upstream" in done.stderr:
                     return False  # no use trying again
+                if done.returncode != 0 and lean and _DUMB_HTTP in done.stderr:
+                    self._warn(DUMB_HTTP_WARNING)
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    done = self._git(
+                        "clone", "--bare", "--quiet", "--no-tags", *branch, "--", self.url, str(tmp),
+                        timeout=self._network_timeout, check=False,
+                    )  # fmt: skip
+                    if done.returncode != 0 and b"not found in upstream" in done.stderr:
+                        return False
                 if done.returncode != 0:
                     raise self._failure("clone", done)
                 name = self.branch or self._git("symbolic-ref", "--short", "HEAD", cwd=tmp).stdout.decode().strip()
