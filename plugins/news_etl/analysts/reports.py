@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import sys
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
+from news_etl.analysts.readers import open_reader
 from news_etl.settings import SQL_DIR
 from news_etl.text import printable
 
@@ -156,8 +160,6 @@ DATE_PARAMS = frozenset({"start", "end", "day"})
 
 def _day(key: str, value: str | None) -> str | None:
     """A day parameter as YYYY-MM-DD (an empty value: no bound)."""
-    from datetime import date
-
     if value is None or not str(value).strip():
         return None
     try:
@@ -188,7 +190,6 @@ def why_empty(con, name: str, params: Mapping[str, str | None] | None = None) ->
 def open_warehouse(path: Path | str, writes_to: Path | str | None = None):
     """A read-only connection on a warehouse file (the published snapshot by default), site time zone,
     external access off (:func:`news_etl.analysts.readers.open_reader`; ``writes_to``: the one folder it may write)."""
-    from news_etl.analysts.readers import open_reader
 
     if not Path(path).exists():
         raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
@@ -215,7 +216,6 @@ def write_report(table, fmt: str = "table", out: Path | str | None = None, strea
     ``bom``: start CSV with a UTF-8 byte order mark, so Excel reads the Chinese text right. Written to
     a terminal, CSV and JSON escape unprintable characters like the table does (a file keeps them).
     """
-    import sys
 
     stream = stream or sys.stdout
     if fmt not in FORMATS:
@@ -257,8 +257,6 @@ def client_command(path: Path | str) -> list[str]:
     """The command line of the official DuckDB CLI (``duckdb-cli``, pinned in requirements.lock) on a
     snapshot, read-only, started with :data:`CLIENT_INIT`. The snapshot is written in DuckDB's 1.4
     storage format (news_etl/warehouse/snapshot.py), which the 1.x CLI reads."""
-    import shutil
-    import sys
 
     beside = Path(sys.executable).with_name("duckdb")
     binary = str(beside) if beside.exists() else shutil.which("duckdb")
