@@ -174,14 +174,20 @@ def test_2_readers_never_read_a_hosts_file(tmp_path, real_snapshot, secret):
         real_snapshot,
         tmp_path,
         secret,
-        ATTACKS["replaced view"],
-        "CREATE OR REPLACE VIEW published_articles AS SELECT content AS title FROM read_text('SECRET')",
+        # replaced views that keep their columns, one of them carrying the host's file
+        "ALTER VIEW current_rejects RENAME TO current_rejects_0",
+        "CREATE VIEW current_rejects AS SELECT * REPLACE ((SELECT content FROM read_text('SECRET')) AS reason) "
+        "FROM current_rejects_0",
+        "ALTER VIEW live_articles RENAME TO live_articles_0",
+        "CREATE VIEW live_articles AS SELECT * REPLACE ((SELECT content FROM read_text('SECRET')) AS title) "
+        "FROM live_articles_0",
         "CREATE VIEW \"../escaped\" AS SELECT content FROM read_text('SECRET')",
     )
     out = tmp_path / "export"
     for args in (
         ("summary", "--warehouse", str(snapshot)),
         ("report", "daily_volume", "--warehouse", str(snapshot), "--format", "csv"),
+        ("report", "data_quality", "--warehouse", str(snapshot), "--format", "csv"),
         ("export", "--parquet", str(out), "--warehouse", str(snapshot)),
         ("dictionary", "--warehouse", str(snapshot)),
     ):
@@ -197,9 +203,9 @@ def test_2_readers_never_read_a_hosts_file(tmp_path, real_snapshot, secret):
     try:
         import warehouse_page
 
-        with contextlib.suppress(Exception):
-            page = warehouse_page.read_summary(snapshot)
-            assert "HOST-SECRET" not in json.dumps(page, default=str)
+        page = warehouse_page.read_summary(snapshot)  # says the snapshot cannot be read, and why
+        assert page["available"] and page["error"], page
+        assert "HOST-SECRET" not in json.dumps(page, default=str)
     finally:
         sys.path.remove(str(ROOT / "plugins"))
     record(
