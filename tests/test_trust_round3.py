@@ -576,3 +576,16 @@ def test_11_a_providers_notifier_is_accepted():
 
     spec = {"class": "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com"}}
     assert isinstance(alert_notifier(json.dumps(spec)), SmtpNotifier)
+
+
+def test_10_credential_parameters_leave_every_source_name(tmp_path):
+    from news_etl.ingest.sources import open_source
+    from news_etl.ingest.sources.base import without_credential_parameters
+    from news_etl.settings import Settings
+
+    settings = Settings().with_(cache=tmp_path / "cache")
+    git = open_source("git+https://git.example/site.git?access_token=SECRET-a&ref=x#main", settings)
+    assert git.name == "git:https://git.example/site.git?ref=x#main"
+    feed = open_source("feed+https://u:SECRET-p@site.example/feed.xml?Signature=SECRET-s&KEY=SECRET-k", settings)
+    assert feed.name == "feed:https://site.example/feed.xml"
+    assert without_credential_parameters("https://h/f?%74oken=SECRET&a=1&password=SECRET#x") == "https://h/f?a=1#x"
