@@ -120,7 +120,14 @@ def cmd_summary(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from news_etl.analysts.reports import ReportError, list_reports, open_warehouse, run_report, write_report
+    from news_etl.analysts.reports import (
+        ReportError,
+        list_reports,
+        open_warehouse,
+        run_report,
+        why_empty,
+        write_report,
+    )
 
     if not args.name:
         reports = list_reports()
@@ -140,9 +147,12 @@ def cmd_report(args) -> int:
     con = open_warehouse(path)
     try:
         table = run_report(con, args.name, params)
+        empty = None if table.num_rows else why_empty(con, args.name, params)
     finally:
         con.close()
     write_report(table, args.format, args.out, bom=args.bom)
+    if empty:  # said beside the rows: on the terminal after the table, else on stderr
+        print(empty, file=sys.stdout if args.format == "table" and not args.out else sys.stderr)
     return 0
 
 

@@ -3,6 +3,7 @@ and what a warehouse file holds beyond what they define (:func:`strangers`: a re
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -92,7 +93,6 @@ def schema_of(versions: set[int], storage_version: str | None = None) -> dict[tu
     """The objects the migrations ``versions`` define (:func:`schema_objects`), as a file in
     ``storage_version`` holds them: a file written and read back in that format (DuckDB spells some
     types of a stored view's SQL by its format: ``TIMESTAMP`` in memory, ``TIMESTAMP_US`` in v1.4)."""
-    import tempfile
 
     with tempfile.TemporaryDirectory(prefix="news-etl-schema-") as tmp:
         path = Path(tmp) / "reference.duckdb"
