@@ -80,15 +80,11 @@ def _instant(value) -> datetime | None:
 
 
 def when(value) -> str:
-    """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``
-    (the UTC date too when it differs); an ISO string is read first; None is empty."""
-    instant = _instant(value)
-    if instant is None:
-        return ""
-    zone = _zone()
-    site, utc = instant.astimezone(zone), instant.astimezone(UTC)
-    utc_text = f"{utc:%H:%M}" if utc.date() == site.date() else f"{utc:%Y-%m-%d %H:%M}"
-    return f"{site:%Y-%m-%d %H:%M} {zone.key} ({utc_text} UTC)"
+    """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``, the
+    format of the logs too (``news_etl.contract.site_time``); an ISO string is read first; None is empty."""
+    from news_etl.contract import site_time
+
+    return site_time(value)
 
 
 def site_day(interval_start=None, logical_date=None) -> str | None:
@@ -259,7 +255,8 @@ def _run_row(run: dict) -> dict:
         "state": run["state"],
         "start": run.get("start_date"),
         "end": run.get("end_date"),
-        "as_of": (run.get("conf") or {}).get("as_of"),
+        # a run triggered to "read the site as of now" reads it as of its run_after
+        "as_of": run.get("run_after") if (run.get("conf") or {}).get("read_as_of_now") else None,
         "href": f"/dags/{quote(run['dag_id'], safe='')}/runs/{quote(run['dag_run_id'], safe='')}",
         "tasks": [],
     }
@@ -339,6 +336,16 @@ def _outlets(rows: list[dict]) -> tuple[list[str], dict[str, str], dict[str, int
     return top + (["other"] if len(outlets) > len(top) else []), colour, totals
 
 
+def _per_day(rows: list[dict], colour: dict[str, str]) -> dict:
+    """{day: {outlet or "other": articles}}."""
+    per_day: dict = {}
+    for r in rows:
+        key = r["outlet"] if r["outlet"] in colour else "other"
+        day = per_day.setdefault(r["day"], {})
+        day[key] = day.get(key, 0) + r["articles"]
+    return per_day
+
+
 def chart(rows: list[dict], first: date | None = None, last: date | None = None) -> dict | None:
     """The geometry of the articles-per-day chart (stacked by outlet, on a time axis from
     ``first`` to ``last``: every day has its place, so days without articles are visible gaps);
@@ -349,10 +356,7 @@ def chart(rows: list[dict], first: date | None = None, last: date | None = None)
     first, last = first or days[0], last or days[-1]
     span = (last - first).days + 1
     order, colour, totals = _outlets(rows)
-    per_day: dict = {d: {} for d in days}
-    for r in rows:
-        key = r["outlet"] if r["outlet"] in colour else "other"
-        per_day[r["day"]][key] = per_day[r["day"]].get(key, 0) + r["articles"]
+    per_day = _per_day(rows, colour)
     peak = max(sum(v.values()) for v in per_day.values()) or 1
     slot = min(64.0, 900 / span)  # pixels per day: the plot is at most 900 px wide
     bar = max(slot * 0.72, 1.5)

@@ -27,6 +27,7 @@ else inside the functions Airflow calls.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -137,13 +138,37 @@ def run_identity() -> Run:
     def iso(value):
         return value.isoformat() if value is not None else None
 
+    # "read the site as of now" (the trigger form's param, kept in the run's conf): the moment the
+    # run was triggered (its run_after, fixed in the run), so a re-run reads the same commit
+    as_of_now = bool((dag_run.conf or {}).get(READ_AS_OF_NOW)) and getattr(dag_run, "run_after", None) is not None
     return new_run(
         dag_run.run_id,
         dag_run_id=dag_run.run_id,
         logical_date=iso(ctx.get("logical_date")),
         interval_start=iso(ctx.get("data_interval_start")),
-        interval_end=iso(ctx.get("data_interval_end")),
+        interval_end=iso(dag_run.run_after if as_of_now else ctx.get("data_interval_end")),
     )
+
+
+#: The DAG's param (and run conf key): read the site as of the moment the run was triggered.
+READ_AS_OF_NOW = "read_as_of_now"
+
+
+@contextmanager
+def fail_at_once_unless_transient():
+    """Around fetch: a source error no try can mend (a path that is no folder or no repository, a
+    bad spec) fails the task at once, without Airflow's retries, and so alerts now; a source that
+    stayed unreachable through its own retries is left to Airflow's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from news_etl.ingest.sources.base import SourceError
+
+    try:
+        yield
+    except SourceError as exc:
+        if exc.transient:
+            raise
+        raise AirflowFailException(f"{exc} (not retried: fix the source, then clear the task)") from exc
 
 
 #: The Airflow Variable (or env ``AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER``) that names a notifier for

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from news_etl import storage
+from news_etl.contract import site_time
 from news_etl.ingest import staging
 from news_etl.ingest.sources import open_source
 from news_etl.ingest.sources.base import Deleted
@@ -188,22 +189,26 @@ def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> Fetch
         "seconds": round(time.monotonic() - t0, 3),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    moved = manifest["moved"]
+    # one fact a line, short enough for the log pane; times in site time beside UTC
+    log.info("fetch: source %s", source.name)
     log.info(
-        "fetch: %s as of %s (%s): revision %s (loaded before: %s); %d post files; %d to load "
-        "(%d new or changed, %d moved), %d deleted; %d batch(es), %.2fs",
-        source.name,
-        manifest["as_of"],
-        "the end of the run's data interval" if run.get("interval_end") else "now",
-        manifest["revision"],
-        previous_revision,
-        source.seen,
-        changed,
-        changed - manifest["moved"],
-        manifest["moved"],
-        len(deleted) - manifest["moved"],
-        len(batches),
-        manifest["seconds"],
+        "fetch: as of %s (%s)",
+        site_time(manifest["as_of"]),
+        "the end of the run's interval" if run.get("interval_end") else "now",
     )
+    if manifest["revision"] is None:
+        log.warning("fetch: no revision at that time: nothing to load")
+    else:
+        log.info(
+            "fetch: revision %s (%s)",
+            manifest["revision"],
+            f"before: {previous_revision}" if previous_revision else "a first load",
+        )
+    log.info("fetch: %d post files in the source", source.seen)
+    log.info("fetch: %d to load: %d new or changed, %d moved", changed, changed - moved, moved)
+    log.info("fetch: %d deleted", len(deleted) - moved)
+    log.info("fetch: %d batch(es) staged in %.2fs", len(batches), manifest["seconds"])
     return manifest
 
 
@@ -289,7 +294,7 @@ def transform_all(manifest: FetchManifest, workers: int = 1) -> list[BatchResult
         return list(pool.map(transform, [manifest["staging"]] * len(batches), batches))
 
 
-def of_this_fetch(fetched: dict, transformed) -> list[dict]:
+def of_this_fetch(fetched: FetchManifest, transformed) -> list[BatchResult]:
     """The transform results of the fetch that wrote ``fetched`` (its manifest), in its batches'
     order. A re-run (a cleared run, a backfill of "All Runs") fetches again: when that fetch stages
     fewer batches than the first try, Airflow marks the extra transform instances ``removed`` but
@@ -717,6 +722,28 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
             )
             published = _publish_snapshot(con, settings, run)
     return {"run_id": run["run_id"], "source": source, "files": files, "articles": counts["deleted"], **published}
+
+
+def rebuild_meaning(connect, settings: Settings) -> dict:
+    """``news-etl rebuild-meaning``: migrate, derive the names, keywords, securities' names and daily
+    keyword and security tables again from the live articles in one transaction, then publish. For
+    a warehouse loaded by an older version (whose keywords came from a dictionary that grew with
+    each load); a warehouse loaded by this version is unchanged by it."""
+    from news_etl.meaning import steps as meaning_steps
+    from news_etl.warehouse.migrations import migrate
+
+    run = new_run(f"rebuild_meaning__{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+    with open_writer(connect, settings) as con:
+        migrate(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = meaning_steps.rebuild(con.execute, run["run_id"])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        published = _publish_snapshot(con, settings, run)
+    return {"run_id": run["run_id"], **counts, "snapshot": published["snapshot"]}
 
 
 # --- all five, for the CLI ---------------------------------------------------------------------

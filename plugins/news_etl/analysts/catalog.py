@@ -27,8 +27,10 @@ import pyarrow.parquet as pq
 
 from news_etl.settings import SQL_DIR
 
-#: Tables of the pipeline's own state, not for analysts: left out of the export.
-INTERNAL = frozenset({"story_signatures", "source_files", "source_state", "schema_migrations", "rejects"})
+#: Tables of the pipeline's own state and the search index, not for analysts: left out of the export.
+INTERNAL = frozenset(
+    {"story_signatures", "source_files", "source_state", "schema_migrations", "rejects", "search_grams", "search_docs"}
+)
 _REFERENCE = re.compile(r"\(([a-z_]+)\.([a-z_]+)\)")
 #: The names export writes a file for: the migrations name every table and view so. A file's name
 #: comes from the object's, so any other name (``../../x``, a name with a slash) is never written.

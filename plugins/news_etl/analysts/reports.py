@@ -7,6 +7,8 @@ import json
 import re
 import shutil
 import sys
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 from news_etl.analysts.readers import open_reader
@@ -128,7 +130,7 @@ def list_reports() -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def run_report(con, name: str, params: dict[str, str] | None = None):
+def run_report(con, name: str, params: Mapping[str, str | None] | None = None):
     """Run a report on an open connection; return an Arrow table.
 
     Values are bound as parameters, never pasted into the SQL; a parameter the
@@ -143,8 +145,46 @@ def run_report(con, name: str, params: dict[str, str] | None = None):
         raise ReportError(
             f"report {name} takes {', '.join('$' + w for w in wanted) or 'no parameters'}; not {', '.join(unknown)}"
         )
+    for key in DATE_PARAMS & set(params):
+        params[key] = _day(key, params[key])
+    start, end = params.get("start"), params.get("end")
+    if start and end and start > end:
+        raise ReportError(f"start {start} is after end {end}: a reversed range (swap them, or leave one out)")
     bound = {w: params.get(w) for w in wanted}
     return con.sql(sql, params=bound or None).to_arrow_table()
+
+
+#: The parameters that are days (YYYY-MM-DD): the range a report looks at.
+DATE_PARAMS = frozenset({"start", "end", "day"})
+
+
+def _day(key: str, value: str | None) -> str | None:
+    """A day parameter as YYYY-MM-DD (an empty value: no bound)."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ReportError(f"${key} must be a day written YYYY-MM-DD, not {value!r}") from None
+
+
+def why_empty(con, name: str, params: Mapping[str, str | None] | None = None) -> str:
+    """Why a report returned no rows: the range it looked at, and the days the warehouse's live
+    articles span (so an empty answer is never mistaken for "nothing happened")."""
+    given: dict[str, str | None] = {k: _day(k, v) if k in DATE_PARAMS else v for k, v in (params or {}).items()}
+    lo, hi = con.execute(
+        "SELECT min(published_date), max(published_date) FROM articles WHERE deleted_at IS NULL"
+    ).fetchone()
+    held = f"the live articles run from {lo} to {hi}" if lo else "the warehouse holds no live article yet"
+    takes = set(report_params(report_sql(name)))
+    if "day" in takes:
+        looked = f"on {given.get('day') or 'the last day'}"
+    elif {"start", "end"} & takes:
+        looked = f"from {given.get('start') or 'the first day'} to {given.get('end') or 'the last day'}"
+    else:
+        looked = "over the whole warehouse"
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(given.items()) if k not in DATE_PARAMS and v is not None)
+    return f"no rows: report {name} looked {looked}{' with ' + extra if extra else ''}; {held}"
 
 
 def open_warehouse(path: Path | str, writes_to: Path | str | None = None):

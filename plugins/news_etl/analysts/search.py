@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from news_etl.analysts.readers import open_reader
+
 #: Rows ``news-etl search`` and the warehouse page show (the best first).
 SHOWN = 20
 
@@ -38,9 +40,7 @@ def search(con, q: str, limit: int | None = SHOWN):
 def bench(path: Path | str, queries: list[str], repeat: int = 5) -> dict[str, dict]:
     """Milliseconds of ``SELECT * FROM search(q)`` on the snapshot at ``path`` (the best of ``repeat``
     and the median), with the matches: the figure ``make bench`` prints beside its 100 ms target."""
-    import duckdb
-
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_reader(path)
     try:
         out = {}
         for q in queries:

@@ -22,7 +22,15 @@ class Deleted:
 
 
 class SourceError(Exception):
-    """The source cannot be read (missing, unreachable, not a Jekyll site)."""
+    """The source cannot be read (missing, unreachable, not a Jekyll site).
+
+    ``transient``: it stayed unreachable through its own retries (a network, a server), so a
+    later try may succeed; otherwise no try will do better (a path that is no folder or no
+    repository, a bad spec, a missing branch) and the DAG fails at once."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Retry(Exception):
@@ -47,7 +55,7 @@ def with_retries(attempt: Callable[[], _T], *, what: str, retries: int, backoff:
             delay = backoff * 2 ** (n - 1)
             _log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs", what, n, retries, last, delay)
             time.sleep(delay)
-    raise SourceError(f"{what} is unreachable after {retries} attempt(s){where}: {last}")
+    raise SourceError(f"{what} is unreachable after {retries} attempt(s){where}: {last}", transient=True)
 
 
 class Source(Protocol):

@@ -15,7 +15,7 @@ dir sources give the post. jekyll-feed writes categories and tags alike as
 ``<category>``: terms ending in 新闻 are read as tags, the others as
 categories.
 
-What Jekyll made of a post is all a feed knows (docs/operators.md, "What the
+What Jekyll made of a post is all a feed knows (docs/operators/sources.md, "What the
 feed cannot know"). Jekyll reads a front-matter date without an offset as UTC, so the
 instant of such a post is late by the site's UTC offset: every article dated
 by the feed's ``<published>`` carries a warning saying so. A post with a blank

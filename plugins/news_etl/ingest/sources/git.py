@@ -220,7 +220,11 @@ class GitSource:
         return SourceError(f"git {command} failed on {self.display}: {stderr or 'exit ' + str(done.returncode)}")
 
     def _network(self, what: str, attempt: Callable[[], _T]) -> _T:
-        """``attempt()`` (git commands that talk to the remote), retried with backoff."""
+        """``attempt()`` (git commands that talk to the remote), retried with backoff. A local
+        repository is no network: what fails there (not a repository, no such path) fails again,
+        so it is raised at once."""
+        if not self.remote:
+            return attempt()
 
         def once() -> _T:
             try:
@@ -486,7 +490,10 @@ class GitSource:
         previous = previous_revision if previous_revision and _SHA.match(previous_revision) else None
         if head is None:  # the site has no commit yet at as_of
             self.mode, self.revision, self.seen = "older", previous_revision, len(known)
-            log.info("git source %s: no commit at or before %s; nothing to load", self.display, self.as_of)
+            self._warn(
+                f"no commit at or before {self.as_of}: nothing to load (a run reads the site as of the end "
+                "of its interval; trigger with 'read the site as of now' for today's commits)"
+            )
             return
         self._check_jekyll(head)
         self.revision = head
