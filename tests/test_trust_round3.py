@@ -174,14 +174,20 @@ def test_2_readers_never_read_a_hosts_file(tmp_path, real_snapshot, secret):
         real_snapshot,
         tmp_path,
         secret,
-        ATTACKS["replaced view"],
-        "CREATE OR REPLACE VIEW published_articles AS SELECT content AS title FROM read_text('SECRET')",
+        # replaced views that keep their columns, one of them carrying the host's file
+        "ALTER VIEW current_rejects RENAME TO current_rejects_0",
+        "CREATE VIEW current_rejects AS SELECT * REPLACE ((SELECT content FROM read_text('SECRET')) AS reason) "
+        "FROM current_rejects_0",
+        "ALTER VIEW live_articles RENAME TO live_articles_0",
+        "CREATE VIEW live_articles AS SELECT * REPLACE ((SELECT content FROM read_text('SECRET')) AS title) "
+        "FROM live_articles_0",
         "CREATE VIEW \"../escaped\" AS SELECT content FROM read_text('SECRET')",
     )
     out = tmp_path / "export"
     for args in (
         ("summary", "--warehouse", str(snapshot)),
         ("report", "daily_volume", "--warehouse", str(snapshot), "--format", "csv"),
+        ("report", "data_quality", "--warehouse", str(snapshot), "--format", "csv"),
         ("export", "--parquet", str(out), "--warehouse", str(snapshot)),
         ("dictionary", "--warehouse", str(snapshot)),
     ):
@@ -197,9 +203,9 @@ def test_2_readers_never_read_a_hosts_file(tmp_path, real_snapshot, secret):
     try:
         import warehouse_page
 
-        with contextlib.suppress(Exception):
-            page = warehouse_page.read_summary(snapshot)
-            assert "HOST-SECRET" not in json.dumps(page, default=str)
+        page = warehouse_page.read_summary(snapshot)  # says the snapshot cannot be read, and why
+        assert page["available"] and page["error"], page
+        assert "HOST-SECRET" not in json.dumps(page, default=str)
     finally:
         sys.path.remove(str(ROOT / "plugins"))
     record(
@@ -570,3 +576,16 @@ def test_11_a_providers_notifier_is_accepted():
 
     spec = {"class": "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com"}}
     assert isinstance(alert_notifier(json.dumps(spec)), SmtpNotifier)
+
+
+def test_10_credential_parameters_leave_every_source_name(tmp_path):
+    from news_etl.ingest.sources import open_source
+    from news_etl.ingest.sources.base import without_credential_parameters
+    from news_etl.settings import Settings
+
+    settings = Settings().with_(cache=tmp_path / "cache")
+    git = open_source("git+https://git.example/site.git?access_token=SECRET-a&ref=x#main", settings)
+    assert git.name == "git:https://git.example/site.git?ref=x#main"
+    feed = open_source("feed+https://u:SECRET-p@site.example/feed.xml?Signature=SECRET-s&KEY=SECRET-k", settings)
+    assert feed.name == "feed:https://site.example/feed.xml"
+    assert without_credential_parameters("https://h/f?%74oken=SECRET&a=1&password=SECRET#x") == "https://h/f?a=1#x"

@@ -110,6 +110,19 @@ def cmd_retire_source(args) -> int:
     return 0
 
 
+def cmd_rebuild_meaning(args) -> int:
+    from news_etl.pipeline import rebuild_meaning
+    from news_etl.warehouse.connection import file_connect
+
+    settings = _settings(args)
+    result = rebuild_meaning(file_connect(settings.warehouse), settings)
+    print(
+        f"rebuilt the meaning of {result['checked']} live articles: {result['added']} names from the live posts "
+        f"and the seed, keywords derived again; published {result['snapshot']}"
+    )
+    return 0
+
+
 def cmd_summary(args) -> int:
     from news_etl.analysts.reports import print_summary
 
@@ -286,6 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="the writer's DuckDB file (default: data/warehouse.duckdb)")
     p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
     p.set_defaults(func=cmd_retire_source)
+
+    p = sub.add_parser(
+        "rebuild-meaning",
+        help="derive names, keywords and the securities' names again from the live articles (a warehouse "
+        "loaded by an older version), then publish",
+    )
+    p.add_argument("--warehouse", help="the writer's DuckDB file (default: data/warehouse.duckdb)")
+    p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
+    p.set_defaults(func=cmd_rebuild_meaning)
 
     p = sub.add_parser("summary", help="articles per outlet and day, rejects, the last run")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")

@@ -724,6 +724,28 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
     return {"run_id": run["run_id"], "source": source, "files": files, "articles": counts["deleted"], **published}
 
 
+def rebuild_meaning(connect, settings: Settings) -> dict:
+    """``news-etl rebuild-meaning``: migrate, derive the names, keywords, securities' names and daily
+    keyword and security tables again from the live articles in one transaction, then publish. For
+    a warehouse loaded by an older version (whose keywords came from a dictionary that grew with
+    each load); a warehouse loaded by this version is unchanged by it."""
+    from news_etl.meaning import steps as meaning_steps
+    from news_etl.warehouse.migrations import migrate
+
+    run = new_run(f"rebuild_meaning__{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+    with open_writer(connect, settings) as con:
+        migrate(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = meaning_steps.rebuild(con.execute, run["run_id"])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        published = _publish_snapshot(con, settings, run)
+    return {"run_id": run["run_id"], **counts, "snapshot": published["snapshot"]}
+
+
 # --- all five, for the CLI ---------------------------------------------------------------------
 
 

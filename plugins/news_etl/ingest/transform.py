@@ -18,10 +18,10 @@ from news_etl.contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTE
 from news_etl.ingest.clean import clean_body, escaped, plain_text
 from news_etl.ingest.metrics import article_metrics
 from news_etl.ingest.parse import parse_post
-from news_etl.meaning.keywords import NO_NAMES, Names, keywords
+from news_etl.meaning.keywords import NO_NAMES, Names, analyse
 from news_etl.meaning.outlets import outlet_for
+from news_etl.meaning.securities import mark_fragments, securities
 from news_etl.meaning.securities import names as security_names
-from news_etl.meaning.securities import securities
 from news_etl.meaning.stories import signature
 from news_etl.model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 
@@ -47,12 +47,14 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
     if not body.paragraphs and body.digest:  # a digest-only post (a template of the site): the digest is its text
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
-    mentioned = securities(body.codes)
+    mentioned = securities(body.codes, f"{title}\n{body.text}")
     # every text column holds what a reader sees: the cleaner's parts are plain already (clean.py);
     # the front matter's fields may hold markup, controls or bidi characters
     categories = [c for c in map(plain_text, fm.categories) if c]
     tags = [t for t in map(plain_text, fm.tags) if t]
     outlet = outlet_for(categories, tags)
+    meaning = analyse(title, body.text, names, linked=security_names(mentioned))
+    mark_fragments(mentioned, meaning.names)
     return Article(
         post_id=fm.post_id,
         source=post.source,
@@ -74,8 +76,10 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
         warnings=[escaped(w) for w in fm.warnings + body.warnings],
         content_hash=post.content_hash,
         metrics=metrics,
-        keywords=keywords(title, body.text, names=(names, Names(security_names(mentioned)))),
+        keywords=meaning.keywords,
         securities=mentioned,
+        names=meaning.names,
+        names_used=meaning.used,
         minhash=signature(title, body.text),
     )
 
