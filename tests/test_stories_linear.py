@@ -7,6 +7,7 @@ import time
 import duckdb
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from news_etl import pipeline
 from news_etl.meaning import stories
@@ -100,3 +101,18 @@ def test_a_flash_inside_a_longer_report_is_the_same_story(tmp_path, corpus_dir):
     assert story["202112089900000001"] == story["202112082206936037"] == "202112082206936037", kinds
     assert story["202112089900000002"] != "202112082206936037", kinds
     assert ("202112082206936037", "202112089900000001", "contained", 1.0) in kinds
+
+
+def test_the_guide_shows_the_similarities_the_command_prints(corpus_dir):
+    from devtools.story_similarity import table
+
+    guide = (ROOT / "docs" / "analysts" / "meaning.md").read_text(encoding="utf-8")
+    block = guide.split("<!-- story-similarity: python -m devtools.story_similarity -->\n", 1)[1]
+    block = block.split("<!-- /story-similarity -->", 1)[0]
+    assert block == table(corpus_dir), "docs/analysts/meaning.md is out of date: python -m devtools.story_similarity"
+    # the thresholds sit between the real pairs and the near-misses
+    rows = [line.split(" | ") for line in block.splitlines() if line.startswith("| copy") or line.startswith("| near")]
+    copies = [float(r[2]) for r in rows if r[0] == "| copy"]
+    misses = [(float(r[3]), float(r[4])) for r in rows if r[0] == "| near miss"]
+    assert min(copies) >= stories.THRESHOLD
+    assert all(j < stories.THRESHOLD and c < stories.CONTAINED for j, c in misses)
