@@ -15,7 +15,8 @@ per-post breakdown. Figures are medians of ``--repeat`` runs, with the machine's
 3. end to end ``news-etl run`` on the site (and ``--big``): posts/s (target ≥3,000 at
    100,000 on 2 cores, beside a bare parse on every core), peak RSS of the process tree
    (target <1.2 GiB), publish and load seconds; then a no-change run (target <2 s) and one
-   with 100 changed posts, and the reports on the snapshot;
+   with 100 changed posts, the reports on the snapshot, and ``search(q)`` on it (the median of
+   five, the slowest of a few queries; target <100 ms);
 4. ``--huge N``: one run end to end on N posts (1,000,000): peak RSS growth against the
    previous run (target <20%) and its publish time; refused up front if the disk is too small;
 5. the per-post breakdown (µs per post and share) on one core: read and hash, front matter,
@@ -40,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from news_etl.analysts.search import BENCH_QUERIES
 from news_etl.settings import DAG_ID, PROJECT_ROOT, WRITER_POOL
 
 
@@ -537,6 +539,7 @@ def bench_end_to_end(
             changed_pipeline_s=_last_run_seconds(pub),
             changed_publish_s=_logged_seconds(log, PUBLISH_LOGGED),
             reports_s=_report_seconds(pub),
+            search_ms=search_bench(pub, BENCH_QUERIES),
         )
     for p in (wh, pub, Path(str(wh) + ".wal")):
         p.unlink(missing_ok=True)
@@ -568,6 +571,13 @@ def _report_seconds(published: Path) -> dict[str, float]:
         return out
     finally:
         con.close()
+
+
+def search_bench(published: Path, queries) -> dict[str, dict]:
+    """Milliseconds of ``search(q)`` on the snapshot (news_etl.analysts.search.bench)."""
+    from news_etl.analysts.search import bench
+
+    return bench(published, list(queries))
 
 
 def _last_run_seconds(published: Path) -> float:
@@ -696,6 +706,7 @@ TARGET_KEYWORDS_SHARE = 0.20
 TARGET_VS_DLT = 1.5
 TARGET_VS_ROW_BY_ROW = 10
 TARGET_NOCHANGE_S = 2.0
+TARGET_SEARCH_MS = 100
 TARGET_RSS_MIB = 1.2 * 1024
 TARGET_RSS_GROWTH = 0.20
 
@@ -807,6 +818,16 @@ def print_table(r: dict) -> None:
                 f"reports on {n:,} posts (whole range)",
                 f"same_story {e['reports_s'].get('same_story', 0):.2f} s",
                 f"slowest: {slowest} {e['reports_s'][slowest]:.2f} s",
+            )
+        if e.get("search_ms"):
+            worst = max(e["search_ms"], key=lambda q: e["search_ms"][q]["median_ms"])
+            best = min(e["search_ms"], key=lambda q: e["search_ms"][q]["median_ms"])
+            w, b = e["search_ms"][worst], e["search_ms"][best]
+            _row(
+                f"search(q) on {n:,} posts",
+                f"{w['median_ms']:.0f} ms median for '{worst}' ({w['matches']:,} matches)",
+                f"fastest: '{best}' {b['median_ms']:.0f} ms ({b['matches']:,} matches)",
+                f"<{TARGET_SEARCH_MS} ms: {_verdict(w['median_ms'] < TARGET_SEARCH_MS, n)}",
             )
     if "huge" in r:
         h = r["huge"]

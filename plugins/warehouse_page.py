@@ -394,6 +394,38 @@ def chart(rows: list[dict], first: date | None = None, last: date | None = None)
     }
 
 
+#: The longest query the page's search box takes (characters): what a search costs stays bounded.
+MAX_QUERY = 200
+NO_SEARCH = {"q": "", "rows": [], "total": 0, "error": None}
+
+
+def search_snapshot(q: str, path=None) -> dict:
+    """``search(q)`` on the published snapshot (news_etl.analysts.search): the best matches and how
+    many match in all; ``error`` says why there are none to show."""
+    import duckdb
+
+    from news_etl.analysts.search import SearchError, search, words
+    from news_etl.settings import Settings
+
+    out = {**NO_SEARCH, "q": q[:MAX_QUERY]}
+    if not words(out["q"]):
+        return out
+    path = path or Settings().published
+    if not os.path.exists(path):
+        return {**out, "error": "no published snapshot yet: run the DAG once"}
+    try:
+        con = open_snapshot(path)
+    except duckdb.Error as exc:
+        return {**out, "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    try:
+        table, total = search(con, out["q"])
+        return {**out, "rows": table.to_pylist(), "total": total}
+    except (SearchError, duckdb.Error) as exc:
+        return {**out, "error": f"search failed: {str(exc).splitlines()[0]}"}
+    finally:
+        con.close()
+
+
 # --- rendering ---------------------------------------------------------------------------------
 
 
@@ -415,7 +447,13 @@ def _environment():
 _ENV = None
 
 
-def render(summary: dict, airflow: dict | None = None, chosen: str = DEFAULT_RANGE, now: datetime | None = None) -> str:
+def render(
+    summary: dict,
+    airflow: dict | None = None,
+    chosen: str = DEFAULT_RANGE,
+    now: datetime | None = None,
+    found: dict | None = None,
+) -> str:
     """The page's HTML (templates/page.html, autoescaped)."""
     global _ENV
     if _ENV is None:
@@ -430,6 +468,7 @@ def render(summary: dict, airflow: dict | None = None, chosen: str = DEFAULT_RAN
         ranges=list(RANGES),
         chosen=chosen,
         now=now or datetime.now(UTC),
+        found=found or NO_SEARCH,
     )
 
 
@@ -461,11 +500,11 @@ def create_app() -> FastAPI:
     }
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(_require_login())])
-    def page(request: Request, days: str = DEFAULT_RANGE) -> HTMLResponse:
+    def page(request: Request, days: str = DEFAULT_RANGE, q: str = "") -> HTMLResponse:
         chosen = days if days in RANGES else DEFAULT_RANGE
         airflow = read_airflow(_base_url(request), viewer_token(request))
         summary = read_summary(source=airflow["source"], days=RANGES[chosen])
-        return HTMLResponse(render(summary, airflow, chosen), headers=headers)
+        return HTMLResponse(render(summary, airflow, chosen, found=search_snapshot(q)), headers=headers)
 
     @app.get("/summary.json", dependencies=[Depends(_require_login())])
     def summary(request: Request, days: str = DEFAULT_RANGE) -> JSONResponse:

@@ -84,7 +84,7 @@ def test_the_dag_carries_its_docs(local_airflow):
 
 def test_the_warehouse_page_is_behind_airflow_login(local_airflow_run):
     af, _, _ = local_airflow_run
-    for path in ("/news-warehouse/", "/news-warehouse/summary.json"):
+    for path in ("/news-warehouse/", "/news-warehouse/summary.json", "/news-warehouse/?q=%E9%93%B6%E8%A1%8C"):
         with pytest.raises(urllib.error.HTTPError) as anonymous:
             urllib.request.urlopen(af.url + path, timeout=30)
         assert anonymous.value.code in (401, 403), path
@@ -97,6 +97,8 @@ def test_the_warehouse_page_is_behind_airflow_login(local_airflow_run):
     assert summary["totals"] == {"articles": EXPECTED["articles"], "rejects": len(EXPECTED["rejects"]), "runs": 1}
     page = af.api("GET", "/news-warehouse/", raw=True).decode()
     assert "News warehouse" in page and "<script" not in page
+    found = af.api("GET", "/news-warehouse/?q=%E9%93%B6%E8%A1%8C", raw=True).decode()  # 银行, logged in
+    assert 'data-testid="search-results"' in found and 'value="银行"' in found and "<script" not in found
 
 
 def test_a_silent_source_is_an_alert_and_the_run_stays_green(local_airflow_run):
