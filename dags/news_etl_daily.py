@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
 
-from news_etl.deployment import alert_on_failure, daily_deadline
+from news_etl.deployment import READ_AS_OF_NOW, alert_on_failure, daily_deadline
 from news_etl.settings import DAG_ID, SITE_TIMEZONE, WRITER_POOL, WRITER_QUEUE
 
 WAREHOUSE = Asset(name="news_warehouse", uri="duckdb://news_warehouse/warehouse.duckdb")
@@ -34,6 +34,17 @@ SNAPSHOT = Asset(name="news_warehouse_snapshot", uri="duckdb://news_warehouse/pu
         "execution_timeout": timedelta(hours=1),
         # a NEWS ETL ALERT line, then the notifier in the Variable news_etl_alert_notifier
         "on_failure_callback": alert_on_failure,
+    },
+    # the trigger form's choice, kept in the run's conf; the moment is the run's own (a re-run reads the same commit)
+    params={
+        READ_AS_OF_NOW: Param(
+            False,
+            type="boolean",
+            title="Read the site as of now",
+            description="Off: the site as of the end of the run's interval (00:30 site time), as scheduled runs "
+            "read it. On: as of the moment you trigger (today's commits of a git source); a re-run of this run "
+            "reads the same commit.",
+        )
     },
     tags=["news", "duckdb"],
 )
@@ -85,9 +96,10 @@ def news_etl_daily():
         batches. Returns the batch names (the full manifest is staged beside them)."""
         from news_etl import deployment, pipeline
 
-        return pipeline.fetch(deployment.settings(), deployment.run_identity())["batches"]
+        with deployment.fail_at_once_unless_transient():
+            return pipeline.fetch(deployment.settings(), deployment.run_identity())["batches"]
 
-    @task(max_active_tis_per_dagrun=4)
+    @task(max_active_tis_per_dagrun=4, multiple_outputs=False)
     def transform(batch: str) -> dict:
         """Clean one staged batch: articles with metrics, and rejects with their reasons."""
         from news_etl import deployment, pipeline
@@ -95,7 +107,7 @@ def news_etl_daily():
         fetched = pipeline.read_manifest(deployment.settings(), deployment.run_identity())
         return pipeline.transform(fetched["staging"], batch)
 
-    @task(queue=WRITER_QUEUE, trigger_rule="none_failed")
+    @task(queue=WRITER_QUEUE, trigger_rule="none_failed", multiple_outputs=False)
     def validate(transformed: list[dict]) -> dict:
         """Run the Great Expectations suite on every batch; a hard failure stops the run here."""
         from news_etl import deployment, pipeline
@@ -105,7 +117,7 @@ def news_etl_daily():
         ours = pipeline.of_this_fetch(fetched, transformed)
         return pipeline.validate(fetched["staging"], ours, connect=deployment.connect, settings=settings, run=run)
 
-    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed")
+    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[WAREHOUSE], trigger_rule="none_failed", multiple_outputs=False)
     def load(transformed: list[dict], validated: dict) -> dict:
         """Write the run into the warehouse in one transaction (the single writer)."""
         from news_etl import deployment, pipeline
@@ -116,7 +128,7 @@ def news_etl_daily():
             deployment.connect, settings, run, fetched, pipeline.of_this_fetch(fetched, transformed), validated
         )
 
-    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[SNAPSHOT])
+    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[SNAPSHOT], multiple_outputs=False)
     def publish(loaded: dict) -> dict:
         """Publish the analysts' read-only snapshot; clean the run's staging folder."""
         from news_etl import deployment, pipeline
@@ -124,7 +136,7 @@ def news_etl_daily():
         settings, run = deployment.settings(), deployment.run_identity()
         return pipeline.publish(deployment.connect, settings, run, pipeline.read_manifest(settings, run))
 
-    @task(queue=WRITER_QUEUE, pool=WRITER_POOL)
+    @task(queue=WRITER_QUEUE, pool=WRITER_POOL, multiple_outputs=False)
     def check_freshness(published: dict) -> dict:
         """Is the site still posting? Skipped, with a STALE SOURCE alert, when it has produced no
         new post for longer than NEWS_ETL_MAX_SOURCE_SILENCE_HOURS (the data is loaded and

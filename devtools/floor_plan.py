@@ -7,7 +7,10 @@
 - a module imports a package it may not (:data:`MAY_IMPORT`): the warehouse knows neither the
   pipeline, ingest nor meaning (the pipeline passes the meaning steps to the load), sources
   never import parsing, settings import nothing of the package;
-- a module is missing from ``docs/design.md``'s map of the code.
+- a module is missing from ``docs/design.md``'s map of the code;
+- a function imports what could be imported at the top of its module: only the modules of
+  :data:`LAZY` (each with its reason) defer their imports, and elsewhere only the heavy libraries
+  of :data:`HEAVY` may wait for the function that needs them.
 """
 
 from __future__ import annotations
@@ -39,6 +42,33 @@ MAY_IMPORT: list[tuple[str, tuple[str, ...]]] = [
     ("news_etl.deployment", ("news_etl",)),
     ("news_etl.__main__", ("news_etl",)),
 ]
+
+
+#: The modules whose imports wait in functions, and why.
+LAZY = {
+    "news_etl.deployment": "the DAG file imports it at parse time: Airflow's and the pipeline's imports wait for the task",
+    "news_etl.__main__": "each command imports what it uses, so `news-etl --help` and the light commands start at once",
+    "news_etl.pipeline": "each step imports only its own packages: a no-change run loads neither pandas nor GX",
+    "news_etl.ingest.sources": "opening a source imports only that source's module (the feed's HTTP client, git's)",
+}
+
+#: Libraries heavy enough to import only in the function that needs them, in any module.
+HEAVY = (
+    "airflow",
+    "ahocorasick_rs",
+    "datasketch",
+    "duckdb",
+    "fsspec",
+    "great_expectations",
+    "httpx",
+    "jinja2",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "rjieba",
+    "s3fs",
+    "sqlalchemy",
+)
 
 
 def modules() -> dict[str, Path]:
@@ -157,11 +187,35 @@ def unmapped() -> list[str]:
     return missing
 
 
+def deferred_imports() -> list[str]:
+    """Imports inside functions that neither :data:`LAZY` nor :data:`HEAVY` explains."""
+    found = []
+    for name, path in modules().items():
+        if name in LAZY:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    targets = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    targets = [node.module or ""]
+                else:
+                    continue
+                for target in targets:
+                    if target.split(".")[0] not in HEAVY:
+                        found.append(f"{name}.{fn.name} imports {target}")
+    return sorted(set(found))
+
+
 def problems() -> list[str]:
     edges = graph()
     found = [f"import cycle: {' ↔ '.join(c)}" for c in cycles(edges)]
     found += [f"upstream import: {w}" for w in upstream(edges)]
     found += [f"not in docs/design.md's map: `{m}`" for m in unmapped()]
+    found += [f"import inside a function (move it to the top, or say why in LAZY): {d}" for d in deferred_imports()]
     return found
 
 

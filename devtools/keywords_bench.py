@@ -112,11 +112,11 @@ def names_cost(posts: Path, synthetic: int, rounds: int = 3) -> None:
         return kw.Names(s["name"] for s in a["securities"] if s["name"])
 
     small, large = kw.Names(site), kw.Names(site + made_up)
-    setups: list[tuple[str, Callable[[dict], tuple[kw.Names, ...]]]] = [
-        ("rjieba alone (before)", lambda a: (kw.NO_NAMES,)),
-        ("the post's own names", lambda a: (own(a),)),
-        (f"own + dictionary of {len(site)}", lambda a: (small, own(a))),
-        (f"own + dictionary of {len(site) + len(made_up)}", lambda a: (large, own(a))),
+    setups: list[tuple[str, Callable[[dict], kw.Names]]] = [
+        ("rjieba alone (before)", lambda a: kw.NO_NAMES),
+        ("the post's own names", own),
+        (f"own + dictionary of {len(site)}", lambda a: small | own(a).names),
+        (f"own + dictionary of {len(site) + len(made_up)}", lambda a: large | own(a).names),
     ]
     for label, articles in (
         (f"corpus ({len(corpus)} articles x 20)", corpus * 20),

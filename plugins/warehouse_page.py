@@ -80,15 +80,11 @@ def _instant(value) -> datetime | None:
 
 
 def when(value) -> str:
-    """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``
-    (the UTC date too when it differs); an ISO string is read first; None is empty."""
-    instant = _instant(value)
-    if instant is None:
-        return ""
-    zone = _zone()
-    site, utc = instant.astimezone(zone), instant.astimezone(UTC)
-    utc_text = f"{utc:%H:%M}" if utc.date() == site.date() else f"{utc:%Y-%m-%d %H:%M}"
-    return f"{site:%Y-%m-%d %H:%M} {zone.key} ({utc_text} UTC)"
+    """A time in the site's zone and in UTC: ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``, the
+    format of the logs too (``news_etl.contract.site_time``); an ISO string is read first; None is empty."""
+    from news_etl.contract import site_time
+
+    return site_time(value)
 
 
 def site_day(interval_start=None, logical_date=None) -> str | None:
@@ -106,10 +102,11 @@ def today(now: datetime | None = None) -> date:
 
 
 def open_snapshot(path):
-    """The published snapshot, read-only: the page's one DuckDB open."""
-    import duckdb
+    """The published snapshot, read-only, external access off and the configuration locked (the
+    readers' one open, news_etl/analysts/readers.py): the page's one DuckDB open."""
+    from news_etl.analysts.readers import open_reader
 
-    return duckdb.connect(str(path), read_only=True)
+    return open_reader(path)
 
 
 EMPTY = {"loads": [], "rejects": [], "failed_expectations": [], "articles_per_day_outlet": [], "sources": []}
@@ -258,7 +255,8 @@ def _run_row(run: dict) -> dict:
         "state": run["state"],
         "start": run.get("start_date"),
         "end": run.get("end_date"),
-        "as_of": (run.get("conf") or {}).get("as_of"),
+        # a run triggered to "read the site as of now" reads it as of its run_after
+        "as_of": run.get("run_after") if (run.get("conf") or {}).get("read_as_of_now") else None,
         "href": f"/dags/{quote(run['dag_id'], safe='')}/runs/{quote(run['dag_run_id'], safe='')}",
         "tasks": [],
     }
@@ -338,6 +336,16 @@ def _outlets(rows: list[dict]) -> tuple[list[str], dict[str, str], dict[str, int
     return top + (["other"] if len(outlets) > len(top) else []), colour, totals
 
 
+def _per_day(rows: list[dict], colour: dict[str, str]) -> dict:
+    """{day: {outlet or "other": articles}}."""
+    per_day: dict = {}
+    for r in rows:
+        key = r["outlet"] if r["outlet"] in colour else "other"
+        day = per_day.setdefault(r["day"], {})
+        day[key] = day.get(key, 0) + r["articles"]
+    return per_day
+
+
 def chart(rows: list[dict], first: date | None = None, last: date | None = None) -> dict | None:
     """The geometry of the articles-per-day chart (stacked by outlet, on a time axis from
     ``first`` to ``last``: every day has its place, so days without articles are visible gaps);
@@ -348,10 +356,7 @@ def chart(rows: list[dict], first: date | None = None, last: date | None = None)
     first, last = first or days[0], last or days[-1]
     span = (last - first).days + 1
     order, colour, totals = _outlets(rows)
-    per_day: dict = {d: {} for d in days}
-    for r in rows:
-        key = r["outlet"] if r["outlet"] in colour else "other"
-        per_day[r["day"]][key] = per_day[r["day"]].get(key, 0) + r["articles"]
+    per_day = _per_day(rows, colour)
     peak = max(sum(v.values()) for v in per_day.values()) or 1
     slot = min(64.0, 900 / span)  # pixels per day: the plot is at most 900 px wide
     bar = max(slot * 0.72, 1.5)
@@ -389,6 +394,38 @@ def chart(rows: list[dict], first: date | None = None, last: date | None = None)
     }
 
 
+#: The longest query the page's search box takes (characters): what a search costs stays bounded.
+MAX_QUERY = 200
+NO_SEARCH = {"q": "", "rows": [], "total": 0, "error": None}
+
+
+def search_snapshot(q: str, path=None) -> dict:
+    """``search(q)`` on the published snapshot (news_etl.analysts.search): the best matches and how
+    many match in all; ``error`` says why there are none to show."""
+    import duckdb
+
+    from news_etl.analysts.search import SearchError, search, words
+    from news_etl.settings import Settings
+
+    out = {**NO_SEARCH, "q": q[:MAX_QUERY]}
+    if not words(out["q"]):
+        return out
+    path = path or Settings().published
+    if not os.path.exists(path):
+        return {**out, "error": "no published snapshot yet: run the DAG once"}
+    try:
+        con = open_snapshot(path)
+    except duckdb.Error as exc:
+        return {**out, "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    try:
+        table, total = search(con, out["q"])
+        return {**out, "rows": table.to_pylist(), "total": total}
+    except (SearchError, duckdb.Error) as exc:
+        return {**out, "error": f"search failed: {str(exc).splitlines()[0]}"}
+    finally:
+        con.close()
+
+
 # --- rendering ---------------------------------------------------------------------------------
 
 
@@ -410,7 +447,13 @@ def _environment():
 _ENV = None
 
 
-def render(summary: dict, airflow: dict | None = None, chosen: str = DEFAULT_RANGE, now: datetime | None = None) -> str:
+def render(
+    summary: dict,
+    airflow: dict | None = None,
+    chosen: str = DEFAULT_RANGE,
+    now: datetime | None = None,
+    found: dict | None = None,
+) -> str:
     """The page's HTML (templates/page.html, autoescaped)."""
     global _ENV
     if _ENV is None:
@@ -425,6 +468,7 @@ def render(summary: dict, airflow: dict | None = None, chosen: str = DEFAULT_RAN
         ranges=list(RANGES),
         chosen=chosen,
         now=now or datetime.now(UTC),
+        found=found or NO_SEARCH,
     )
 
 
@@ -456,11 +500,11 @@ def create_app() -> FastAPI:
     }
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(_require_login())])
-    def page(request: Request, days: str = DEFAULT_RANGE) -> HTMLResponse:
+    def page(request: Request, days: str = DEFAULT_RANGE, q: str = "") -> HTMLResponse:
         chosen = days if days in RANGES else DEFAULT_RANGE
         airflow = read_airflow(_base_url(request), viewer_token(request))
         summary = read_summary(source=airflow["source"], days=RANGES[chosen])
-        return HTMLResponse(render(summary, airflow, chosen), headers=headers)
+        return HTMLResponse(render(summary, airflow, chosen, found=search_snapshot(q)), headers=headers)
 
     @app.get("/summary.json", dependencies=[Depends(_require_login())])
     def summary(request: Request, days: str = DEFAULT_RANGE) -> JSONResponse:

@@ -1,11 +1,21 @@
 """Run Airflow 3 for this project on one machine: its parts as child processes.
 
 ``make airflow`` runs ``python scripts/airflow_local.py up``: it prepares an
-Airflow home (metadata database migrated, the ``duckdb_writer`` pool of one
-slot, the ``news_warehouse`` connection, the ``news_etl_source`` Variable, a
-login), starts the api-server, scheduler, dag-processor and triggerer, unpauses
-the daily DAG, prints the UI address and the login, and waits. Ctrl-C (or
-``make airflow-stop``, which signals the pid in ``$AIRFLOW_HOME/airflow-local.pid``)
+Airflow home (metadata database migrated, a login), starts the api-server, then
+through Airflow's public REST API creates the ``duckdb_writer`` pool of one slot,
+the ``news_warehouse`` connection and the ``news_etl_source`` Variable, starts the
+scheduler, dag-processor and triggerer (a LocalExecutor of one worker per core),
+unpauses the daily DAG, prints the UI address and the login, and waits.
+
+What it keeps that ``airflow standalone`` lacks, and why it is not a wrapper of it:
+the project's settings (``deploy/airflow.env``, shared with compose) under the
+environment's overrides; the api-server answering before the scheduler starts (a task
+started earlier fails to reach it); the pool, connection and Variable; SQLite
+settings for a busy machine; a pid file for ``make airflow-stop`` and ``make backfill``;
+the parts chosen per caller (the tests run no triggerer). ``airflow standalone``
+starts every part at once and has none of the rest.
+
+Ctrl-C (or ``make airflow-stop``, which signals the pid in ``$AIRFLOW_HOME/airflow-local.pid``)
 stops every process it started: each runs in its own process group, which is
 killed whole.
 
@@ -58,6 +68,7 @@ SIMPLE_AUTH = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.Simp
 OVERRIDABLE = ("AIRFLOW_VAR_", "AIRFLOW_CONN_", "NEWS_ETL_")
 SOURCE_ENV = "AIRFLOW_VAR_" + SOURCE_VARIABLE.upper()
 WAREHOUSE_ENV = "AIRFLOW_CONN_" + WAREHOUSE_CONN_ID.upper()
+POOL_DESCRIPTION = "DuckDB allows one writing process: loads and publishes run one at a time"
 #: HTTP answers worth another try: the api-server is starting, or SQLite was locked for too long.
 TRANSIENT_HTTP = {500, 502, 503, 504}
 
@@ -78,6 +89,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def local_parallelism() -> int:
+    """Task processes at once on this machine: its cores (at least 2: a transform beside a load)."""
+    return max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
 
 
 def airflow_bin() -> str:
@@ -158,6 +174,8 @@ class LocalAirflow:
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home}/airflow.db",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                # the LocalExecutor starts this many worker processes: one per core, not compose's 16
+                "AIRFLOW__CORE__PARALLELISM": str(local_parallelism()),
                 "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.user}:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.home / "passwords.json"),
@@ -194,26 +212,63 @@ class LocalAirflow:
         )
 
     def prepare(self) -> None:
-        """Migrate the metadata database; create the pool, the connection, the Variable and the login."""
+        """Migrate the metadata database and write the login (the rest is configured through the
+        REST API once the api-server answers: :meth:`configure`)."""
         self.logs.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps({self.user: self.password}))
         (self.home / "passwords.json").chmod(0o600)
         done = self.airflow("db", "migrate", check=False)
         if done.returncode:
             raise RuntimeError(f"airflow db migrate failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        # one process for the rest (each `airflow` command costs seconds); the connection travels
-        # on stdin, never in argv: a connection may carry a password
-        done = subprocess.run(
-            [sys.executable, __file__, "configure"],
-            env=self.env,
-            input=json.dumps({"source": self.source, "warehouse": self.warehouse_conn}),
-            capture_output=True,
-            text=True,
-            timeout=300,
+
+    def configure(self) -> None:
+        """The pool, the warehouse connection and the source Variable, through Airflow's public REST
+        API (a connection may carry a password: it travels in a request body, never in argv or a
+        file). An override wins; without one, a source set in the UI is kept; else the sample."""
+        from airflow.sdk import Connection
+
+        self._put("pools", POOL, {"name": POOL, "slots": 1, "description": POOL_DESCRIPTION, "include_deferred": False})
+        value = self.warehouse_conn.strip()
+        conn = (
+            Connection.from_json(value, conn_id=WAREHOUSE_CONN_ID)
+            if value.startswith("{")
+            else Connection.from_uri(value, conn_id=WAREHOUSE_CONN_ID)
         )
-        if done.returncode:
-            raise RuntimeError(f"configuring Airflow failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-        self.configured = json.loads(done.stdout.strip().splitlines()[-1])
+        body = {
+            "connection_id": WAREHOUSE_CONN_ID,
+            "conn_type": conn.conn_type,
+            "description": "The writer's DuckDB file (host = the file on the machine that runs the loads)",
+            **{k: getattr(conn, k) for k in ("host", "login", "password", "schema", "port", "extra")},
+        }
+        self._put("connections", WAREHOUSE_CONN_ID, body)
+        source = self.source or self._get_variable(SOURCE_VARIABLE) or str(SAMPLE_POSTS)
+        self._put(
+            "variables",
+            SOURCE_VARIABLE,
+            {
+                "key": SOURCE_VARIABLE,
+                "value": source,
+                "description": "What the daily DAG reads: a folder, git+<url> or feed+<url>",
+            },
+        )
+        self.configured = {"source": source, "warehouse": conn.host}
+
+    def _put(self, collection: str, key: str, body: dict) -> None:
+        """Create or replace one object of a REST collection."""
+        try:
+            self.api("PATCH", f"/api/v2/{collection}/{urllib.parse.quote(key, safe='')}", body)
+        except RuntimeError as exc:
+            if ": 404 " not in str(exc):
+                raise
+            self.api("POST", f"/api/v2/{collection}", body)
+
+    def _get_variable(self, key: str) -> str | None:
+        try:
+            return self.api("GET", f"/api/v2/variables/{urllib.parse.quote(key, safe='')}")["value"]
+        except RuntimeError as exc:
+            if ": 404 " in str(exc):
+                return None
+            raise
 
     # --- processes -------------------------------------------------------------------------
 
@@ -230,6 +285,7 @@ class LocalAirflow:
             self._spawn(name, argv, env)
         if first:
             self.wait_api(timeout)
+            self.configure()
         for name, argv, env in commands:
             if name not in self.procs:
                 self._spawn(name, argv, env)
@@ -473,8 +529,41 @@ Ctrl-C or `make airflow-stop` stops it.""",
     return 0
 
 
+def running_here(home: Path) -> str | None:
+    """Why we think an Airflow runs in ``home`` (the pid of ``make airflow``, or a part the launcher
+    started), or None."""
+    pidfile = home / "airflow-local.pid"
+    candidates = [(pidfile, "make airflow")] + [(home / "airflow-local.pids", "its parts")]
+    for path, what in candidates:
+        if not path.exists():
+            continue
+        for word in path.read_text().split():
+            try:
+                os.kill(int(word), 0)
+                return f"{what}, pid {word}"
+            except (ProcessLookupError, ValueError):
+                continue
+            except PermissionError:
+                return f"{what}, pid {word}"
+    return None
+
+
+def not_running(home: Path, what: str) -> int:
+    print(
+        f"error: no Airflow started by `make airflow` runs in AIRFLOW_HOME={home}, so {what}.\n"
+        f"Start it with `make airflow`, or point AIRFLOW_HOME at the home of the Airflow you started "
+        f"(make airflow printed it; the default is {ROOT / 'airflow_home'}).",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _stop(args) -> int:
     home = _home()
+    if running_here(home) is None:
+        (home / "airflow-local.pid").unlink(missing_ok=True)
+        (home / "airflow-local.pids").unlink(missing_ok=True)
+        return not_running(home, "there is nothing to stop")
     pidfile = home / "airflow-local.pid"
     if pidfile.exists():
         pid = int(pidfile.read_text())
@@ -492,35 +581,7 @@ def _stop(args) -> int:
             _signal_group(int(line), signal.SIGKILL)
         pids.unlink()
     pidfile.unlink(missing_ok=True)
-    print("Airflow stopped.")
-    return 0
-
-
-def _configure(args) -> int:
-    """(Run by ``prepare`` with the deployment's environment.) The pool, the warehouse connection
-    and the source Variable, in one process; the wanted source and connection come on stdin."""
-    from airflow.models import Connection, Pool, Variable
-    from airflow.utils.session import create_session
-    from sqlalchemy import delete
-
-    wanted = json.load(sys.stdin)
-    Pool.create_or_update_pool(
-        POOL, 1, "DuckDB allows one writing process: loads and publishes run one at a time", False
-    )
-    value = wanted["warehouse"].strip()
-    conn = (
-        Connection.from_json(value, conn_id=WAREHOUSE_CONN_ID)
-        if value.startswith("{")
-        else Connection(conn_id=WAREHOUSE_CONN_ID, uri=value)
-    )
-    conn.description = "The writer's DuckDB file (host = the file on the machine that runs the loads)"
-    with create_session() as session:
-        session.execute(delete(Connection).where(Connection.conn_id == WAREHOUSE_CONN_ID))
-        session.add(conn)
-    # an override wins; without one, a source set in the UI is kept; else the embedded sample
-    source = wanted["source"] or Variable.get(SOURCE_VARIABLE, default_var=None) or str(SAMPLE_POSTS)
-    Variable.set(SOURCE_VARIABLE, source, description="What the daily DAG reads: a folder, git+<url> or feed+<url>")
-    print(json.dumps({"source": source, "warehouse": conn.host}))
+    print(f"Airflow stopped (AIRFLOW_HOME={home}).")
     return 0
 
 
@@ -546,6 +607,8 @@ def _backfill(args) -> int:
     """``make backfill FROM=… TO=…``: one run per site day, oldest first, ``--max-active-runs 1``
     (the scheduler of ``make airflow`` runs them)."""
     begin, finish = site_days(args.first, args.last)
+    if not args.dry_run and running_here(_home()) is None:
+        return not_running(_home(), "no scheduler would run the backfill")
     af = LocalAirflow(_home(), port=0)
     command = [
         "backfill",
@@ -574,14 +637,13 @@ def main(argv=None) -> int:
     up = sub.add_parser("up", help="prepare and start Airflow, wait until Ctrl-C")
     up.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", "8080")))
     sub.add_parser("stop", help="stop an Airflow started by `up`")
-    sub.add_parser("configure", help="(internal) the pool, connection and Variable, from stdin")
     bf = sub.add_parser("backfill", help="backfill site days FIRST..LAST (YYYY-MM-DD, Asia/Shanghai)")
     bf.add_argument("first")
     bf.add_argument("last")
     bf.add_argument("--max-active-runs", type=int, default=1, help="runs at a time (default 1: in turn)")
     bf.add_argument("--dry-run", action="store_true", help="list the runs it would create")
     args = parser.parse_args(argv)
-    return {"up": _up, "stop": _stop, "configure": _configure, "backfill": _backfill}[args.command](args)
+    return {"up": _up, "stop": _stop, "backfill": _backfill}[args.command](args)
 
 
 if __name__ == "__main__":

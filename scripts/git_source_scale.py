@@ -1,5 +1,5 @@
 """What the git source costs on a long history: a full mirror (the source before 2026-12) against the
-blob-less, shallow clone it makes now. Prints a Markdown table for docs/operators.md.
+blob-less, shallow clone it makes now. Prints a Markdown table for docs/operators/backfill.md.
 
     .venv/bin/python scripts/git_source_scale.py --posts 20000 --commits 20000 --work /tmp/scale
 

@@ -75,6 +75,31 @@ def sample_dir() -> Path:
     return SAMPLE
 
 
+def settings_in(folder: Path, source: str | Path, **changes):
+    """The settings of runs kept inside ``folder`` (their own warehouse ``w.duckdb``, snapshot
+    ``p.duckdb``, staging and git cache), one worker, quick retries; ``changes`` override any."""
+    from news_etl.settings import Settings
+
+    base = {
+        "source": str(source),
+        "warehouse": folder / "w.duckdb",
+        "published": folder / "p.duckdb",
+        "staging": folder / "staging",
+        "cache": folder / "cache",
+        "workers": 1,
+        "source_backoff": 0.01,
+    }
+    return Settings().with_(**{**base, **changes})
+
+
+def post_of(content: str | bytes, name: str = "2026-11-20-x.md", source: str = "test"):
+    """A post file as a source hands it to the transform: ``content`` (text is UTF-8) at ``name``."""
+    from news_etl.model import RawPost
+
+    raw = content.encode("utf-8") if isinstance(content, str) else content
+    return RawPost(source=source, path=name, raw=raw, content_hash=hashlib.sha256(raw).hexdigest())
+
+
 def raw_post(path: Path, name: str | None = None):
     from news_etl.model import RawPost
 

@@ -48,11 +48,13 @@ def test_the_warehouse_holds_the_run(local_airflow_run):
 def test_task_logs_say_what_each_step_did_in_numbers(local_airflow_run):
     af, run_id, _ = local_airflow_run
     fetch = af.task_log(run_id, "fetch")
-    assert re.search(
-        r"fetch: .* as of .*: revision sha256:\w+ \(loaded before: None\); 48 post files; 48 to load "
-        r"\(48 new or changed, 0 moved\), 0 deleted; 1 batch\(es\), [\d.]+s",
-        fetch,
-    ), fetch[-2000:]
+    # one fact a line, site time beside UTC
+    assert "fetch: as of 2026-11-25 00:30 Asia/Shanghai (2026-11-24 16:30 UTC) (the end of the run's interval)" in fetch
+    assert re.search(r"fetch: revision sha256:\w+ \(a first load\)", fetch), fetch[-2000:]
+    assert "fetch: 48 post files in the source" in fetch and "fetch: 48 to load: 48 new or changed, 0 moved" in fetch
+    assert re.search(r"fetch: 1 batch\(es\) staged in [\d.]+s", fetch), fetch[-2000:]
+    # no deprecation warning opens the task log (the plugins' .airflowignore in the glob syntax did)
+    assert "deprecated" not in fetch.lower(), fetch[:2000]
     transform = af.task_log(run_id, "transform", map_index=0)
     assert re.search(r"48 posts → 43 articles, 5 rejects \(1 bad YAML at line 3, .*\), [\d.]+s", transform), transform[
         -2000:
@@ -82,7 +84,7 @@ def test_the_dag_carries_its_docs(local_airflow):
 
 def test_the_warehouse_page_is_behind_airflow_login(local_airflow_run):
     af, _, _ = local_airflow_run
-    for path in ("/news-warehouse/", "/news-warehouse/summary.json"):
+    for path in ("/news-warehouse/", "/news-warehouse/summary.json", "/news-warehouse/?q=%E9%93%B6%E8%A1%8C"):
         with pytest.raises(urllib.error.HTTPError) as anonymous:
             urllib.request.urlopen(af.url + path, timeout=30)
         assert anonymous.value.code in (401, 403), path
@@ -95,6 +97,8 @@ def test_the_warehouse_page_is_behind_airflow_login(local_airflow_run):
     assert summary["totals"] == {"articles": EXPECTED["articles"], "rejects": len(EXPECTED["rejects"]), "runs": 1}
     page = af.api("GET", "/news-warehouse/", raw=True).decode()
     assert "News warehouse" in page and "<script" not in page
+    found = af.api("GET", "/news-warehouse/?q=%E9%93%B6%E8%A1%8C", raw=True).decode()  # 银行, logged in
+    assert 'data-testid="search-results"' in found and 'value="银行"' in found and "<script" not in found
 
 
 def test_a_silent_source_is_an_alert_and_the_run_stays_green(local_airflow_run):

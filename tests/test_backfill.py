@@ -1,4 +1,4 @@
-"""Backfills as Airflow runs them (issue 12): the real scheduler, not ``dag.test()``.
+"""Backfills as Airflow runs them: the real scheduler, not ``dag.test()``.
 
 A git site written day by day, as finews' scrapers write it: new posts each morning, a correction of
 yesterday's post at noon, and in the evening the posts of three days ago moved from ``_posts/`` to

@@ -54,6 +54,7 @@ def test_small_bench_prints_its_table(tmp_path):
         "| load of a first run, 1,500 posts | ",
         "| whole transform, 1 core (µs a post) | ",
         "| garbage collector's share of the transform, 1 core | ",
+        "| search(q) on 1,500 posts | ",
     ):
         rows = [row for row in out.stdout.splitlines() if row.startswith(line)]
         assert len(rows) == 1, (line, out.stdout)
@@ -69,6 +70,7 @@ def test_small_bench_prints_its_table(tmp_path):
         "≤800 µs: ",
         "<5%: ",
         "≤15 s: ",
+        "<100 ms: ",
     ):
         assert target in out.stdout, (target, out.stdout)
     # the per-post breakdown, stage by stage

@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import settings_in
 from reliability import ROOT, cli_env, record
 from site_repo import SiteRepo, post_text
 from warehouse_checks import fingerprint, rows
@@ -87,16 +88,7 @@ def site(tmp_path_factory) -> SiteRepo:
 
 
 def settings_for(folder: Path, repo: SiteRepo) -> Settings:
-    return Settings().with_(
-        source=f"git+{repo.url}",
-        warehouse=folder / "w.duckdb",
-        published=folder / "p.duckdb",
-        staging=folder / "staging",
-        cache=folder / "cache",
-        workers=1,
-        source_retries=1,
-        source_backoff=0.01,
-    )
+    return settings_in(folder, f"git+{repo.url}", source_retries=1)
 
 
 def day_runs() -> list[dict]:

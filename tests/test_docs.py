@@ -9,7 +9,7 @@ from pathlib import Path
 from devtools import cli_docs
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def _all_docs() -> str:
@@ -69,3 +69,25 @@ def test_the_benchmark_guide_shows_the_last_benchs_figures():
         bench.print_breakdown(figures)
     guide = (ROOT / "docs" / "benchmark.md").read_text(encoding="utf-8")
     assert printed.getvalue().strip() in guide, "paste make bench's tables (docs/bench.json) into docs/benchmark.md"
+
+
+#: A guide page an operator or analyst reads whole: past this, split it by its structure.
+MAX_PAGE_BYTES = 15 * 1024
+
+
+def test_no_operators_guide_page_is_over_15_kb():
+    pages = [ROOT / "docs" / "operators.md", *sorted((ROOT / "docs" / "operators").glob("*.md"))]
+    big = {p.name: p.stat().st_size for p in pages if p.stat().st_size > MAX_PAGE_BYTES}
+    assert not big, f"guide pages over 15 KB (split them by their sections): {big}"
+
+
+def test_the_operators_guide_opens_with_a_quick_start_and_a_troubleshooting_table():
+    text = (ROOT / "docs" / "operators.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings[:2] == ["Quick start", "Troubleshooting"], headings
+    table = text[text.index("## Troubleshooting") : text.index("## The rest of the guide")]
+    for symptom in ("green but nothing loaded", "staging file missing", "stale source"):
+        assert f"**{symptom}**" in table, symptom
+    # every page of the guide is listed, and every listed page exists
+    listed = set(re.findall(r"\]\(operators/([\w-]+\.md)\)", text))
+    assert listed == {p.name for p in (ROOT / "docs" / "operators").glob("*.md")}

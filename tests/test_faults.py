@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import duckdb
 import pytest
-from conftest import require
+from conftest import require, settings_in
 from reliability import ROOT, cli_args, cli_env, record, run_cli, write_posts
 from warehouse_checks import fingerprint as warehouse_fingerprint
 from warehouse_checks import rows, scalar
@@ -49,15 +49,7 @@ def mutate(source: Path) -> None:
 
 
 def settings_for(source: Path, folder: Path, **kw) -> Settings:
-    return Settings().with_(
-        source=str(source),
-        warehouse=folder / "w.duckdb",
-        published=folder / "p.duckdb",
-        staging=folder / "staging",
-        workers=1,
-        lock_timeout=kw.pop("lock_timeout", 10),
-        **kw,
-    )
+    return settings_in(folder, source, **{"lock_timeout": 10, "source_backoff": 2.0, **kw})
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ lists every post: Debian's jekyll-feed 0.17, and 0.15.1, the version GitHub Page
 local HTTP server and read by the feed source; the folder source reads the same post files. Both
 go through the same transform, and the articles are compared field by field.
 
-What may differ, and why, is written in docs/operators.md ("What the feed cannot know"); each
+What may differ, and why, is written in docs/operators/sources.md ("What the feed cannot know"); each
 difference found here must be one of those, and title, source URL, digest, credit and body must be
 identical for at least 98% of the posts (today: all of them).
 """
@@ -166,7 +166,7 @@ def test_the_feed_loads_through_the_pipeline_and_its_checks(built, tmp_path):
 
 
 def test_the_docs_explain_the_differences():
-    text = (ROOT / "docs" / "operators.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "operators" / "sources.md").read_text(encoding="utf-8")
     section = text[text.index("What the feed cannot know") :]
     for words in ("UTC", "blank line", "新闻", "smartif", "no date in its name", "98%"):
         assert words in section, words

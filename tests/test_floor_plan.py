@@ -29,3 +29,12 @@ def test_the_check_fails_on_a_cycle_and_an_upstream_import():
     assert floor_plan.upstream({"news_etl.settings": {"news_etl.ingest.sources"}}) == [
         "news_etl.settings → news_etl.ingest.sources"
     ]
+
+
+def test_imports_deferred_without_a_reason_are_found(tmp_path, monkeypatch):
+    package = tmp_path / "news_etl"
+    (package / "warehouse").mkdir(parents=True)
+    (package / "warehouse" / "x.py").write_text("def f():\n    import json\n    import duckdb\n")
+    (package / "deployment.py").write_text("def g():\n    import json\n")
+    monkeypatch.setattr(floor_plan, "PACKAGE", package)
+    assert floor_plan.deferred_imports() == ["news_etl.warehouse.x.f imports json"]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT
+from conftest import ROOT, settings_in
 from site_repo import SiteRepo, post_text
 from warehouse_checks import fingerprint, rows, scalar
 
@@ -30,15 +30,13 @@ DAILY = """SELECT day, outlet, category, articles, chars_total, chars_mean, char
 
 
 def settings_for(tmp_path, repo: SiteRepo, name: str) -> Settings:
-    return Settings().with_(
-        source=f"git+{repo.url}",
+    return settings_in(
+        tmp_path,
+        f"git+{repo.url}",
         warehouse=tmp_path / f"{name}.duckdb",
         published=tmp_path / f"{name}-published.duckdb",
-        staging=tmp_path / "staging",
         cache=tmp_path / f"cache-{name}",
-        workers=1,
         source_retries=1,
-        source_backoff=0.01,
     )
 
 

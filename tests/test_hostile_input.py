@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import post_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability import ROOT, cli_env, record
@@ -27,7 +28,6 @@ from news_etl.contract import MAX_REJECT_RAW_BYTES
 from news_etl.ingest import staging
 from news_etl.ingest.sources.dir import DirSource
 from news_etl.ingest.transform import transform_rows
-from news_etl.model import RawPost
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(600)]
 
@@ -250,16 +250,12 @@ def test_nasty_files_through_the_pipeline(tmp_path):
 # --- properties -------------------------------------------------------------------------------------
 
 
-def post(path: str, raw: bytes) -> RawPost:
-    return RawPost(source="t", path=path, raw=raw, content_hash=hashlib.sha256(raw).hexdigest())
-
-
 class Tally:
     def __init__(self, name: str) -> None:
         self.name, self.inputs, self.articles, self.rejects, self.lost = name, 0, 0, 0, 0
 
     def check(self, raws: list[bytes]) -> tuple[list[dict], list[dict]]:
-        posts = [post(f"2026-11-20-p{i}.md", r) for i, r in enumerate(raws)]
+        posts = [post_of(r, f"2026-11-20-p{i}.md", source="t") for i, r in enumerate(raws)]
         articles, rejects = transform_rows(posts)
         self.inputs += len(posts)
         self.articles += len(articles)

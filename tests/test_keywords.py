@@ -57,14 +57,14 @@ def test_deterministic_and_loaded_once_per_process(sample_dir):
 def test_names_are_never_split_and_words_around_them_are_kept():
     names = kw.Names(["宁德时代", "中国平安", "拼多多", "蔚来", "贵州茅台", "电机", "银行", "中信证券", "证券"])
     text = "宁德时代、贵州茅台和中国平安上涨，拼多多与蔚来下跌；中信证券、中国银行走强。"
-    got = {k["keyword"] for k in kw.keywords("", text, top_n=50, names=(names,))}
+    got = {k["keyword"] for k in kw.keywords("", text, top_n=50, names=names)}
     plain = {k["keyword"] for k in kw.keywords("", text, top_n=50)}
     # rjieba alone: 宁德 + 时代, 贵州 + 茅台, 中国 (平安 is an adjective), 拼多多 and 蔚来 gone
     assert {"宁德", "时代", "贵州", "茅台"} <= plain and not {"宁德时代", "拼多多", "蔚来"} & plain
     assert {"宁德时代", "贵州茅台", "中国平安", "拼多多", "蔚来", "中信证券", "中国银行"} <= got
     assert not {"宁德", "时代", "贵州", "茅台", "平安", "证券", "银行"} & got  # no piece of a name, 中国银行 whole
     # a name across a word boundary cuts it (澄江新材报 -> 澄江新材 + 报)
-    assert [k["keyword"] for k in kw.keywords("", "澄江新材报32.18元", names=(kw.Names(["澄江新材"]),))] == ["澄江新材"]
+    assert [k["keyword"] for k in kw.keywords("", "澄江新材报32.18元", names=kw.Names(["澄江新材"]))] == ["澄江新材"]
 
 
 def test_stop_word_review():
@@ -74,3 +74,59 @@ def test_stop_word_review():
     # 在岸人民币兑美元升至2018年5月以来新高 现报6.3565 (corpus 2021-12-08-202112082206748961)
     words = [k["keyword"] for k in kw.keywords("在岸人民币兑美元升至2018年5月以来新高 现报6.3565", "")]
     assert "人民币" in words and "现报" not in words
+
+
+def test_names_match_leftmost_longest_never_inside_a_longer_name():
+    # 比亚迪 and 比亚迪电子 are two listed companies: a post about the second never counts the first
+    names = kw.Names(["比亚迪", "比亚迪电子", "电子", "赣锋锂业", "天能动力", "Faraday Future"])
+    text = "比亚迪电子涨停，比亚迪跟涨；赣锋锂业、天能动力走强，Faraday Future下跌。"
+    got = {k["keyword"]: k["count"] for k in kw.keywords("", text, top_n=50, names=names)}
+    assert got["比亚迪电子"] == 1 and got["比亚迪"] == 1 and "电子" not in got
+    assert {"赣锋锂业", "天能动力", "Faraday Future"} <= set(got)
+    assert not {"赣锋", "锂业", "天能", "动力", "Faraday", "Future"} & set(got)
+    # the spans are leftmost-longest and never overlap
+    assert names.spans("比亚迪电子") == [(0, 5)]
+
+
+def test_tickers_and_long_tokens_are_no_keywords_and_no_names():
+    text = "港交所(00388.HK)与港交所（0388.HK）、潍柴动力(000338.SZ)、AAPL.O；5G手机。" + "啊" * 40
+    words = {k["keyword"] for k in kw.keywords("", text, top_n=50)}
+    assert not {"00388.HK", "0388.HK", "000338.SZ", "AAPL.O"} & words
+    assert all(len(w) <= kw.MAX_NAME_CHARS for w in words)
+    assert kw.Names(["00388.HK", "啊" * 17, "x", "港交所"]).names == ("港交所",)
+
+
+def test_a_link_inside_a_longer_word_is_no_name():
+    # the site's auto-links and a hostile post's links: 国平 in 中国平安 (rjieba: 中国|平安), 币汇 in
+    # 人民币汇率, 向资 in 北向资金, 回购操 in 回购操作, 大智慧 in 培育壮大智慧产品, 线上线下 in 产品线上线下
+    text = "中国平安人民币汇率北向资金回购操作，培育壮大智慧产品线上线下，宁德时代和比亚迪电子。"
+    links = ["国平", "币汇", "向资", "回购操", "大智慧", "线上线下", "宁德时代", "比亚迪", "00388.HK"]
+    assert kw.aligned_names(text, links) == ["宁德时代", "比亚迪"]
+    assert kw.aligned_names(text, ["不在文中"]) == []
+
+
+def test_keywords_depend_only_on_the_names_that_occur():
+    text = "中国平安与宁德时代公告：比亚迪电子和比亚迪的订单。"
+    occurring = kw.Names(["中国平安", "宁德时代", "比亚迪电子", "比亚迪"])
+    more = occurring | ["招商银行", "国平", "啊啊"]  # names that do not occur in the text
+    assert kw.analyse("标题", text, occurring) == kw.analyse("标题", text, more)
+    # a name that occurs but never wins a match (inside a longer matched one) changes nothing either
+    assert kw.analyse("", text, occurring) == kw.analyse("", text, occurring | ["亚迪电"])
+
+
+def test_the_2mb_post_with_39_overlapping_linked_names_is_bounded():
+    import resource
+    import time
+
+    names = ["啊" * n for n in range(2, 41)]
+    text = "啊" * 1_950_000
+    started = time.monotonic()
+    result = kw.analyse("啊啊", text, kw.Names(names), linked=names)
+    seconds = time.monotonic() - started
+    assert all(len(k["keyword"]) <= kw.MAX_NAME_CHARS for k in result.keywords)
+    assert len(kw.Names(names).spans(text)) == kw.MAX_SPANS  # capped, not one per position
+    assert result.used == ["啊" * 2, "啊" * kw.MAX_NAME_CHARS]  # the title, the text
+    assert all(len(n) <= kw.MAX_NAME_CHARS for n in result.names)
+    print(
+        f"2 MB post, 39 overlapping names: {seconds:.2f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
+    )

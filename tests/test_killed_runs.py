@@ -83,7 +83,8 @@ def test_a_killed_run_leaves_no_worker_and_the_next_run_cleans_up_after_it(tmp_p
     )
     try:
         assert holder.stdout.readline().strip() == "CLAIMED"
-        (live_run / "raw").mkdir(parents=True)
+        staging.new_run_folder(stage, "cli__live")  # made and marked as a run makes its folder
+        (live_run / "raw").mkdir()
         host = socket.gethostname()
         gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
         dead_tmp = tmp_path / f".p.duckdb.{host}.{int(gone.stdout)}.tmp"

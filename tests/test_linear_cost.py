@@ -17,11 +17,11 @@ Two kinds of test:
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
 import time
 
 import pytest
+from conftest import post_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -90,11 +90,6 @@ ADVERSARIAL = {
 }
 
 
-def _post(text: str) -> RawPost:
-    raw = text.encode("utf-8")
-    return RawPost("test", "2026-11-20-x.md", raw, hashlib.sha256(raw).hexdigest())
-
-
 def _cpu(fn) -> float:
     """One run of ``fn()``, in CPU seconds of this thread, without the garbage collector."""
     gc.collect()
@@ -139,7 +134,7 @@ def _assert_linear(what: str, fn_small, fn_large) -> None:
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_cleaning_4x_the_input_costs_at_most_5x_the_time(name):
     make = ADVERSARIAL[name]
-    small, large = _post(make(SMALL)), _post(make(LARGE))
+    small, large = post_of(make(SMALL)), post_of(make(LARGE))
     _assert_linear(name, lambda: _transform(small), lambda: _transform(large))
 
 

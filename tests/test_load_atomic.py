@@ -6,22 +6,15 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, settings_in
 from warehouse_checks import fingerprint
 
 from news_etl import pipeline
-from news_etl.settings import Settings
 from news_etl.warehouse.connection import file_connect
 
 
 def settings_for(tmp_path, source):
-    return Settings().with_(
-        source=str(source),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "p.duckdb",
-        staging=tmp_path / "staging",
-        workers=1,
-    )
+    return settings_in(tmp_path, source, source_backoff=2.0)
 
 
 def test_failure_mid_transaction_rolls_everything_back(tmp_path):

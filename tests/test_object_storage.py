@@ -198,8 +198,9 @@ def test_a_killed_runs_local_folder_goes_the_same_way(tmp_path):
     root = tmp_path / "staging"
     old = time.time() - 3 * 86400
     for name, files in {
-        "killed_run": ["raw/batch-00000.parquet", "raw/batch-00001.parquet.tmp", "manifest.json"],
+        "killed_run": ["raw/batch-00000.parquet", "raw/batch-00001.parquet.tmp", "manifest.json", staging.RUN_MARK],
         "not_a_run": ["notes.txt"],
+        "unmarked": ["raw/batch-00000.parquet", "manifest.json"],  # looks like a run's, but no run made it
         "live_run": ["raw/batch-00000.parquet"],
     }.items():
         for f in files:
@@ -209,7 +210,7 @@ def test_a_killed_runs_local_folder_goes_the_same_way(tmp_path):
             for p in [root / name, *(root / name).rglob("*")]:
                 os.utime(p, (old, old))
     assert staging.remove_dead_runs(root, keep=root / "next_run", max_age_hours=24) == ["killed_run"]
-    assert sorted(p.name for p in root.iterdir()) == ["live_run", "not_a_run"]
+    assert sorted(p.name for p in root.iterdir()) == ["live_run", "not_a_run", "unmarked"]
 
 
 def test_storage_options_from_an_airflow_connection(moto_s3, tmp_path, monkeypatch):

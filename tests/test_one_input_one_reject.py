@@ -19,6 +19,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import settings_in
 from reliability import ROOT, cli_env, record
 from warehouse_checks import fingerprint, rows
 
@@ -35,13 +36,7 @@ def post(title: str, when: str = "2026-11-20 10:00:00", body: str = "正文一�
 
 
 def settings_for(tmp_path: Path) -> Settings:
-    return Settings().with_(
-        source=str(tmp_path / "posts"),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "p.duckdb",
-        staging=tmp_path / "staging",
-        workers=1,
-    )
+    return settings_in(tmp_path, tmp_path / "posts", source_backoff=2.0)
 
 
 ALIKE = [  # (name as bytes, path in the warehouse)

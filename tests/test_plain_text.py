@@ -19,16 +19,16 @@ What a reader sees of the elements browsers treat apart, decided here:
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
+from conftest import post_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from news_etl.ingest.clean import clean_body, escaped, plain_text
 from news_etl.ingest.transform import transform_rows
-from news_etl.model import ARTICLE_SCHEMA, RawPost
+from news_etl.model import ARTICLE_SCHEMA
 
 #: C0 and C1 controls but tab and line feed, and the bidi controls and marks.
 UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -39,11 +39,6 @@ TEXT_COLUMNS = [
     if f.type in ("string", "list<item: string>") and f.name not in ("source", "path", "content_hash", "post_id")
 ]
 HOSTILE = "\x1b[31m\x07\x9b\u202e\u2066\u200f<script>alert(1)</script><img src=x onerror=alert(1)><b>"
-
-
-def _post(text: str, name: str = "2026-11-20-1.md") -> RawPost:
-    raw = text.encode("utf-8")
-    return RawPost("test", name, raw, hashlib.sha256(raw).hexdigest())
 
 
 def _texts(row: dict) -> list[tuple[str, str]]:
@@ -85,7 +80,7 @@ def test_every_text_column_of_a_hostile_post_is_plain():
         + "<p>（文章来源：券商\u202e中国\x1b）</p>\n\n"
         + '<p><a href="http://finance.eastmoney.com/a/\u202e1\x1b.html">http://finance.eastmoney.com/a/\u202e1\x1b.html</a></p>\n'
     )
-    articles, rejects = transform_rows([_post(text)])
+    articles, rejects = transform_rows([post_of(text, "2026-11-20-1.md")])
     assert rejects == [] and len(articles) == 1
     row = articles[0]
     _assert_plain(row)
@@ -120,7 +115,7 @@ def test_any_field_with_controls_bidi_or_markup_comes_out_plain(title, category,
         allow_unicode=True,
     )
     text = f"---\n{front}---\n> {digest}\n\n<p>正文{body}</p>\n\n<p>（来源：{tag}）</p>\n"
-    articles, rejects = transform_rows([_post(text)])
+    articles, rejects = transform_rows([post_of(text, "2026-11-20-1.md")])
     for row in articles:
         _assert_plain(row)
     for reject in rejects:  # a reject's message may quote the input: escaped, never raw
@@ -162,12 +157,12 @@ def test_what_a_reader_sees_of_a_title(title, seen):
 
 def test_a_title_of_markup_alone_is_a_no_title_reject():
     articles, rejects = transform_rows(
-        [_post("---\ntitle: '<script>x</script>\u202e'\ndate: 2026-11-20\n---\n正文。\n")]
+        [post_of("---\ntitle: '<script>x</script>\u202e'\ndate: 2026-11-20\n---\n正文。\n", "2026-11-20-1.md")]
     )
     assert articles == [] and [r["reason"] for r in rejects] == ["no title"]
 
 
 def test_warnings_and_reject_messages_escape_what_they_quote():
-    _, rejects = transform_rows([_post('---\ntitle: t\ndate: "\\e[2J\u202e"\n---\n正文。\n', name="x.md")])
+    _, rejects = transform_rows([post_of('---\ntitle: t\ndate: "\\e[2J\u202e"\n---\n正文。\n', name="x.md")])
     assert rejects[0]["reason"] == "unparseable date '\\x1b[2J\\u202e'"
     assert escaped("a\x1bb\u2066c") == "a\\x1bb\\u2066c" and escaped("正常") == "正常"

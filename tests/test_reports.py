@@ -155,8 +155,9 @@ def test_run_reports_on_the_sample(sample_wh):
 def test_values_are_bound_never_pasted(sample_wh):
     con = reports.open_warehouse(sample_wh)
     try:
-        with pytest.raises(Exception, match="(?i)conversion|date"):
+        with pytest.raises(reports.ReportError, match="YYYY-MM-DD"):  # a day is checked before it is bound
             reports.run_report(con, "daily_volume", {"start": "2026-11-24' OR 1=1 --"})
+        assert reports.run_report(con, "top_securities", {"kind": "board' OR 1=1 --"}).num_rows == 0  # bound
         with pytest.raises(reports.ReportError, match="takes"):
             reports.run_report(con, "daily_volume", {"day": "2026-11-24"})
         with pytest.raises(reports.ReportError, match="no report"):
@@ -297,3 +298,48 @@ def test_make_report_and_make_sql_open_the_snapshot(sample_wh):
     )
     assert shell.returncode == 0, shell.stderr + shell.stdout
     assert "43" in shell.stdout and "keyword_trend" in shell.stdout  # tests/test_analyst_clients.py has more
+
+
+def test_an_empty_answer_says_why_and_a_reversed_range_is_an_error(sample_wh):
+    empty = cli(
+        "report",
+        "daily_volume",
+        "--param",
+        "start=2030-01-01",
+        "--param",
+        "end=2030-01-31",
+        "--warehouse",
+        str(sample_wh),
+    )
+    assert empty.returncode == 0, empty.stderr
+    assert "(0 rows)" in empty.stdout
+    assert (
+        "no rows: report daily_volume looked from 2030-01-01 to 2030-01-31; "
+        "the live articles run from 2026-11-23 to 2026-11-25" in empty.stdout
+    )
+    day = cli(
+        "report", "rising_keywords", "--param", "day=2026-11-22", "--format", "csv", "--warehouse", str(sample_wh)
+    )
+    assert day.returncode == 0 and "no rows: report rising_keywords looked on 2026-11-22" in day.stderr
+    data_quality_columns = cli("report", "data_quality", "--format", "json", "--warehouse", str(sample_wh))
+    assert data_quality_columns.returncode == 0 and "no rows" not in data_quality_columns.stderr  # rows: no message
+    reversed_range = cli(
+        "report",
+        "top_keywords",
+        "--param",
+        "start=2026-11-25",
+        "--param",
+        "end=2026-11-23",
+        "--warehouse",
+        str(sample_wh),
+    )
+    assert reversed_range.returncode != 0
+    assert "start 2026-11-25 is after end 2026-11-23: a reversed range" in reversed_range.stderr
+    con = reports.open_warehouse(sample_wh)
+    try:
+        with pytest.raises(reports.ReportError, match="reversed range"):
+            reports.run_report(con, "daily_volume", {"start": "2026-11-25", "end": "2026-11-24"})
+        with pytest.raises(reports.ReportError, match="YYYY-MM-DD"):
+            reports.run_report(con, "daily_volume", {"start": "25 Nov"})
+    finally:
+        con.close()

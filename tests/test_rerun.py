@@ -149,3 +149,82 @@ def test_the_warehouse_page_shows_airflows_runs_by_site_day(loaded_day):
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(af.url + "/news-warehouse/summary.json", timeout=30)
     assert denied.value.code in (401, 403)
+
+
+@pytest.fixture
+def source_variable(loaded_day):
+    """Set the source Variable for one test; the sample folder again afterwards."""
+    af = loaded_day
+    key = "news_etl_source"
+
+    def set_source(value: str) -> None:
+        af.api("PATCH", f"/api/v2/variables/{key}", {"key": key, "value": value})
+
+    yield set_source
+    set_source(str(af.paths["source"]))
+
+
+def test_a_source_that_cannot_exist_fails_at_once_with_the_alert_and_the_page_shows_it(
+    loaded_day, source_variable, tmp_path
+):
+    """Item 4: a local path that is no repository is no transient error: fetch fails on its first
+    try (no Airflow retry, no source retry), with the alert; item 3: the page shows the run failed,
+    with the failing task and its alert."""
+    af = loaded_day
+    not_a_repo = tmp_path / "not-a-repository"
+    not_a_repo.mkdir()
+    source_variable(f"git+{not_a_repo}")
+    started = time.monotonic()
+    run_id = af.trigger("2026-11-26T00:00:00+00:00", run_id="test_no_repository")
+    run = af.wait_run(run_id, timeout=300)
+    seconds = time.monotonic() - started
+    tis = {ti["task_id"]: ti for ti in af.task_instances(run_id)}
+    assert run["state"] == "failed" and tis["fetch"]["state"] == "failed", tis
+    assert tis["fetch"]["try_number"] == 1, tis["fetch"]  # not retried
+    log = af.task_log(run_id, "fetch")
+    assert "NEWS ETL ALERT: task fetch of run test_no_repository failed on try 1" in log, log[-3000:]
+    assert str(not_a_repo) in log and "not retried" in log and "attempt 1 of" not in log, log[-3000:]
+    print(f"a source that cannot exist: red in {seconds:.0f}s")
+
+    summary = af.api("GET", "/news-warehouse/summary.json")
+    (shown,) = [r for r in summary["airflow"]["runs"] if r["run_id"] == run_id]
+    assert (shown["state"], shown["site_day"]) == ("failed", "2026-11-25")
+    (task,) = shown["tasks"]
+    assert task["task_id"] == "fetch" and task["href"].endswith(f"/runs/{run_id}/tasks/fetch")
+    assert str(not_a_repo) in task["alert"] and "not retried" in task["alert"]
+    html = af.api("GET", "/news-warehouse/", raw=True).decode()
+    row = re.search(rf'<tr data-run="{run_id}" data-state="failed">(.*?)</tr>', html, re.S)[1]
+    assert '<td data-col="state" class="bad">failed</td>' in row and ">fetch</a>" in row and "not retried" in row
+
+
+def test_read_the_site_as_of_now_is_frozen_into_the_run(loaded_day, source_variable, tmp_path):
+    """Item 2: a git source committed today. A run reads the site as of its interval's end: it finds
+    no commit, says so in a warning, and loads nothing. Triggered with the param "read the site as of
+    now", it loads today's commit; cleared after a newer commit, it reads the same commit again."""
+    from site_repo import SiteRepo, post_text
+
+    af = loaded_day
+    repo = SiteRepo(tmp_path / "remote", with_sample=False)
+    repo.write("_posts/2026-12-06-202612062400000001.md", post_text("202612062400000001", "今天的新闻", "2026-12-06"))
+    today = repo.commit("today's post")
+    source_variable(f"git+{repo.url}")
+
+    old = af.trigger("2026-11-27T00:00:00+00:00", run_id="test_as_of_interval")
+    assert af.wait_run(old, timeout=300)["state"] == "success"
+    log = af.task_log(old, "fetch")
+    assert "no commit at or before" in log and "read the site as of now" in log, log[-3000:]
+    assert "deprecated" not in log.lower(), log[:2000]  # no deprecation warning opens a task log
+
+    now = af.trigger("2026-11-28T00:00:00+00:00", run_id="test_as_of_now", conf={"read_as_of_now": True})
+    assert af.wait_run(now, timeout=300)["state"] == "success"
+    warehouse = af.paths["warehouse"]
+    assert rows(warehouse, "SELECT source_revision, posts_changed FROM etl_runs WHERE run_id = ?", [now]) == [
+        (today, 1)
+    ]
+
+    repo.write("_posts/2026-12-07-202612072400000002.md", post_text("202612072400000002", "更新的新闻", "2026-12-07"))
+    repo.commit("a later post")
+    af.api("POST", f"/api/v2/dags/{DAG}/dagRuns/{now}/clear", {"dry_run": False})
+    assert af.wait_run(now, timeout=300)["state"] == "success"
+    assert rows(warehouse, "SELECT source_revision FROM etl_runs WHERE run_id = ?", [now]) == [(today,)]
+    assert rows(warehouse, "SELECT count(*) FROM articles WHERE post_id = '202612072400000002'") == [(0,)]

@@ -258,3 +258,46 @@ def test_the_cli_prints_the_matches_escaped(corpus, tmp_path):
         text=True,
     )
     assert none.returncode == 0 and "no live post contains" in none.stdout
+
+
+def test_the_warehouse_page_searches_escaped(corpus):
+    sys.path.insert(0, str(ROOT / "plugins"))
+    import warehouse_page as page
+
+    summary = page.read_summary(corpus.published)
+    found = page.search_snapshot("央行 利率", corpus.published)
+    assert found["total"] == 2 and [r["post_id"] for r in found["rows"]] == found_ids(corpus, "央行 利率")
+    html = page.render(summary, found=found)
+    assert 'data-testid="search-form"' in html and 'value="央行 利率"' in html
+    assert "印度央行将关键利率维持在4.00%不变" in html and 'data-testid="search-total">2 posts match' in html
+    hostile = page.search_snapshot('<img src=x onerror=alert(1)> "x', corpus.published)
+    html = page.render(summary, found=hostile)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt; &#34;x" in html
+    assert "No live post contains every word" in html
+    made_up = {
+        **page.NO_SEARCH,
+        "q": "x",
+        "total": 1,
+        "rows": [
+            {
+                "post_id": "p<1>",
+                "story_id": "s",
+                "title": "<script>alert(1)</script>",
+                "published_at": None,
+                "score": 1.0,
+                "snippet": "a & <b>b</b>",
+            }
+        ],
+    }
+    html = page.render(summary, found=made_up)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html and "a &amp; &lt;b&gt;b&lt;/b&gt;" in html
+    assert page.search_snapshot("   ", corpus.published) == {**page.NO_SEARCH, "q": "   "}  # nothing run
+    assert len(page.search_snapshot("银" * 500, corpus.published)["q"]) == page.MAX_QUERY  # bounded
+
+
+def found_ids(settings, q: str) -> list[str]:
+    con = duckdb.connect(str(settings.published), read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT post_id FROM search(?)", [q]).fetchall()]
+    finally:
+        con.close()

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 import pytest
+from conftest import settings_in
 from warehouse_checks import fingerprint, rows, scalar
 
 from news_etl import pipeline
@@ -150,16 +151,7 @@ def server():
 
 
 def settings_for(tmp_path, url: str, retries: int = 2, timeout: float = 5.0) -> Settings:
-    return Settings().with_(
-        source=f"feed+{url}",
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "p.duckdb",
-        staging=tmp_path / "staging",
-        workers=1,
-        source_retries=retries,
-        source_backoff=0.01,
-        source_timeout=timeout,
-    )
+    return settings_in(tmp_path, f"feed+{url}", source_retries=retries, source_timeout=timeout)
 
 
 def test_entries_become_articles(server, tmp_path):

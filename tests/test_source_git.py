@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import settings_in
 from site_repo import GitHttpServer, SiteRepo, git, post_text, serve_partial_clones
 from warehouse_checks import fingerprint, rows, scalar
 
@@ -47,17 +48,7 @@ def known_of(posts) -> dict[str, Known]:
 
 
 def settings_for(tmp_path, spec: str) -> Settings:
-    return Settings().with_(
-        source=spec,
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "p.duckdb",
-        staging=tmp_path / "staging",
-        cache=tmp_path / "cache",
-        workers=1,
-        source_retries=2,
-        source_backoff=0.01,
-        source_timeout=5.0,
-    )
+    return settings_in(tmp_path, spec, source_retries=2, source_timeout=5.0)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ Expectations' ~200 lines of registration noise.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 import textwrap
@@ -38,6 +39,7 @@ def test_fetch_transform_and_load_lines(tmp_path, caplog):
         pipeline.run_all(settings, pipeline.new_run("first", interval_end="2026-11-26T00:30:00+08:00"))
     (transform,) = messages(caplog, "transform raw/batch-00000.parquet")
     assert "5 rejects (1 bad YAML at line 3, 1 empty file, 1 no front matter, 1 no title, 1 unparseable" in transform
+    assert f"fetch: revision {first} (a first load)" in messages(caplog, "fetch:")  # not "None"
     (load,) = messages(caplog, "load:")
     assert load.startswith(f"load: wrote revision {first} of git:")
     assert ": 43 new, 0 updated, 0 moved, 0 unchanged, 0 deleted, 0 revived, 5 rejects (1 bad YAML" in load
@@ -51,10 +53,12 @@ def test_fetch_transform_and_load_lines(tmp_path, caplog):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="news_etl"):
         pipeline.run_all(settings, pipeline.new_run("second"))
-    (fetch,) = messages(caplog, "fetch:")
-    assert " as of 20" in fetch and "(now)" in fetch
-    assert f"revision {second} (loaded before: {first})" in fetch
-    assert "; 10 to load (0 new or changed, 10 moved), 1 deleted;" in fetch
+    fetch = messages(caplog, "fetch:")
+    # one fact a line, each short; the time in site time beside UTC
+    assert all(len(line) < 120 for line in fetch), fetch
+    assert re.fullmatch(r"fetch: as of 20\d\d-\d\d-\d\d \d\d:\d\d Asia/Shanghai \(.*\d\d:\d\d UTC\) \(now\)", fetch[1])
+    assert f"fetch: revision {second} (before: {first})" in fetch
+    assert "fetch: 10 to load: 0 new or changed, 10 moved" in fetch and "fetch: 1 deleted" in fetch
     (load,) = messages(caplog, "load:")
     assert f"load: wrote revision {second}" in load and ": 0 new, 0 updated, 10 moved, 0 unchanged, 1 deleted," in load
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import settings_in
 from reliability import ROOT, cli_env, record, run_cli, write_posts
 from warehouse_checks import fingerprint, rows, scalar
 
@@ -29,13 +30,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.timeout(300)]
 
 
 def settings_for(tmp_path: Path) -> Settings:
-    return Settings().with_(
-        source=str(tmp_path / "posts"),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "published" / "p.duckdb",
-        staging=tmp_path / "staging",
-        workers=1,
-    )
+    return settings_in(tmp_path, tmp_path / "posts", published=tmp_path / "published" / "p.duckdb", source_backoff=2.0)
 
 
 @pytest.fixture

@@ -110,6 +110,19 @@ def cmd_retire_source(args) -> int:
     return 0
 
 
+def cmd_rebuild_meaning(args) -> int:
+    from news_etl.pipeline import rebuild_meaning
+    from news_etl.warehouse.connection import file_connect
+
+    settings = _settings(args)
+    result = rebuild_meaning(file_connect(settings.warehouse), settings)
+    print(
+        f"rebuilt the meaning of {result['checked']} live articles: {result['added']} names from the live posts "
+        f"and the seed, keywords derived again; published {result['snapshot']}"
+    )
+    return 0
+
+
 def cmd_summary(args) -> int:
     from news_etl.analysts.reports import print_summary
 
@@ -120,7 +133,14 @@ def cmd_summary(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from news_etl.analysts.reports import ReportError, list_reports, open_warehouse, run_report, write_report
+    from news_etl.analysts.reports import (
+        ReportError,
+        list_reports,
+        open_warehouse,
+        run_report,
+        why_empty,
+        write_report,
+    )
 
     if not args.name:
         reports = list_reports()
@@ -140,9 +160,12 @@ def cmd_report(args) -> int:
     con = open_warehouse(path)
     try:
         table = run_report(con, args.name, params)
+        empty = None if table.num_rows else why_empty(con, args.name, params)
     finally:
         con.close()
     write_report(table, args.format, args.out, bom=args.bom)
+    if empty:  # said beside the rows: on the terminal after the table, else on stderr
+        print(empty, file=sys.stdout if args.format == "table" and not args.out else sys.stderr)
     return 0
 
 
@@ -198,7 +221,7 @@ def cmd_export(args) -> int:
     from news_etl.analysts.reports import open_warehouse
 
     path = args.warehouse or _settings(args).published
-    con = open_warehouse(path)
+    con = open_warehouse(path, writes_to=args.parquet)  # DuckDB writes into that folder and nowhere else
     try:
         manifest = export_parquet(con, args.parquet, source=str(path))
     finally:
@@ -277,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
     p.set_defaults(func=cmd_retire_source)
 
+    p = sub.add_parser(
+        "rebuild-meaning",
+        help="derive names, keywords and the securities' names again from the live articles (a warehouse "
+        "loaded by an older version), then publish",
+    )
+    p.add_argument("--warehouse", help="the writer's DuckDB file (default: data/warehouse.duckdb)")
+    p.add_argument("--published", help="the analysts' snapshot (default: data/published/warehouse.duckdb)")
+    p.set_defaults(func=cmd_rebuild_meaning)
+
     p = sub.add_parser("summary", help="articles per outlet and day, rejects, the last run")
     p.add_argument("--warehouse", help="a warehouse file (default: the published snapshot)")
     p.set_defaults(func=cmd_summary)
@@ -317,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("settings", help="every NEWS_ETL_* setting as this process reads it, checked (no secret shown)")
-    p.add_argument("--reference", action="store_true", help="the configuration reference table (docs/configuration.md)")
+    p.add_argument(
+        "--reference", action="store_true", help="the configuration reference table (docs/operators/configuration.md)"
+    )
     p.set_defaults(func=cmd_settings)
 
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")

@@ -31,6 +31,20 @@ MAX_REJECT_RAW_BYTES = MAX_POST_BYTES
 MAX_PARAGRAPHS = 2000
 
 
+def site_time(value) -> str:
+    """A moment in the site's zone beside UTC, the one way logs and the warehouse page write time:
+    ``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)`` (the UTC date too when it differs). ``value``:
+    an aware datetime or an ISO 8601 string (``Z`` or an offset; naive is UTC); None gives ""."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    site, utc = value.astimezone(ZoneInfo(SITE_TIMEZONE)), value.astimezone(UTC)
+    utc_text = f"{utc:%H:%M}" if utc.date() == site.date() else f"{utc:%Y-%m-%d %H:%M}"
+    return f"{site:%Y-%m-%d %H:%M} {SITE_TIMEZONE} ({utc_text} UTC)"
+
+
 def as_of_day(as_of: str | datetime | None) -> date:
     """The site-local day of a run's as-of time (ISO 8601 text or a datetime; None: now)."""
     if as_of is None:

@@ -26,6 +26,8 @@ else inside the functions Airflow calls.
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -136,13 +138,37 @@ def run_identity() -> Run:
     def iso(value):
         return value.isoformat() if value is not None else None
 
+    # "read the site as of now" (the trigger form's param, kept in the run's conf): the moment the
+    # run was triggered (its run_after, fixed in the run), so a re-run reads the same commit
+    as_of_now = bool((dag_run.conf or {}).get(READ_AS_OF_NOW)) and getattr(dag_run, "run_after", None) is not None
     return new_run(
         dag_run.run_id,
         dag_run_id=dag_run.run_id,
         logical_date=iso(ctx.get("logical_date")),
         interval_start=iso(ctx.get("data_interval_start")),
-        interval_end=iso(ctx.get("data_interval_end")),
+        interval_end=iso(dag_run.run_after if as_of_now else ctx.get("data_interval_end")),
     )
+
+
+#: The DAG's param (and run conf key): read the site as of the moment the run was triggered.
+READ_AS_OF_NOW = "read_as_of_now"
+
+
+@contextmanager
+def fail_at_once_unless_transient():
+    """Around fetch: a source error no try can mend (a path that is no folder or no repository, a
+    bad spec) fails the task at once, without Airflow's retries, and so alerts now; a source that
+    stayed unreachable through its own retries is left to Airflow's retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from news_etl.ingest.sources.base import SourceError
+
+    try:
+        yield
+    except SourceError as exc:
+        if exc.transient:
+            raise
+        raise AirflowFailException(f"{exc} (not retried: fix the source, then clear the task)") from exc
 
 
 #: The Airflow Variable (or env ``AIRFLOW_VAR_NEWS_ETL_ALERT_NOTIFIER``) that names a notifier for
@@ -151,14 +177,49 @@ def run_identity() -> Run:
 #: "airflow.providers.smtp.notifications.smtp.SmtpNotifier", "kwargs": {"to": "ops@example.com",
 #: "subject": "{{ news_etl_alert }}"}}``: its templates see the context plus ``news_etl_alert``.
 ALERT_NOTIFIER_VARIABLE = "news_etl_alert_notifier"
+#: The modules a notifier class may come from: the notification modules of Airflow's providers
+#: (``airflow.providers.<provider>.notifications.<module>.<Class>``). The Variable is checked against
+#: it before anything is imported, so a Variable cannot make the task import or run any other code.
+ALERT_NOTIFIER_MODULES = re.compile(r"airflow\.providers\.(?:[a-z][a-z0-9_]*\.)+notifications\.[a-z][a-z0-9_]*")
+_CLASS_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*")
+
+
+class NotifierRefused(ValueError):
+    """The Variable names a class that is not an allowed notifier."""
+
+
+def alert_notifier(spec_text: str):
+    """The notifier the Variable's JSON names, made with its ``kwargs``; :class:`NotifierRefused`
+    unless its class is in a module of :data:`ALERT_NOTIFIER_MODULES` (checked before any import)
+    and is a ``BaseNotifier``."""
+    import importlib
+    import json
+
+    from airflow.sdk import BaseNotifier
+
+    spec = json.loads(spec_text)
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
+        raise NotifierRefused('the Variable must be JSON {"class": "<module>.<Notifier>", "kwargs": {...}}')
+    module, _, name = spec["class"].rpartition(".")
+    if not ALERT_NOTIFIER_MODULES.fullmatch(module) or not _CLASS_NAME.fullmatch(name):
+        raise NotifierRefused(
+            f"{spec['class']!r} is not in an allowed notifier module: name a class of a provider's "
+            "notifications module, airflow.providers.<provider>.notifications.<module>.<Notifier>"
+        )
+    kwargs = spec.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise NotifierRefused("the Variable's kwargs must be a JSON object")
+    cls = getattr(importlib.import_module(module), name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseNotifier)):
+        raise NotifierRefused(f"{spec['class']!r} is not a notifier (a subclass of airflow.sdk.BaseNotifier)")
+    return cls(**kwargs)
 
 
 def notify(context, message: str) -> None:
     """An alert: one ``NEWS ETL ALERT: <message>`` line in the log, then the notifier the operator
-    configured in the Variable ``news_etl_alert_notifier`` (if any), called with the context and
-    ``news_etl_alert`` (the message). A notifier that fails is logged, never raised."""
-    import importlib
-    import json
+    configured in the Variable ``news_etl_alert_notifier`` (if any; only a provider's notifier:
+    :func:`alert_notifier`), called with the context and ``news_etl_alert`` (the message). A
+    notifier that is refused or fails is logged, never raised."""
     import logging
 
     from airflow.sdk import Variable
@@ -169,11 +230,16 @@ def notify(context, message: str) -> None:
     if not spec:
         return
     try:
-        spec = json.loads(spec)
-        module, _, name = spec["class"].rpartition(".")
-        notifier = getattr(importlib.import_module(module), name)(**spec.get("kwargs", {}))
+        notifier = alert_notifier(spec)
+    except (NotifierRefused, ValueError) as exc:
+        log.error("NEWS ETL ALERT: the notifier in Variable %s is refused: %s", ALERT_NOTIFIER_VARIABLE, exc)
+        return
+    except Exception:
+        log.exception("NEWS ETL ALERT: the notifier in Variable %s could not be made", ALERT_NOTIFIER_VARIABLE)
+        return
+    try:
         notifier({**context, "news_etl_alert": message})
-        log.error("NEWS ETL ALERT sent through %s", spec["class"])
+        log.error("NEWS ETL ALERT sent through %s", type(notifier).__name__)
     except Exception:
         log.exception("NEWS ETL ALERT: the notifier in Variable %s failed", ALERT_NOTIFIER_VARIABLE)
 

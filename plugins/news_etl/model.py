@@ -68,6 +68,8 @@ class Article:
     metrics: dict = field(default_factory=dict)
     keywords: list[dict] = field(default_factory=list)  # [{keyword, count, weight}], best first
     securities: list[dict] = field(default_factory=list)  # news_etl/meaning/securities.py
+    names: list[str] = field(default_factory=list)  # its links' names that look like names (meaning/keywords.py)
+    names_used: list[str] = field(default_factory=list)  # the names its keywords kept whole (meaning/keywords.py)
     minhash: bytes | None = None  # news_etl/meaning/stories.py
 
 
@@ -119,6 +121,8 @@ SECURITIES_TYPE = pa.list_(
             ("kind", pa.string()),
             ("keytips", pa.int32()),
             ("widgets", pa.int32()),
+            ("mentions", pa.int32()),
+            ("fragment", pa.bool_()),
         ]
     )
 )
@@ -150,6 +154,9 @@ ARTICLE_SCHEMA = pa.schema(
         # the analysts' meaning: securities mentioned, MinHash signature (securities.py, stories.py)
         ("securities", SECURITIES_TYPE),
         ("minhash", pa.binary()),
+        # the names of its own links that look like names, and the names its keywords kept whole
+        ("names", pa.list_(pa.string())),
+        ("names_used", pa.list_(pa.string())),
     ]
 )
 

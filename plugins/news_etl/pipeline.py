@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 import uuid
@@ -23,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from news_etl import storage
+from news_etl.contract import site_time
 from news_etl.ingest import staging
 from news_etl.ingest.sources import open_source
 from news_etl.ingest.sources.base import Deleted
@@ -189,22 +189,26 @@ def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> Fetch
         "seconds": round(time.monotonic() - t0, 3),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    moved = manifest["moved"]
+    # one fact a line, short enough for the log pane; times in site time beside UTC
+    log.info("fetch: source %s", source.name)
     log.info(
-        "fetch: %s as of %s (%s): revision %s (loaded before: %s); %d post files; %d to load "
-        "(%d new or changed, %d moved), %d deleted; %d batch(es), %.2fs",
-        source.name,
-        manifest["as_of"],
-        "the end of the run's data interval" if run.get("interval_end") else "now",
-        manifest["revision"],
-        previous_revision,
-        source.seen,
-        changed,
-        changed - manifest["moved"],
-        manifest["moved"],
-        len(deleted) - manifest["moved"],
-        len(batches),
-        manifest["seconds"],
+        "fetch: as of %s (%s)",
+        site_time(manifest["as_of"]),
+        "the end of the run's interval" if run.get("interval_end") else "now",
     )
+    if manifest["revision"] is None:
+        log.warning("fetch: no revision at that time: nothing to load")
+    else:
+        log.info(
+            "fetch: revision %s (%s)",
+            manifest["revision"],
+            f"before: {previous_revision}" if previous_revision else "a first load",
+        )
+    log.info("fetch: %d post files in the source", source.seen)
+    log.info("fetch: %d to load: %d new or changed, %d moved", changed, changed - moved, moved)
+    log.info("fetch: %d deleted", len(deleted) - moved)
+    log.info("fetch: %d batch(es) staged in %.2fs", len(batches), manifest["seconds"])
     return manifest
 
 
@@ -290,7 +294,7 @@ def transform_all(manifest: FetchManifest, workers: int = 1) -> list[BatchResult
         return list(pool.map(transform, [manifest["staging"]] * len(batches), batches))
 
 
-def of_this_fetch(fetched: dict, transformed) -> list[dict]:
+def of_this_fetch(fetched: FetchManifest, transformed) -> list[BatchResult]:
     """The transform results of the fetch that wrote ``fetched`` (its manifest), in its batches'
     order. A re-run (a cleared run, a backfill of "All Runs") fetches again: when that fetch stages
     fewer batches than the first try, Airflow marks the extra transform instances ``removed`` but
@@ -491,7 +495,16 @@ def _load_with_room(
         except duckdb.OutOfMemoryException as exc:
             error = exc
         finally:
-            set_memory(con, settings.duckdb_memory)
+            try:  # the load has committed (or rolled back): a setting that cannot go back changes neither
+                set_memory(con, settings.duckdb_memory)
+            except duckdb.Error as exc:
+                log.warning(
+                    "load: DuckDB's memory stays at NEWS_ETL_DUCKDB_MEMORY_MAX=%s for the rest of this connection "
+                    "(going back to %s: %s)",
+                    settings.duckdb_memory_max,
+                    settings.duckdb_memory,
+                    str(exc).splitlines()[0],
+                )
     raise LoadOutOfMemory(
         f"the load ran out of memory with NEWS_ETL_DUCKDB_MEMORY_MAX={settings.duckdb_memory_max} "
         f"({str(error).splitlines()[0]}); nothing was written. "
@@ -563,16 +576,67 @@ def _publish_snapshot(con, settings: Settings, run: Run) -> dict:
     return result
 
 
+class NotPublished(Exception):
+    """The run's load is in the writer's file, but its snapshot was not published."""
+
+
 def publish(connect, settings: Settings, run: Run, fetched: FetchManifest | None = None) -> dict:
     """Publish the analysts' snapshot (and, with ``settings.publish_url``, upload it with a Parquet
-    export for readers on other hosts: ``upload.py``); clean the run's staging folder."""
+    export for readers on other hosts: ``upload.py``); clean the run's staging folder.
+
+    A publish that fails after its run's load committed leaves the load in place: the run's
+    ``etl_runs`` row says ``loaded-not-published`` and why, this raises :class:`NotPublished`
+    (the task fails, the CLI exits non-zero saying so), and the next run (or this task's retry)
+    publishes."""
+    try:
+        return _publish(connect, settings, run, fetched)
+    except Exception as exc:
+        reason = f"not published: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+        try:
+            from news_etl.warehouse.audit import mark_not_published
+            from news_etl.warehouse.connection import writer
+
+            with writer(connect, settings.lock_timeout, settings.duckdb_memory_max) as con:
+                marked = mark_not_published(con, run["run_id"], reason)
+        except Exception as again:  # noqa: BLE001 (the writer's file cannot be opened either: say both)
+            log.error("publish: could not record that run %s is not published: %s", run["run_id"], again)
+            marked = False
+        if not marked:
+            raise
+        raise NotPublished(
+            f"run {run['run_id']} is loaded into {settings.warehouse} but not published ({reason.split(': ', 1)[1]}); "
+            f"etl_runs says loaded-not-published; the next run publishes {settings.published}"
+        ) from exc
+
+
+def _publish(connect, settings: Settings, run: Run, fetched: FetchManifest | None = None) -> dict:
+    import duckdb
+
+    from news_etl.warehouse.connection import set_memory
+
     with tempfile.TemporaryDirectory(prefix="news-etl-export-") as export:
         with open_writer(connect, settings) as con:
-            result = _publish_snapshot(con, settings, run)
-            if settings.publish_url:  # exported while the writer is held: exactly the snapshot's content
-                from news_etl.analysts.catalog import export_parquet
+            try:
+                result = _publish_snapshot(con, settings, run)
+            except duckdb.OutOfMemoryException:
+                if settings.duckdb_memory_max == settings.duckdb_memory:
+                    raise
+                log.warning(  # as the load does: the publish changed nothing yet, so it can run again
+                    "publish: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s; again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
+                    settings.duckdb_memory,
+                    settings.duckdb_memory_max,
+                )
+                set_memory(con, settings.duckdb_memory_max, "NEWS_ETL_DUCKDB_MEMORY_MAX")
+                result = _publish_snapshot(con, settings, run)
+            if settings.publish_url:  # exported while the writer is held (no other publish meanwhile), from
+                from news_etl.analysts.catalog import export_parquet  # the snapshot as its readers open it
+                from news_etl.analysts.readers import open_reader
 
-                export_parquet(con, export, source=str(settings.published))
+                snapshot = open_reader(settings.published, writes_to=export)
+                try:
+                    export_parquet(snapshot, export, source=str(settings.published))
+                finally:
+                    snapshot.close()
         if settings.publish_url:  # uploaded once the writer is free again
             from news_etl.warehouse.upload import upload
 
@@ -607,10 +671,10 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
 
     now = now or datetime.now(UTC)
     run = new_run(f"retire__{now:%Y%m%dT%H%M%S%fZ}")
-    # the retired files are handed to the load in a local file (DuckDB writes and reads it here),
-    # whether the run's staging is a folder or s3://
-    folder = Path(tempfile.mkdtemp(prefix="news-etl-retire-"))
-    try:
+    # the one file this run stages is the load's own input, written and read on this host: a local
+    # temporary folder, whatever the staging root is (a folder, or s3://… that DuckDB does not read)
+    with tempfile.TemporaryDirectory(prefix="news-etl-retire-") as tmp:
+        folder = Path(tmp)
         with open_writer(connect, settings) as con:  # the one writer, held to the publish
             known = {name: (articles, files) for name, articles, files in sources(con)}
             if source not in known:
@@ -657,9 +721,29 @@ def retire_source(connect, settings: Settings, source: str, now: datetime | None
                 meaning=meaning_steps,
             )
             published = _publish_snapshot(con, settings, run)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     return {"run_id": run["run_id"], "source": source, "files": files, "articles": counts["deleted"], **published}
+
+
+def rebuild_meaning(connect, settings: Settings) -> dict:
+    """``news-etl rebuild-meaning``: migrate, derive the names, keywords, securities' names and daily
+    keyword and security tables again from the live articles in one transaction, then publish. For
+    a warehouse loaded by an older version (whose keywords came from a dictionary that grew with
+    each load); a warehouse loaded by this version is unchanged by it."""
+    from news_etl.meaning import steps as meaning_steps
+    from news_etl.warehouse.migrations import migrate
+
+    run = new_run(f"rebuild_meaning__{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+    with open_writer(connect, settings) as con:
+        migrate(con)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = meaning_steps.rebuild(con.execute, run["run_id"])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        published = _publish_snapshot(con, settings, run)
+    return {"run_id": run["run_id"], **counts, "snapshot": published["snapshot"]}
 
 
 # --- all five, for the CLI ---------------------------------------------------------------------

@@ -27,9 +27,14 @@ import pyarrow.parquet as pq
 
 from news_etl.settings import SQL_DIR
 
-#: Tables of the pipeline's own state, not for analysts: left out of the export.
-INTERNAL = frozenset({"story_signatures", "source_files", "source_state", "schema_migrations", "rejects"})
+#: Tables of the pipeline's own state and the search index, not for analysts: left out of the export.
+INTERNAL = frozenset(
+    {"story_signatures", "source_files", "source_state", "schema_migrations", "rejects", "search_grams", "search_docs"}
+)
 _REFERENCE = re.compile(r"\(([a-z_]+)\.([a-z_]+)\)")
+#: The names export writes a file for: the migrations name every table and view so. A file's name
+#: comes from the object's, so any other name (``../../x``, a name with a slash) is never written.
+EXPORTABLE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def _objects(con) -> list[dict]:
@@ -107,14 +112,20 @@ def format_dictionary(objects: list[dict]) -> str:
 
 
 def export_parquet(con, folder: Path | str, source: str = "") -> dict:
-    """Each analysts' table and view → ``folder/<name>.parquet``; then ``folder/manifest.json``."""
-    folder = Path(folder)
+    """Each analysts' table and view → ``folder/<name>.parquet``; then ``folder/manifest.json``.
+
+    Only objects with a plain name (:data:`EXPORTABLE`) are written, each right inside ``folder``;
+    ``con`` comes from :func:`news_etl.readers.open_reader` with ``writes_to=folder``, so DuckDB
+    itself writes nowhere else."""
+    folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for o in _objects(con):
-        if o["internal"]:
+        if o["internal"] or not EXPORTABLE.fullmatch(o["name"]):
             continue
         path = folder / f"{o['name']}.parquet"
+        if path.parent != folder:  # (cannot happen with EXPORTABLE names: a second guard)
+            continue
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         # the relation API: the table's name is an argument, never SQL text
         con.table(o["name"]).write_parquet(str(tmp), compression="zstd")

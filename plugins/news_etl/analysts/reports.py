@@ -5,10 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import sys
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
-import duckdb
-
+from news_etl.analysts.readers import open_reader
 from news_etl.settings import SQL_DIR
 from news_etl.text import printable
 
@@ -38,7 +41,7 @@ def _pad(text: str, width: int) -> str:
 
 def print_summary(path: Path | str) -> None:
     """Articles per outlet and day, rejects by reason, and the last run's audit row."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = open_warehouse(path)
     try:
         print(f"Warehouse {path}\n")
         print("Articles per outlet and day (live articles):")
@@ -127,7 +130,7 @@ def list_reports() -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def run_report(con, name: str, params: dict[str, str] | None = None):
+def run_report(con, name: str, params: Mapping[str, str | None] | None = None):
     """Run a report on an open connection; return an Arrow table.
 
     Values are bound as parameters, never pasted into the SQL; a parameter the
@@ -142,17 +145,55 @@ def run_report(con, name: str, params: dict[str, str] | None = None):
         raise ReportError(
             f"report {name} takes {', '.join('$' + w for w in wanted) or 'no parameters'}; not {', '.join(unknown)}"
         )
+    for key in DATE_PARAMS & set(params):
+        params[key] = _day(key, params[key])
+    start, end = params.get("start"), params.get("end")
+    if start and end and start > end:
+        raise ReportError(f"start {start} is after end {end}: a reversed range (swap them, or leave one out)")
     bound = {w: params.get(w) for w in wanted}
     return con.sql(sql, params=bound or None).to_arrow_table()
 
 
-def open_warehouse(path: Path | str):
-    """A read-only connection on a warehouse file (the published snapshot by default), site time zone."""
+#: The parameters that are days (YYYY-MM-DD): the range a report looks at.
+DATE_PARAMS = frozenset({"start", "end", "day"})
+
+
+def _day(key: str, value: str | None) -> str | None:
+    """A day parameter as YYYY-MM-DD (an empty value: no bound)."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ReportError(f"${key} must be a day written YYYY-MM-DD, not {value!r}") from None
+
+
+def why_empty(con, name: str, params: Mapping[str, str | None] | None = None) -> str:
+    """Why a report returned no rows: the range it looked at, and the days the warehouse's live
+    articles span (so an empty answer is never mistaken for "nothing happened")."""
+    given: dict[str, str | None] = {k: _day(k, v) if k in DATE_PARAMS else v for k, v in (params or {}).items()}
+    lo, hi = con.execute(
+        "SELECT min(published_date), max(published_date) FROM articles WHERE deleted_at IS NULL"
+    ).fetchone()
+    held = f"the live articles run from {lo} to {hi}" if lo else "the warehouse holds no live article yet"
+    takes = set(report_params(report_sql(name)))
+    if "day" in takes:
+        looked = f"on {given.get('day') or 'the last day'}"
+    elif {"start", "end"} & takes:
+        looked = f"from {given.get('start') or 'the first day'} to {given.get('end') or 'the last day'}"
+    else:
+        looked = "over the whole warehouse"
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(given.items()) if k not in DATE_PARAMS and v is not None)
+    return f"no rows: report {name} looked {looked}{' with ' + extra if extra else ''}; {held}"
+
+
+def open_warehouse(path: Path | str, writes_to: Path | str | None = None):
+    """A read-only connection on a warehouse file (the published snapshot by default), site time zone,
+    external access off (:func:`news_etl.analysts.readers.open_reader`; ``writes_to``: the one folder it may write)."""
+
     if not Path(path).exists():
         raise ReportError(f"no warehouse at {path}: run the pipeline first (make run)")
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute(f"SET TimeZone = '{REPORT_TIMEZONE}'")  # a constant of this module
-    return con
+    return open_reader(path, writes_to=writes_to, timezone=REPORT_TIMEZONE)
 
 
 def format_table(table) -> str:
@@ -175,7 +216,6 @@ def write_report(table, fmt: str = "table", out: Path | str | None = None, strea
     ``bom``: start CSV with a UTF-8 byte order mark, so Excel reads the Chinese text right. Written to
     a terminal, CSV and JSON escape unprintable characters like the table does (a file keeps them).
     """
-    import sys
 
     stream = stream or sys.stdout
     if fmt not in FORMATS:
@@ -217,8 +257,6 @@ def client_command(path: Path | str) -> list[str]:
     """The command line of the official DuckDB CLI (``duckdb-cli``, pinned in requirements.lock) on a
     snapshot, read-only, started with :data:`CLIENT_INIT`. The snapshot is written in DuckDB's 1.4
     storage format (news_etl/warehouse/snapshot.py), which the 1.x CLI reads."""
-    import shutil
-    import sys
 
     beside = Path(sys.executable).with_name("duckdb")
     binary = str(beside) if beside.exists() else shutil.which("duckdb")

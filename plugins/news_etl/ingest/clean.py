@@ -203,61 +203,81 @@ def _markdown(body: str, always_parse: bool = False) -> Body:
     back, HTML blocks and text paragraphs, then parsed and walked as one document; a body of plain
     paragraphs only (no markup, no link, no entity: most digest posts) skips the parser, which would
     give its text back unchanged (``always_parse`` parses anyway: the tests compare both)."""
-    digest: list[list[str]] = []  # paragraphs of the digest, each a list of lines
-    chunks: list[str] = []
-    plain: list[str] = []  # the text paragraphs, for a body that needs no parser
-    text_lines: list[str] = []
-    source_urls: list[str | None] = []
-    in_digest = False
-    needs_parser = False  # markup, an entity, a Markdown link or a character a parser may change
-
-    def end_text_paragraph() -> None:
-        if text_lines:
-            inline = _markdown_inline("\n".join(text_lines))
-            chunks.append("<p>" + inline + "</p>")
-            plain.append(inline)
-            text_lines.clear()
-
+    lines = _MarkdownLines()
     for line in body.split("\n"):
+        lines.add(line)
+    lines.end_text_paragraph()
+    result = lines.walked() if lines.needs_parser or always_parse else lines.plain_body()
+    result.source_url = next((u for u in lines.source_urls if u), None) or result.source_url
+    return result
+
+
+class _MarkdownLines:
+    """A Markdown body's lines, sorted one by one (:meth:`add`)."""
+
+    __slots__ = ("chunks", "digest", "in_digest", "needs_parser", "plain", "source_urls", "text_lines")
+
+    def __init__(self) -> None:
+        self.digest: list[list[str]] = []  # paragraphs of the digest, each a list of lines
+        self.chunks: list[str] = []  # the document the parser reads: paragraphs and HTML blocks
+        self.plain: list[str] = []  # the text paragraphs, for a body that needs no parser
+        self.text_lines: list[str] = []  # the lines of the text paragraph being read
+        self.source_urls: list[str | None] = []
+        self.in_digest = False
+        self.needs_parser = False  # markup, an entity, a Markdown link or a character a parser may change
+
+    def add(self, line: str) -> None:
         s = line.strip()
         if s and s[0] == ">":
-            end_text_paragraph()
-            quoted = s.lstrip(">").strip()
-            if not in_digest or not quoted:  # a new blockquote, or a blank '>' line: a new paragraph
-                digest.append([])
-            if quoted:
-                digest[-1].append(quoted)
-                needs_parser = needs_parser or _NEEDS_PARSER.search(quoted) is not None
-            in_digest = True
-            continue
-        in_digest = False
+            self.quoted(s)
+            return
+        self.in_digest = False
         if not s:
-            end_text_paragraph()
+            self.end_text_paragraph()
         elif s[0] == "<" and (autolink := _AUTOLINK.fullmatch(s)):
-            end_text_paragraph()
-            source_urls.append(autolink.group(1))
+            self.end_text_paragraph()
+            self.source_urls.append(autolink.group(1))
         elif "](" in s and _is_nav_line(s):
-            end_text_paragraph()
-        elif s[0] == "<" and not text_lines and _TAG.match(s):
-            chunks.append(line)  # an HTML block
-            needs_parser = True
+            self.end_text_paragraph()
+        elif s[0] == "<" and not self.text_lines and _TAG.match(s):
+            self.chunks.append(line)  # an HTML block
+            self.needs_parser = True
         else:
-            text_lines.append(s)
-            needs_parser = needs_parser or _NEEDS_PARSER.search(s) is not None
-    end_text_paragraph()
+            self.text_lines.append(s)
+            self.needs_parser = self.needs_parser or _NEEDS_PARSER.search(s) is not None
 
-    if needs_parser or always_parse:
-        doc = "\n".join(chunks)
-        quoted_paragraphs = ["<p>" + _markdown_inline("\n".join(p)) + "</p>" for p in digest if p]
+    def quoted(self, s: str) -> None:
+        """A ``>`` line: the digest; a new blockquote, or a blank ``>`` line, starts a paragraph."""
+        self.end_text_paragraph()
+        quoted = s.lstrip(">").strip()
+        if not self.in_digest or not quoted:
+            self.digest.append([])
+        if quoted:
+            self.digest[-1].append(quoted)
+            self.needs_parser = self.needs_parser or _NEEDS_PARSER.search(quoted) is not None
+        self.in_digest = True
+
+    def end_text_paragraph(self) -> None:
+        if self.text_lines:
+            inline = _markdown_inline("\n".join(self.text_lines))
+            self.chunks.append("<p>" + inline + "</p>")
+            self.plain.append(inline)
+            self.text_lines.clear()
+
+    def walked(self) -> Body:
+        """The body as the parser reads it: the digest as a blockquote, then the rest."""
+        doc = "\n".join(self.chunks)
+        quoted_paragraphs = ["<p>" + _markdown_inline("\n".join(p)) + "</p>" for p in self.digest if p]
         if quoted_paragraphs:
             doc = "<blockquote>" + "".join(quoted_paragraphs) + "</blockquote>" + doc
-        result = _walk(doc) if doc else Body(paragraphs=[])
-    else:  # plain paragraphs: what the parser would give, without building a tree
-        result = Body(paragraphs=[p for p in map(normalize_text, plain) if p])
-        quoted_text = (normalize_text(_markdown_inline("\n".join(p))) for p in digest if p)
+        return _walk(doc) if doc else Body(paragraphs=[])
+
+    def plain_body(self) -> Body:
+        """Plain paragraphs: what the parser would give, without building a tree."""
+        result = Body(paragraphs=[p for p in map(normalize_text, self.plain) if p])
+        quoted_text = (normalize_text(_markdown_inline("\n".join(p))) for p in self.digest if p)
         result.digest = " ".join(p for p in quoted_text if p) or None
-    result.source_url = next((u for u in source_urls if u), None) or result.source_url
-    return result
+        return result
 
 
 def _finish(result: Body) -> Body:
@@ -366,77 +386,91 @@ def _walk(doc: str) -> Body:
     """Parse ``doc`` once and walk it in document order: visible text into paragraphs (a top-level
     blockquote's into the digest), the site's own lines and hidden elements out, links, images and
     tables counted."""
-    soup = BeautifulSoup(doc, "lxml")
-    body = Body(paragraphs=[])
-    paragraphs: list[str] = []
-    digest: list[str] = []
-    target = paragraphs
-    current: list[str] = []
-    stack: list = list(reversed(soup.contents))
+    return _Walk(BeautifulSoup(doc, "lxml")).run()
 
-    while stack:
-        node = stack.pop()
-        if node is _END:
-            if current:
-                target.append("".join(current))
-                current = []
-            continue
-        if node is _END_DIGEST:
-            if current:
-                target.append("".join(current))
-                current = []
-            target = paragraphs
-            continue
-        if type(node) is NavigableString:
-            current.append(node)
-            continue
-        if not isinstance(node, Tag):
-            continue  # comments, CDATA, doctype, processing instructions
+
+class _Walk:
+    """One walk of a parsed document, without recursion: a stack of nodes to visit, with markers
+    (:data:`_END`, :data:`_END_DIGEST`) pushed after a block's children where its paragraph ends."""
+
+    __slots__ = ("body", "current", "digest", "paragraphs", "stack", "target")
+
+    def __init__(self, soup: BeautifulSoup) -> None:
+        self.body = Body(paragraphs=[])
+        self.paragraphs: list[str] = []
+        self.digest: list[str] = []
+        self.target = self.paragraphs  # where the text of the paragraph being read goes
+        self.current: list[str] = []  # the text of that paragraph so far
+        self.stack: list = list(reversed(soup.contents))
+
+    def run(self) -> Body:
+        stack = self.stack
+        while stack:
+            node = stack.pop()
+            if type(node) is NavigableString:
+                self.current.append(node)
+            elif node is _END:
+                self.end_paragraph()
+            elif node is _END_DIGEST:
+                self.end_paragraph()
+                self.target = self.paragraphs
+            elif isinstance(node, Tag):  # not comments, CDATA, doctype, processing instructions
+                self.element(node)
+        self.end_paragraph()
+        body = self.body
+        body.paragraphs = [p for p in map(normalize_text, self.paragraphs) if p]
+        body.digest = " ".join(p for p in map(normalize_text, self.digest) if p) or None
+        return body
+
+    def end_paragraph(self) -> None:
+        if self.current:
+            self.target.append("".join(self.current))
+            self.current = []
+
+    def element(self, node: Tag) -> None:
         name = node.name
         if name in DROP or _hidden(node):
-            continue
-        if name != "img" and (code := node.attrs.get("data-code")):
-            body.codes.append((str(code), normalize_text(node.get_text())))
+            return
         if name == "img":
-            body.images += 1
-            alt, src = node.get("alt"), node.get("src")
-            if (isinstance(alt, str) and alt.startswith("K图")) or (isinstance(src, str) and "kline" in src.lower()):
-                body.kline_images += 1
-            continue
+            self.image(node)
+            return
+        if code := node.attrs.get("data-code"):
+            self.body.codes.append((str(code), normalize_text(node.get_text())))
         if name == "br":
-            current.append("\n")
-            continue
+            self.current.append("\n")
+            return
         if name == "p" and (line := _site_line(node)) is not None:  # the site's own lines, as kramdown renders them
-            if line and body.source_url is None:
-                body.source_url = line
-            continue
+            if line and self.body.source_url is None:
+                self.body.source_url = line
+            return
         if name in LITERAL:
-            if current:
-                target.append("".join(current))
-                current = []
-            target.append(_TAG_IN_TEXT.sub("", node.get_text()))
-            continue
+            self.end_paragraph()
+            self.target.append(_TAG_IN_TEXT.sub("", node.get_text()))
+            return
         if name == "a" and node.get("href"):
-            body.links += 1
+            self.body.links += 1
         elif name == "table":
-            body.tables += 1
+            self.body.tables += 1
         if name in BLOCK:
-            if current:
-                target.append("".join(current))
-                current = []
-            if name == "blockquote" and target is paragraphs and node.parent is not None and node.parent.name == "body":
-                target = digest  # a top-level blockquote: the digest (``> …`` in Markdown)
-                stack.append(_END_DIGEST)
-            else:
-                stack.append(_END)
-        stack.extend(reversed(node.contents))
-    if current:
-        target.append("".join(current))
+            self.open_block(node)
+        self.stack.extend(reversed(node.contents))
 
-    body.paragraphs = [p for p in map(normalize_text, paragraphs) if p]
-    digest_text = " ".join(p for p in map(normalize_text, digest) if p)
-    body.digest = digest_text or None
-    return body
+    def image(self, node: Tag) -> None:
+        self.body.images += 1
+        alt, src = node.get("alt"), node.get("src")
+        if (isinstance(alt, str) and alt.startswith("K图")) or (isinstance(src, str) and "kline" in src.lower()):
+            self.body.kline_images += 1
+
+    def open_block(self, node: Tag) -> None:
+        """A block element starts a paragraph, and ends it after its children; a top-level
+        blockquote is the digest (``> …`` in Markdown)."""
+        self.end_paragraph()
+        top = node.parent is not None and node.parent.name == "body"
+        if node.name == "blockquote" and self.target is self.paragraphs and top:
+            self.target = self.digest
+            self.stack.append(_END_DIGEST)
+        else:
+            self.stack.append(_END)
 
 
 def normalize_text(text: str) -> str:

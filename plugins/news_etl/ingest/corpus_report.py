@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from news_etl.ingest.clean import _TAG
 from news_etl.ingest.parse import _string_list, decode, load_yaml, split_front_matter
+from news_etl.ingest.sources.dir import DirSource
 from news_etl.ingest.transform import transform_post
 from news_etl.model import RawPost, Reject, post_id_from_path
 
@@ -176,7 +177,6 @@ def _warning_kind(warning: str) -> str:
 
 def read_folder(path: str):
     """The post files under ``path``, as the ``dir`` source finds them (README.md is not a post)."""
-    from news_etl.ingest.sources.dir import DirSource
 
     return (p for p in DirSource(path).changes({}) if isinstance(p, RawPost))
 

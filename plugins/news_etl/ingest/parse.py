@@ -5,10 +5,21 @@ A post is Jekyll Markdown: ``---``, YAML front matter (``layout``, ``title``,
 bytes, splits the front matter off, reads it with a safe YAML loader and
 normalises the five fields. Everything a user can get wrong ends in a
 :class:`~news_etl.model.Reject` with a reason an operator understands.
+
+Read and shown as Jekyll reads and shows them: Jekyll reads front matter with Ruby's Psych,
+which resolves plain scalars the YAML 1.1 way, as PyYAML's safe loader does (``no``, ``off`` →
+false; ``yes``, ``on`` → true; ``0777`` octal; ``1:20`` base 60; dates and times), and a page
+shows a value as Ruby prints it: ``false``, ``true``, ``1.5``, ``1.0e+20``, ``2026-11-25``,
+``2026-11-25 10:00:00 +0800`` (:func:`jekyll_text`). So ``title: no`` is the title ``false``,
+as the site and its feed (whose text Jekyll wrote) show it. A key given twice keeps the last
+value, as Psych does, with a warning. The fields the feed source writes for itself
+(:data:`INTERNAL_FIELDS`) are read only from the feed's own entries: in a post file they are
+ignored, with a warning. A UTF-16 file is rejected naming UTF-16 (Jekyll reads UTF-8).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -28,7 +39,44 @@ FALLBACK_ENCODINGS = ("gb18030", "big5")
 
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
-_SimpleLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Fields only the feed source writes (``sources/feed.py``): never taken from a post file.
+INTERNAL_FIELDS = frozenset({"rendered", "feed_warnings", "feed_id", "feed_updated"})
+
+
+class _SimpleLoader(_SafeLoader):  # type: ignore[misc,valid-type]
+    """The safe loader, noting each mapping key given twice (the last value is kept, as Psych keeps it)."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(node.value):
+            seen: set = set()
+            for key_node, _ in node.value:
+                key = getattr(key_node, "value", None)
+                if isinstance(key, str) and key in seen:
+                    self.duplicates.append((key, key_node.start_mark.line))
+                seen.add(key)
+        return mapping
+
+
+def _load(fm: str, first_line: int, warnings: list[str] | None):
+    loader = _SimpleLoader(fm)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    if warnings is not None:
+        for key, line in loader.duplicates:
+            warnings.append(
+                f"duplicate key {key[:80]!r} at line {line + first_line}: the last value kept, as Jekyll keeps it"
+            )
+    return data
+
+
 #: The only explicit YAML tags a front matter may use (no Python objects, no binary).
 _PLAIN_TAGS = frozenset(
     {
@@ -61,8 +109,27 @@ class FrontMatter:
     html: bool = False
 
 
+def _utf16(raw: bytes) -> str | None:
+    """How a file is UTF-16 (``little-endian with a byte order mark``…), or None."""
+    if raw.startswith(b"\xff\xfe"):
+        return "UTF-16 little-endian, with a byte order mark"
+    if raw.startswith(b"\xfe\xff"):
+        return "UTF-16 big-endian, with a byte order mark"
+    head = raw[:400]
+    if len(head) >= 8:  # without a mark: each ASCII character (the front matter's ---, its keys) has a
+        # NUL beside it, on one side: half of one side's bytes or more are NULs (UTF-8 text has none)
+        for order, zeros, other in (("little-endian", head[1::2], head[0::2]), ("big-endian", head[0::2], head[1::2])):
+            if zeros.count(0) >= 0.5 * len(zeros) and other.count(0) < 0.1 * len(other):
+                return f"UTF-16 {order}, without a byte order mark"
+    return None
+
+
 def decode(raw: bytes, warnings: list[str]) -> str:
-    """UTF-8 (a BOM is dropped), else the encodings of Chinese sites, else a Reject."""
+    """UTF-8 (a BOM is dropped), else the encodings of Chinese sites, else a Reject; UTF-16 is a
+    Reject that says so."""
+    utf16 = _utf16(raw)
+    if utf16:
+        raise Reject("not UTF-8 (UTF-16)", f"the file is {utf16}; Jekyll reads UTF-8: save it as UTF-8")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -128,13 +195,14 @@ def split_front_matter(text: str, warnings: list[str]) -> tuple[str, str, int]:
     return fm, body, skipped + 2
 
 
-def load_yaml(fm: str, first_line: int) -> dict:
-    """Safe YAML only: no Python objects, no aliases (no billion laughs)."""
+def load_yaml(fm: str, first_line: int, warnings: list[str] | None = None) -> dict:
+    """Safe YAML only: no Python objects, no aliases (no billion laughs). A key given twice is a
+    warning in ``warnings``."""
     if "&" in fm or "*" in fm or "!!" in fm:
         # Rare in real posts; the slow path checks for anchors and tags.
-        return _load_yaml_checked(fm, first_line)
+        return _load_yaml_checked(fm, first_line, warnings)
     try:
-        data = yaml.load(fm, Loader=_SimpleLoader)
+        data = _load(fm, first_line, warnings)
     except yaml.YAMLError as exc:
         raise _bad_yaml(exc, first_line) from None
     except (ValueError, OverflowError) as exc:  # a scalar YAML cannot construct: 2026-13-45, a 5000-digit int
@@ -146,7 +214,7 @@ def load_yaml(fm: str, first_line: int) -> dict:
     return data
 
 
-def _load_yaml_checked(fm: str, first_line: int) -> dict:
+def _load_yaml_checked(fm: str, first_line: int, warnings: list[str] | None = None) -> dict:
     try:
         for event in yaml.parse(fm, Loader=_SimpleLoader):
             if isinstance(event, yaml.AliasEvent):
@@ -159,7 +227,7 @@ def _load_yaml_checked(fm: str, first_line: int) -> dict:
                 raise Reject(
                     "bad YAML: tags are not allowed", f"tag {tag} at line {event.start_mark.line + first_line}"
                 )
-        data = yaml.load(fm, Loader=_SimpleLoader)
+        data = _load(fm, first_line, warnings)
     except yaml.YAMLError as exc:
         raise _bad_yaml(exc, first_line) from None
     except (ValueError, OverflowError) as exc:  # a scalar YAML cannot construct: 2026-13-45, a 5000-digit int
@@ -177,11 +245,34 @@ def _bad_yaml(exc: yaml.YAMLError, first_line: int) -> Reject:
     return Reject("bad YAML", problem)
 
 
+def jekyll_text(value: str | int | float | bool | date) -> str:
+    """A scalar as a Jekyll page shows it (Ruby's ``to_s``): ``false``, ``1.0e+20``, ``Infinity``,
+    ``2026-11-25 10:00:00 +0800`` (a time without an offset is in the site's time zone)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        if e and "." not in mantissa:
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=SITE_TZ)
+        return moment.strftime("%Y-%m-%d %H:%M:%S %z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def _scalar(value, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, (str, int, float, bool, date)):
-        return str(value).strip()
+        return jekyll_text(value).strip()
     raise Reject(f"bad field {name}", f"expected a text, got a {type(value).__name__}")
 
 
@@ -190,15 +281,15 @@ def _string_list(value, name: str) -> list[str]:
         return []
     if isinstance(value, str):
         return value.split()  # Jekyll splits a string of categories or tags on spaces
-    if isinstance(value, (int, float)):
-        return [str(value)]
+    if isinstance(value, (int, float, date)):
+        return [jekyll_text(value)]
     if isinstance(value, list):
         out = []
         for item in value:
             if isinstance(item, (list, dict)):
                 raise Reject(f"bad field {name}", "a list inside the list")
-            if item is not None and str(item).strip():
-                out.append(str(item).strip())
+            if item is not None and jekyll_text(item).strip():
+                out.append(jekyll_text(item).strip())
         return out
     raise Reject(f"bad field {name}", f"expected a list or a text, got a {type(value).__name__}")
 
@@ -256,14 +347,21 @@ def _feed_warnings(value) -> list[str]:
     return [w for w in value if isinstance(w, str)] if isinstance(value, list) else []
 
 
-def parse_post(path: str, raw: bytes) -> FrontMatter:
-    """Bytes of one post file → its front matter fields and its body text."""
+def parse_post(path: str, raw: bytes, internal: bool = False) -> FrontMatter:
+    """Bytes of one post file → its front matter fields and its body text. ``internal``: the post
+    is an entry the feed source rendered, whose :data:`INTERNAL_FIELDS` are read; in any other
+    post they are ignored, with a warning."""
     warnings: list[str] = []
     if not raw.strip():
         raise Reject("empty file")
     text = decode(raw, warnings)
     fm_text, body, first_line = split_front_matter(text, warnings)
-    fm = load_yaml(fm_text, first_line)
+    fm = load_yaml(fm_text, first_line, warnings)
+    if not internal:
+        foreign = sorted(k for k in fm if isinstance(k, str) and k in INTERNAL_FIELDS)
+        if foreign:
+            warnings.append(f"front matter field(s) {', '.join(foreign)} ignored: only the feed source sets them")
+            fm = {k: v for k, v in fm.items() if k not in INTERNAL_FIELDS}
     title = _scalar(fm.get("title"), "title")
     if not title:
         raise Reject("no title", "the front matter has no title, or an empty one")

@@ -21,6 +21,9 @@ What dead runs leave behind is removed by the next fetch, two ways: a CLI run ho
 the local folders whose lock nobody holds any more (:func:`remove_unclaimed_runs`: their run was
 killed); any run folder, local or on object storage, that nothing touched for
 ``NEWS_ETL_STAGING_MAX_AGE_HOURS`` is removed too (:func:`remove_dead_runs`: a failed Airflow run's).
+Only what a run made and marked is ever removed: a local run folder holds the file
+:data:`RUN_MARK` from the moment it is made, and a run's lock file starts with :data:`LOCK_MARK`;
+a folder or a lock file of anyone else in the staging root is left alone.
 """
 
 from __future__ import annotations
@@ -48,7 +51,13 @@ log = logging.getLogger(__name__)
 Folder = Path | UPath
 #: What a run folder holds (the layout above): a folder of the staging root with anything else in
 #: it is not a run's, and is never removed.
-RUN_ENTRIES = frozenset({"raw", "clean", "rejects", "manifest.json", "deleted.parquet", "quality.parquet", "names.txt"})
+RUN_ENTRIES = frozenset(
+    {"raw", "clean", "rejects", "manifest.json", "deleted.parquet", "quality.parquet", "names.txt", ".news-etl-run"}
+)
+#: The file a run puts in its local folder as it makes it: only folders that hold it are removed.
+RUN_MARK = ".news-etl-run"
+#: How a run's lock file begins: a ``.NAME.lock`` without it is someone else's, and is left alone.
+LOCK_MARK = b"news-etl run lock\n"
 
 
 class StagingError(Exception):
@@ -74,7 +83,17 @@ def new_run_folder(staging_root: Location, run_id: str) -> Folder:
     remove_run(run)
     if isinstance(run, Path):
         run.mkdir(parents=True, exist_ok=True)
+        (run / RUN_MARK).write_text(f"a staging folder of the news-etl run {run_id}\n", encoding="utf-8")
     return run
+
+
+def is_marked_run(run: Path) -> bool:
+    """Whether a local folder is a run's (it holds :data:`RUN_MARK`, and nothing but staging files)."""
+    try:
+        names = {p.name for p in run.iterdir()}
+    except OSError:
+        return False
+    return RUN_MARK in names and {n.removesuffix(".tmp") for n in names} <= RUN_ENTRIES
 
 
 def write_table(table: pa.Table, path: Folder, compression: str = "zstd") -> Folder:
@@ -173,7 +192,7 @@ def remove_dead_runs(staging_root: Location, keep: Folder, max_age_hours: float)
             entries.setdefault(name, set()).add(rest.split("/", 1)[0])  # "" for an object at the top
     elif root.is_dir():
         for run in root.iterdir():
-            if run.is_dir() and not run.is_symlink():
+            if run.is_dir() and not run.is_symlink() and is_marked_run(run):
                 newest[run.name] = max(_mtime(p) for p in [run, *run.rglob("*")])
                 entries[run.name] = {p.name for p in run.iterdir()}
     dead = sorted(
@@ -217,6 +236,8 @@ def claim(run: Folder) -> Iterator[None]:
             pass
         os.close(fd)
     try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, LOCK_MARK, 0)  # marks the lock file a run's (remove_unclaimed_runs)
         yield
     finally:
         lock.unlink(missing_ok=True)
@@ -225,7 +246,8 @@ def claim(run: Folder) -> Iterator[None]:
 
 def remove_unclaimed_runs(staging_root: Location) -> list[str]:
     """Remove the run folders whose lock nobody holds: what killed CLI runs left (raw posts
-    included). A folder whose run is alive, or that has no lock (an Airflow run's), is kept."""
+    included). A folder whose run is alive, or that has no lock (an Airflow run's), is kept; so is
+    any folder or lock file a run did not make and mark (:data:`RUN_MARK`, :data:`LOCK_MARK`)."""
     removed: list[str] = []
     root = folder(staging_root)
     if not isinstance(root, Path) or not root.is_dir():
@@ -240,10 +262,15 @@ def remove_unclaimed_runs(staging_root: Location) -> list[str]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # its run is alive
+            if os.pread(fd, len(LOCK_MARK), 0) != LOCK_MARK:
+                continue  # not a run's lock file
             run = root / lock.name[1 : -len(".lock")]
-            remove_run(run)
+            if run.is_dir() and not run.is_symlink():
+                if not is_marked_run(run):
+                    continue  # a folder no run made: its lock file stays too, and so does the folder
+                remove_run(run)
+                removed.append(run.name)
             lock.unlink(missing_ok=True)
-            removed.append(run.name)
         finally:
             os.close(fd)
     if removed:

@@ -18,10 +18,10 @@ from news_etl.contract import EARLIEST_DATE, MAX_POST_BYTES, MAX_REJECT_RAW_BYTE
 from news_etl.ingest.clean import clean_body, escaped, plain_text
 from news_etl.ingest.metrics import article_metrics
 from news_etl.ingest.parse import parse_post
-from news_etl.meaning.keywords import NO_NAMES, Names, keywords
+from news_etl.meaning.keywords import NO_NAMES, Names, analyse
 from news_etl.meaning.outlets import outlet_for
+from news_etl.meaning.securities import mark_fragments, securities
 from news_etl.meaning.securities import names as security_names
-from news_etl.meaning.securities import securities
 from news_etl.meaning.stories import signature
 from news_etl.model import ARTICLE_SCHEMA, REJECT_SCHEMA, Article, RawPost, Reject
 
@@ -37,35 +37,24 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
     one bad post cannot stop a whole run. Without ``as_of`` only the earliest
     date is checked.
     """
-    if post.problem:
-        raise Reject(post.problem, post.problem_detail or "")
-    if max(len(post.raw), post.size or 0) > MAX_POST_BYTES:
-        raise Reject("file too large", f"{max(len(post.raw), post.size or 0)} bytes, limit {MAX_POST_BYTES}")
-    fm = parse_post(post.path, post.raw)
+    _check_file(post)
+    fm = parse_post(post.path, post.raw, internal=post.source.startswith("feed:"))  # (the feed's own fields)
     body = clean_body(fm.body, html=fm.html)
     if not body.paragraphs and not body.digest:
         raise Reject("no body", "no visible text after cleaning")
-    title = plain_text(fm.title)
-    if not title:
-        raise Reject("no title", "the title holds only markup or invisible characters")
-    if len(title) > MAX_TITLE_CHARS:
-        raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
-    latest = latest_date(as_of) if as_of is not None else None
-    if fm.published_date < EARLIEST_DATE or (latest is not None and fm.published_date > latest):
-        raise Reject(
-            "date out of range",
-            f"{fm.published_date.isoformat()} is not between "
-            f"{EARLIEST_DATE.isoformat()} and {latest.isoformat() if latest else '…'}",
-        )
+    title = _checked_title(fm.title)
+    _check_date(fm.published_date, as_of)
     if not body.paragraphs and body.digest:  # a digest-only post (a template of the site): the digest is its text
         body.paragraphs = [body.digest]
     metrics = article_metrics(body)
-    mentioned = securities(body.codes)
+    mentioned = securities(body.codes, f"{title}\n{body.text}")
     # every text column holds what a reader sees: the cleaner's parts are plain already (clean.py);
     # the front matter's fields may hold markup, controls or bidi characters
     categories = [c for c in map(plain_text, fm.categories) if c]
     tags = [t for t in map(plain_text, fm.tags) if t]
     outlet = outlet_for(categories, tags)
+    meaning = analyse(title, body.text, names, linked=security_names(mentioned))
+    mark_fragments(mentioned, meaning.names)
     return Article(
         post_id=fm.post_id,
         source=post.source,
@@ -87,10 +76,41 @@ def transform_post(post: RawPost, as_of: date | None = None, names: Names = NO_N
         warnings=[escaped(w) for w in fm.warnings + body.warnings],
         content_hash=post.content_hash,
         metrics=metrics,
-        keywords=keywords(title, body.text, names=(names, Names(security_names(mentioned)))),
+        keywords=meaning.keywords,
         securities=mentioned,
+        names=meaning.names,
+        names_used=meaning.used,
         minhash=signature(title, body.text),
     )
+
+
+def _check_file(post: RawPost) -> None:
+    """A file the source could not read whole, or one over the largest post accepted: a reject."""
+    if post.problem:
+        raise Reject(post.problem, post.problem_detail or "")
+    if max(len(post.raw), post.size or 0) > MAX_POST_BYTES:
+        raise Reject("file too large", f"{max(len(post.raw), post.size or 0)} bytes, limit {MAX_POST_BYTES}")
+
+
+def _checked_title(raw: str) -> str:
+    """The title as a reader sees it, or a reject: none left, or longer than the contract allows."""
+    title = plain_text(raw)
+    if not title:
+        raise Reject("no title", "the title holds only markup or invisible characters")
+    if len(title) > MAX_TITLE_CHARS:
+        raise Reject("title too long", f"{len(title)} characters, limit {MAX_TITLE_CHARS}")
+    return title
+
+
+def _check_date(published: date, as_of: date | None) -> None:
+    """A publication date outside the contract's plausible range (a year past ``as_of`` at most): a reject."""
+    latest = latest_date(as_of) if as_of is not None else None
+    if published < EARLIEST_DATE or (latest is not None and published > latest):
+        raise Reject(
+            "date out of range",
+            f"{published.isoformat()} is not between "
+            f"{EARLIEST_DATE.isoformat()} and {latest.isoformat() if latest else '…'}",
+        )
 
 
 def _plain_or_none(value: str | None) -> str | None:

@@ -38,12 +38,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Keywords kept per article.
 TOP_N = 10
@@ -54,7 +54,19 @@ STOPWORDS_FILE = Path(__file__).with_name("stopwords_zh.txt")
 #: Parts of speech (jieba's tag set) that can be keywords.
 KEEP_POS = frozenset({"n", "nr", "nrt", "nrfg", "ns", "nt", "nz", "nw", "vn", "an", "j", "l", "i", "eng"})
 
+#: No keyword and no name is longer than this.
+MAX_NAME_CHARS = 16
+#: …or shorter than this.
+MIN_NAME_CHARS = 2
+#: Name occurrences matched per title or text: what is after them is segmented without names
+#: (bounded work and memory for the largest post accepted, whatever names it links).
+MAX_SPANS = 2000
+#: The automaton reads a text in windows of this many characters.
+_WINDOW = 65536
+
 _HAS_LETTER = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+#: A ticker (00388.HK, 0388.HK, 000338.SZ, AAPL.O): no keyword and no name.
+_TICKER = re.compile(r"[0-9A-Za-z]+\.[A-Za-z]{1,2}")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -78,9 +90,11 @@ def _segmenter():
 
 
 def _keep(word: str, pos: str) -> bool:
-    if pos not in KEEP_POS or len(word) < 2 or word in stopwords() or not _HAS_LETTER.search(word):
+    if pos not in KEEP_POS or not MIN_NAME_CHARS <= len(word) <= MAX_NAME_CHARS or word in stopwords():
         return False
-    return bool(_CJK.search(word)) or pos == "eng"
+    if not _HAS_LETTER.search(word) or _TICKER.fullmatch(word):
+        return False
+    return bool(_CJK.search(word)) or pos in ("eng", "nz")  # a Latin name kept whole is tagged nz
 
 
 #: (token, part of speech) → the word kept, or None. Tokens repeat a lot across
@@ -100,27 +114,82 @@ def _decide(token: tuple[str, str]) -> str | None:
 
 
 class Names:
-    """Names to keep whole (two characters or more), found with one Aho-Corasick pass."""
+    """Names kept whole: :data:`MIN_NAME_CHARS` to :data:`MAX_NAME_CHARS` characters, matched
+    leftmost-longest (an Aho-Corasick automaton, ahocorasick-rs)."""
 
     def __init__(self, names: Iterable[str] = ()) -> None:
-        self.names = tuple(sorted({n.strip() for n in names if n and len(n.strip()) >= 2}))
+        self.names = tuple(sorted({n.strip() for n in names if n and is_name_shaped(n.strip())}))
         self._automaton: Any = None  # ahocorasick_rs.AhoCorasick, built on first use
 
     def __len__(self) -> int:
         return len(self.names)
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) of every occurrence in ``text``, overlapping ones included."""
-        if not self.names:
+    def __or__(self, other: Iterable[str]) -> Names:
+        extra = set(other) - set(self.names)
+        return Names((*self.names, *extra)) if extra else self
+
+    def spans(self, text: str, limit: int = MAX_SPANS) -> list[tuple[int, int]]:
+        """(start, end) of the leftmost-longest, non-overlapping occurrences of the names in
+        ``text``, the first ``limit`` of them; read in windows of :data:`_WINDOW` characters, so the
+        memory is bounded whatever the text (a name never matches inside a longer one that starts
+        at the same place: 比亚迪 is not found in 比亚迪电子 when both are names)."""
+        if not self.names or not text:
             return []
         if self._automaton is None:
             import ahocorasick_rs
 
-            self._automaton = ahocorasick_rs.AhoCorasick(self.names, matchkind=ahocorasick_rs.MatchKind.Standard)
-        return [(s, e) for _, s, e in self._automaton.find_matches_as_indexes(text, overlapping=True)]
+            self._automaton = ahocorasick_rs.AhoCorasick(self.names, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        found: list[tuple[int, int]] = []
+        pos = 0
+        while pos < len(text) and len(found) < limit:
+            window = text[pos : pos + _WINDOW]
+            # a match is final when every name that could start where it starts fits in the window
+            cutoff = pos + len(window) if pos + len(window) >= len(text) else pos + len(window) - MAX_NAME_CHARS
+            last = pos
+            for _, s, e in self._automaton.find_matches_as_indexes(window):
+                if pos + s >= cutoff or len(found) >= limit:
+                    break
+                found.append((pos + s, pos + e))
+                last = pos + e
+            pos = max(cutoff, last)
+        return found
 
 
 NO_NAMES = Names()
+
+
+def is_name_shaped(name: str) -> bool:
+    """A name: :data:`MIN_NAME_CHARS` to :data:`MAX_NAME_CHARS` characters with a Chinese character
+    or a Latin letter, no line break, and not a ticker (``00388.HK``)."""
+    return (
+        MIN_NAME_CHARS <= len(name) <= MAX_NAME_CHARS
+        and "\n" not in name
+        and bool(_HAS_LETTER.search(name))
+        and not _TICKER.fullmatch(name)
+    )
+
+
+def aligned_names(
+    text: str | None, candidates: Iterable[str], tokens: list[tuple[str, str]] | None = None
+) -> list[str]:
+    """The ``candidates`` (the text of a post's quote links) that look like names in ``text``:
+    name-shaped (:func:`is_name_shaped`) and, at their first occurrence in the text, starting and
+    ending where the base segmenter (rjieba, no learned names) starts and ends a word. A link whose
+    text is a piece of a longer word is no name: 国平 in 中国平安 (中国|平安), 币汇 in 人民币汇率,
+    大智慧 in 壮大智慧 (壮大|智慧), 线上线下 in 产品线上线下 (产品线|上线|下). ``tokens``: the
+    base segmentation of ``text`` if the caller has it."""
+    names = sorted({c.strip() for c in candidates if c and is_name_shaped(c.strip())})
+    if not names or not text:
+        return []
+    if tokens is None:
+        tokens = _segmenter()(text)
+    starts = set(accumulate(map(len, map(itemgetter(0), tokens)), initial=0))
+    out = []
+    for name in names:
+        at = text.find(name)
+        if at >= 0 and at in starts and at + len(name) in starts:
+            out.append(name)
+    return out
 
 
 def _protected(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int, int]], tag) -> list[tuple[str, str]]:
@@ -164,27 +233,48 @@ def _protected(text: str, tokens: list[tuple[str, str]], spans: list[tuple[int, 
     return out
 
 
-def keywords(
-    title: str | None, text: str | None, top_n: int = TOP_N, names: Sequence[Names] = (NO_NAMES,)
-) -> list[dict]:
+class Analysis(NamedTuple):
+    """What :func:`analyse` finds in a post."""
+
+    keywords: list[dict]  # [{keyword, count, weight}], best first
+    names: list[str]  # the names of the post's own links that look like names (aligned_names), sorted
+    used: list[str]  # the names matched in its title and text (leftmost-longest, within MAX_SPANS), sorted
+
+
+def keywords(title: str | None, text: str | None, top_n: int = TOP_N, names: Names = NO_NAMES) -> list[dict]:
     """The top ``top_n`` keywords of an article: ``[{"keyword", "count", "weight"}]``, best first.
 
     ``count`` is the word's occurrences in the title and text; ``weight`` its
     share of all counted words, titles counted :data:`TITLE_WEIGHT` times.
     Ties go to the word that appears first (title, then text), then by the word.
-    No occurrence of a name of ``names`` is split (see :class:`Names`).
+    No matched occurrence of a name of ``names`` is split (see :class:`Names`).
     """
+    return analyse(title, text, names, top_n=top_n).keywords
+
+
+def analyse(
+    title: str | None, text: str | None, names: Names = NO_NAMES, linked: Iterable[str] = (), top_n: int = TOP_N
+) -> Analysis:
+    """Keywords of a post with ``names`` and the names of its own ``linked`` quote links that look
+    like names kept whole. The result depends on the title, the text and the names that occur in
+    them, nothing else: a name that does not occur changes nothing, and neither does a name that
+    occurs but is never matched (inside a longer matched name)."""
     tag = _segmenter()
     decided = _DECISIONS
     score: dict[str, int] = {}
     count: dict[str, int] = {}
     first: dict[str, int] = {}  # word → rank of its first appearance (title, then text)
+    body_tokens = tag(text) if text else []
+    own = aligned_names(text, linked, body_tokens)
+    names = names | own
+    used: set[str] = set()
     for part, weight in ((title, TITLE_WEIGHT), (text, 1)):
         if not part:
             continue
-        tokens = tag(part)
-        spans = [span for dictionary in names for span in dictionary.spans(part)]
+        tokens = body_tokens if part is text else tag(part)
+        spans = names.spans(part)
         if spans:
+            used.update(part[s:e] for s, e in spans)
             tokens = _protected(part, tokens, spans, tag)
         # counted in C; a Counter keeps its keys in order of first appearance; each distinct
         # token is decided once per process (a dict lookup here, no call)
@@ -203,6 +293,8 @@ def keywords(
                 first[word] = len(first)
     total = sum(score.values())
     if not total:
-        return []
+        return Analysis([], own, sorted(used))
     best = sorted(score, key=lambda w: (-score[w], first[w], w))[:top_n]
-    return [{"keyword": w, "count": count[w], "weight": round(score[w] / total, 6)} for w in best]
+    return Analysis(
+        [{"keyword": w, "count": count[w], "weight": round(score[w] / total, 6)} for w in best], own, sorted(used)
+    )

@@ -31,13 +31,18 @@ until the next publish rewrites it; nothing else depends on it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from news_etl import storage
 from news_etl.meaning.keywords import Names
+from news_etl.settings import SQL_DIR
 
+#: The reviewed issuers and listings, beside the migrations.
+SECURITIES_CSV = SQL_DIR / "seeds" / "securities.csv"
 #: The dictionary file's name in a run's staging folder.
 DICTIONARY_FILE = "names.txt"
 #: …and beside the writer's file: ``warehouse.duckdb`` → ``warehouse.names.txt``.
@@ -75,39 +80,91 @@ def parse_code(data_code: str) -> tuple[str, str] | None:
     return market, code
 
 
-def securities(codes: list[tuple[str, str]]) -> list[dict]:
+#: A security written out in the text: ``名称(000338.SZ)``, ``名称(00388.HK)``, ``名称（600519）``: a
+#: letter or Chinese character, then a code in ASCII or full-width brackets (no nested repetition:
+#: linear on any text).
+PLAIN_FORM = re.compile(r"[\u4e00-\u9fffA-Za-z][(（](\d{4,6})(?:\.(SZ|SH|BJ|HK))?[)）]")
+#: Exchange suffix → Eastmoney's market number.
+SUFFIX_MARKETS = {"SZ": "0", "SH": "1", "BJ": "0", "HK": "116"}
+
+
+def plain_mentions(text: str | None) -> list[tuple[str, str]]:
+    """(market, code) of every security the text writes out (:data:`PLAIN_FORM`), in order: a
+    suffix names the market (a Hong Kong code padded to five digits: 0388.HK → 00388); six digits
+    alone are an A share (6… and 9… Shanghai, others Shenzhen); five digits alone a Hong Kong
+    stock; four digits need ``.HK`` (（2021） is a year)."""
+    found = []
+    for m in PLAIN_FORM.finditer(text or ""):
+        code, suffix = m[1], m[2]
+        if suffix:
+            market = SUFFIX_MARKETS[suffix]
+            if market == "116":
+                if len(code) > 5:
+                    continue
+                code = code.zfill(5)
+            elif len(code) != 6:
+                continue
+        elif len(code) == 6:
+            market = "1" if code[0] in "69" else "0"
+        elif len(code) == 5:
+            market = "116"
+        else:
+            continue
+        found.append((market, code))
+    return found
+
+
+def securities(codes: list[tuple[str, str]], text: str | None = None) -> list[dict]:
     """One row per security of a post, in order of first mention:
-    ``{market, code, name, kind, keytips, widgets}``.
+    ``{market, code, name, kind, keytips, widgets, mentions, fragment}``.
 
     ``name`` is the text of the post's first quote link for the security (a
     widget carries none); ``keytips`` and ``widgets`` count its quote links
-    and K-line widgets.
+    and K-line widgets, ``mentions`` the times ``text`` writes it out
+    (:func:`plain_mentions`). ``fragment`` is set later (:func:`mark_fragments`).
     """
     rows: dict[tuple[str, str], dict] = {}
-    for data_code, text in codes:
-        parsed = parse_code(data_code)
-        if parsed is None:
-            continue
-        widget = "|" in data_code
-        row = rows.get(parsed)
-        if row is None:
-            market, code = parsed
-            row = rows[parsed] = {
+
+    def row(market: str, code: str) -> dict:
+        found = rows.get((market, code))
+        if found is None:
+            found = rows[(market, code)] = {
                 "market": market,
                 "code": code,
                 "name": None,
                 "kind": KINDS.get(market, "other"),
                 "keytips": 0,
                 "widgets": 0,
+                "mentions": 0,
+                "fragment": False,
             }
-        if widget:
-            row["widgets"] += 1
+        return found
+
+    for data_code, link_text in codes:
+        parsed = parse_code(data_code)
+        if parsed is None:
+            continue
+        r = row(*parsed)
+        if "|" in data_code:
+            r["widgets"] += 1
         else:
-            row["keytips"] += 1
-            name = text.strip()
-            if name and row["name"] is None and len(name) <= MAX_FIELD:
-                row["name"] = name
+            r["keytips"] += 1
+            name = link_text.strip()
+            if name and r["name"] is None and len(name) <= MAX_FIELD:
+                r["name"] = name
+    for market, code in plain_mentions(text):
+        row(market, code)["mentions"] += 1
     return list(rows.values())
+
+
+def mark_fragments(rows: list[dict], names: list[str]) -> list[dict]:
+    """Flag the rows whose quote link's text is no name of the post (``names``, from
+    :func:`news_etl.meaning.keywords.aligned_names`): a piece of a longer word in its sentence, as
+    the site's auto-links make (大智慧 in 培育壮大智慧产品, 线上线下 in 产品线上线下)."""
+    known = set(names)
+    for r in rows:
+        r["fragment"] = bool(r["name"]) and r["keytips"] > 0 and r["name"] not in known
+    return rows
 
 
 def names(rows: list[dict]) -> set[str]:
@@ -125,8 +182,8 @@ def dictionary_path(warehouse) -> Path:
 
 
 def write_dictionary(con, warehouse) -> int:
-    """Write every name of ``security_names``, sorted, one a line (atomically); return how many."""
-    names = [n for (n,) in con.execute("SELECT DISTINCT name FROM security_names ORDER BY name").fetchall()]
+    """Write every name of ``keyword_names``, sorted, one a line (atomically); return how many."""
+    names = [n for (n,) in con.execute("SELECT name FROM keyword_names ORDER BY name").fetchall()]
     path = dictionary_path(warehouse)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text("".join(f"{n}\n" for n in names if "\n" not in n), encoding="utf-8")
@@ -165,33 +222,122 @@ def load_batch(x, run_id: str) -> None:
         WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
     x(
         """
-        INSERT INTO article_securities
-        SELECT c.post_id, s.market, s.code, s.name, s.kind, s.keytips, s.widgets, ?
+        INSERT INTO article_securities (post_id, market, code, name, kind, keytips, widgets, run_id, mentions,
+            fragment, found, name_from)
+        SELECT c.post_id, s.market, s.code, s.name, s.kind, s.keytips, s.widgets, ?, coalesce(s.mentions, 0),
+               coalesce(s.fragment, false),
+               concat_ws('+', CASE WHEN s.keytips > 0 THEN 'link' END, CASE WHEN s.widgets > 0 THEN 'widget' END,
+                         CASE WHEN s.mentions > 0 THEN 'text' END),
+               CASE WHEN s.name IS NOT NULL THEN 'link' ELSE 'none' END
         FROM (SELECT post_id, unnest(securities) AS s FROM classified
               WHERE change IN ('new', 'updated', 'revived') AND len(securities) > 0) c""",
         [run_id],
     )
 
 
+def rebuild(x, run_id: str, chunk: int = 2000) -> None:
+    """For a warehouse loaded before migration 021: every live article's securities written out in
+    its text (``mentions``, rows found in the text alone added) and its links inside longer words
+    (``fragment``), from its stored title and text and ``article_names`` (call after the names)."""
+    todo = [p for (p,) in x("SELECT post_id FROM articles WHERE deleted_at IS NULL ORDER BY 1").fetchall()]
+    for start in range(0, len(todo), chunk):
+        ids = todo[start : start + chunk]
+        found = [
+            {"post_id": p, "market": m, "code": c, "n": 1}
+            for p, title, body in x(
+                "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+            ).fetchall()
+            for m, c in plain_mentions(f"{title}\n{body}")
+        ]
+        x("UPDATE article_securities SET mentions = 0 WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if found:
+            x(
+                """CREATE OR REPLACE TEMP TABLE text_found AS
+                   SELECT post_id, market, code, sum(n)::INTEGER AS mentions
+                   FROM (SELECT unnest(?, recursive := true)) GROUP BY ALL""",
+                [found],
+            )
+            x("""UPDATE article_securities SET mentions = t.mentions FROM text_found t
+                 WHERE article_securities.post_id = t.post_id AND article_securities.market = t.market
+                   AND article_securities.code = t.code""")
+            x(
+                """INSERT INTO article_securities (post_id, market, code, name, kind, keytips, widgets, run_id,
+                       mentions, fragment, found, name_from)
+                   SELECT t.post_id, t.market, t.code, NULL, coalesce(m.kind, 'other'), 0, 0, ?, t.mentions, false,
+                          'text', 'none'
+                   FROM text_found t LEFT JOIN markets m USING (market)
+                   WHERE NOT EXISTS (SELECT 1 FROM article_securities s WHERE s.post_id = t.post_id
+                                     AND s.market = t.market AND s.code = t.code)""",
+                [run_id],
+            )
+            x("DROP TABLE text_found")
+    x("""UPDATE article_securities s SET
+             fragment = s.keytips > 0 AND s.name IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM article_names n WHERE n.post_id = s.post_id AND n.name = s.name),
+             found = concat_ws('+', CASE WHEN s.keytips > 0 THEN 'link' END, CASE WHEN s.widgets > 0 THEN 'widget' END,
+                               CASE WHEN s.mentions > 0 THEN 'text' END),
+             name_from = CASE WHEN s.keytips = 0 THEN s.name_from WHEN s.name IS NOT NULL THEN 'link' ELSE 'none' END
+         WHERE s.post_id IN (SELECT post_id FROM articles WHERE deleted_at IS NULL)""")
+
+
+def issuers() -> list[dict]:
+    """The reviewed seed ``sql/seeds/securities.csv``: listings (market, code) of one issuer."""
+    with SECURITIES_CSV.open(encoding="utf-8", newline="") as fh:
+        return [
+            {
+                "issuer": r["issuer"].strip(),
+                "market": r["market"].strip(),
+                "code": r["code"].strip(),
+                "name": r["name"].strip() or None,
+            }
+            for r in csv.DictReader(fh)
+        ]
+
+
 def load_run(x, run_id: str) -> None:
-    """New names into ``security_names``; widget-only rows get a name from it."""
+    """``security_names`` derived again from the live articles' quote links; a row without a name
+    of its own (a widget alone) takes the security's name from it, so both are functions of the
+    live posts, whatever the order they came in."""
     x(
         """
-        INSERT OR IGNORE INTO security_names
-        SELECT s.market, s.code, s.name, any_value(s.kind), min(a.published_date), ?
+        CREATE OR REPLACE TEMP TABLE security_names_final AS
+        SELECT s.market, s.code, s.name, min(s.kind) AS kind, min(a.published_date) AS first_day
         FROM article_securities s JOIN articles a USING (post_id)
-        WHERE s.run_id = ? AND s.name IS NOT NULL
-        GROUP BY ALL""",
-        [run_id, run_id],
+        WHERE a.deleted_at IS NULL AND s.name IS NOT NULL AND s.keytips > 0 AND NOT s.fragment
+        GROUP BY ALL"""
     )
+    x("""DELETE FROM security_names n WHERE NOT EXISTS (
+             SELECT 1 FROM security_names_final f WHERE f.market = n.market AND f.code = n.code AND f.name = n.name
+               AND f.kind = n.kind AND f.first_day = n.first_day)""")
     x(
-        """
-        UPDATE article_securities SET name = n.name
-        FROM (SELECT market, code, min(name) AS name FROM security_names GROUP BY ALL) n
-        WHERE article_securities.name IS NULL AND article_securities.run_id = ?
-          AND n.market = article_securities.market AND n.code = article_securities.code""",
+        """INSERT OR IGNORE INTO security_names SELECT market, code, name, kind, first_day, ? FROM security_names_final""",
         [run_id],
     )
+    x("DROP TABLE security_names_final")
+    x("DELETE FROM security_issuers")
+    x("INSERT INTO security_issuers SELECT * FROM (SELECT unnest(?, recursive := true))", [issuers()])
+    x("""
+        CREATE OR REPLACE TEMP TABLE security_renamed AS
+        SELECT s.post_id, s.market, s.code, coalesce(n.name, i.name) AS name,
+               CASE WHEN n.name IS NOT NULL THEN 'security_names' WHEN i.name IS NOT NULL THEN 'seed'
+                    ELSE 'none' END AS name_from
+        FROM article_securities s
+        LEFT JOIN (SELECT market, code, min(name) AS name FROM security_names GROUP BY ALL) n
+               ON n.market = s.market AND n.code = s.code
+        LEFT JOIN security_issuers i ON i.market = s.market AND i.code = s.code
+        WHERE s.keytips = 0 AND (s.name IS DISTINCT FROM coalesce(n.name, i.name)
+                                 OR s.name_from IS DISTINCT FROM CASE WHEN n.name IS NOT NULL THEN 'security_names'
+                                                                      WHEN i.name IS NOT NULL THEN 'seed' ELSE 'none' END)""")
+    x("""
+        UPDATE article_securities SET name = r.name, name_from = r.name_from
+        FROM security_renamed r
+        WHERE article_securities.post_id = r.post_id AND article_securities.market = r.market
+          AND article_securities.code = r.code""")
+    x("""
+        INSERT INTO changed SELECT DISTINCT r.post_id, 'names', a.published_date, NULL
+        FROM security_renamed r JOIN articles a USING (post_id)
+        WHERE r.post_id NOT IN (SELECT post_id FROM changed)""")
+    x("DROP TABLE security_renamed")
 
 
 def rebuild_daily(x, run_id: str) -> None:
@@ -203,7 +349,7 @@ def rebuild_daily(x, run_id: str) -> None:
         SELECT a.published_date, s.market, s.code, min(s.name), any_value(s.kind),
                count(*), count(DISTINCT a.story_id), count(DISTINCT coalesce(a.outlet, '?')), sum(s.keytips), ?
         FROM article_securities s JOIN articles a USING (post_id)
-        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
+        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days) AND NOT s.fragment
         GROUP BY a.published_date, s.market, s.code""",
         [run_id],
     )

@@ -150,11 +150,20 @@ def story_key(post_id: str) -> str:
 LSH_BANDS = (8, 8)
 
 
-def candidates(sigs: np.ndarray, todo: np.ndarray) -> set[tuple[int, int]]:
+#: Representatives read from one LSH bucket around a post (the smallest post ids within its window).
+BUCKET_CAP = 64
+
+
+def candidates(
+    sigs: np.ndarray, todo: np.ndarray, when: np.ndarray | None = None, limit: float = float("inf")
+) -> set[tuple[int, int]]:
     """Row pairs ``(i, j)``, ``i`` a ``todo`` row and ``j`` another row, whose signatures agree on every
     value of at least one band: what ``MinHashLSH.query`` returns for ``i`` from an index of all rows
     (a test checks they agree), found for all rows at once: each band's values are sorted and grouped
-    with numpy, and only groups of two or more rows are looked at in Python."""
+    with numpy, and only groups of two or more rows are looked at in Python. In a group of more than
+    :data:`BUCKET_CAP` rows, ``i`` is paired with the first :data:`BUCKET_CAP` rows (the smallest post
+    ids: the rows are in post id order) published within ``limit`` seconds of it (``when``): the
+    work per post is bounded whatever the texts."""
     bands, rows = LSH_BANDS
     found: set[tuple[int, int]] = set()
     for band in range(bands):
@@ -165,10 +174,14 @@ def candidates(sigs: np.ndarray, todo: np.ndarray) -> set[tuple[int, int]]:
         starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
         ends = np.r_[starts[1:], len(order)]
         for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
-            members = order[start:end].tolist()
-            for i in members:
-                if todo[i]:
-                    found.update((i, j) for j in members if j != i)
+            members = order[start:end]  # in row order: stable sort of row indices
+            for i in members[todo[members]].tolist():
+                near = members
+                if len(members) > BUCKET_CAP:
+                    if when is not None:
+                        near = members[np.abs(when[members] - when[i]) <= limit]
+                    near = near[near != i][:BUCKET_CAP]
+                found.update((i, j) for j in near.tolist() if j != i)
     return found
 
 
@@ -195,12 +208,20 @@ def assign(x, run_id: str) -> int:
     x("""
         CREATE OR REPLACE TEMP TABLE story_todo AS
         SELECT a.post_id, a.published_at FROM articles a
-        WHERE a.story_id IS NULL
-           OR a.post_id IN (SELECT post_id FROM changed WHERE change IN ('new', 'updated', 'revived'))""")
+        WHERE (a.story_id IS NULL AND a.deleted_at IS NULL)
+           OR a.post_id IN (SELECT post_id FROM changed WHERE change IN ('new', 'updated', 'revived'))
+           -- a deleted post leaves its story: its links go and the others are labelled again
+           OR a.post_id IN (SELECT post_id FROM gone)""")
     if not x("SELECT count(*) FROM story_todo").fetchone()[0]:
         x("DROP TABLE story_todo")
         return 0
-    links = list({(a, b): (a, b, k, v) for a, b, k, v in _text_links(x) + _copy_links(x)}.values())  # copy wins
+    text_links, also = _text_links(x)
+    if also:  # the other copies of a todo post's text: their star links change with it
+        x(
+            "INSERT INTO story_todo SELECT post_id, published_at FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
+            [also],
+        )
+    links = list({(a, b): (a, b, k, v) for a, b, k, v in text_links + _copy_links(x)}.values())  # copy wins
     x(
         "DELETE FROM story_links WHERE post_a IN (SELECT post_id FROM story_todo) OR post_b IN (SELECT post_id FROM story_todo)"
     )
@@ -252,8 +273,16 @@ def _backfill_signatures(x) -> None:
         )
 
 
-def _text_links(x) -> list[tuple[str, str, str, float]]:
-    """Near-identical pairs with a post of ``story_todo``, found through the LSH index."""
+def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
+    """Near-identical pairs with a post of ``story_todo``, found through the LSH index; and the
+    posts not in ``story_todo`` whose links change with it (the other copies of its text).
+
+    Posts with one signature (the same text: 1,500 posts saying 本文已删除) collapse, per run of
+    publication times no more than :data:`WINDOW_DAYS` apart, to one representative (the earliest,
+    then the smallest post id): each other copy links to it (a star, one link a copy), and only
+    representatives are compared with each other. A bucket of the LSH index is read for at most
+    :data:`BUCKET_CAP` representatives around each post of ``story_todo`` (the smallest post ids
+    among those within the window of it)."""
     # the window: the todo posts' times ± WINDOW_DAYS, merged into a few ranges (a backfill: one)
     limit = WINDOW_DAYS * 86400
     ranges: list[list[float]] = []
@@ -267,24 +296,36 @@ def _text_links(x) -> list[tuple[str, str, str, float]]:
         SELECT a.post_id, epoch(a.published_at), s.minhash, a.post_id IN (SELECT post_id FROM story_todo)
         FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
         JOIN (SELECT unnest(?) AS r) w ON epoch(a.published_at) BETWEEN w.r[1] AND w.r[2]
+        WHERE a.deleted_at IS NULL
         ORDER BY a.post_id""",
         [ranges],
     ).fetchall()
     if len(window) < 2:
-        return []
+        return [], []
     ids = [r[0] for r in window]
     when = np.array([r[1] for r in window], dtype=np.float64)
     sigs = np.frombuffer(b"".join(bytes(r[2]) for r in window), dtype="<u4").reshape(len(window), NUM_PERM)
     todo = np.array([bool(r[3]) for r in window])
+    rep, also = _representatives(sigs, when, todo, limit)
+    todo[also] = True
     pairs: dict[tuple[str, str], float] = {}
-    for i, j in candidates(sigs, todo):
-        if abs(when[i] - when[j]) > limit:
+    for i in np.flatnonzero(rep != np.arange(len(rep))).tolist():  # the star of each copied text
+        if todo[i]:
+            r = int(rep[i])
+            pairs[(ids[i], ids[r]) if ids[i] < ids[r] else (ids[r], ids[i])] = 1.0
+    reps = np.flatnonzero(rep == np.arange(len(rep)))
+    for i, j in candidates(sigs[reps], todo[reps], when[reps], limit):
+        a, b = int(reps[i]), int(reps[j])
+        if abs(when[a] - when[b]) > limit:
             continue
-        score = float(np.mean(sigs[i] == sigs[j]))
+        score = float(np.mean(sigs[a] == sigs[b]))
         if score >= THRESHOLD:
-            pairs[(ids[i], ids[j]) if ids[i] < ids[j] else (ids[j], ids[i])] = score
+            pairs[(ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])] = score
+    contained = _contained(x, ids, when, reps, todo, limit)
+    for pair, score in contained.items():
+        pairs.setdefault(pair, score)
     if not pairs:
-        return []
+        return [], [ids[i] for i in also]
     texts = dict(
         (p, (t, b))
         for p, t, b in x(
@@ -292,18 +333,125 @@ def _text_links(x) -> list[tuple[str, str, str, float]]:
             [sorted({p for pair in pairs for p in pair})],
         ).fetchall()
     )
-    return [
-        (a, b, "text", round(score, 4))
+    links = [
+        (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
         for (a, b), score in sorted(pairs.items())
         if numbers_agree(*texts[a], *texts[b])
     ]
+    return links, [ids[i] for i in also]
+
+
+#: A post of at most this many characters (letters and digits) can be contained in a longer one.
+SHORT_CHARS = 400
+#: …when at least this share of its shingles are in the longer post.
+CONTAINED = 0.9
+#: The smallest shingle hashes of a short post that are looked up in the longer ones.
+ANCHORS = 8
+#: Short posts a longer post is checked against, at most (the smallest post ids among those whose
+#: anchors it holds).
+CONTAINED_CAP = 64
+#: Longer posts read at once.
+_CHUNK = 2000
+
+
+def _contained(x, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
+    """(short, long) post pairs, one of them ``todo``, published within ``limit`` seconds, where the
+    short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
+    title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
+    :data:`ANCHORS` smallest shingle hashes; then :data:`CONTAINED` of all its shingles. A function
+    of the two posts; one pass over the texts of the window, in chunks."""
+    rows = {i: ids[i] for i in reps.tolist()}
+    if not rows:
+        return {}
+    lengths = dict(
+        x(
+            """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
+               WHERE post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [list(rows.values())],
+        ).fetchall()
+    )
+    index = {p: i for i, p in rows.items()}
+    short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
+    if not short_ids:
+        return {}
+    shorts: dict[int, np.ndarray] = {}
+    for p, t, b in x(
+        "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [short_ids]
+    ).fetchall():
+        if len(normalize(f"{t}{b}")) <= SHORT_CHARS:
+            h = np.unique(shingle_hashes("", b or ""))  # its text: a longer report gives it another title
+            if len(h) >= ANCHORS:
+                shorts[index[p]] = h
+    if not shorts:
+        return {}
+    owners = np.array(sorted(shorts), dtype=np.int64)
+    anchors = np.concatenate([shorts[o][:ANCHORS] for o in owners])
+    anchor_owner = np.repeat(owners, ANCHORS)
+    order = np.argsort(anchors, kind="stable")
+    anchors, anchor_owner = anchors[order], anchor_owner[order]
+    found: dict[tuple[str, str], float] = {}
+    # a pair needs a todo post: with no todo short post, only the todo posts are read as long ones
+    longs = sorted((p for p in lengths if todo[owners].any() or todo[index[p]]), key=lambda p: index[p])
+    for start in range(0, len(longs), _CHUNK):
+        chunk = longs[start : start + _CHUNK]
+        for p, t, b in x(
+            "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
+        ).fetchall():
+            li = index[p]
+            h = np.unique(shingle_hashes(t or "", b or ""))
+            left, right = np.searchsorted(anchors, h, "left"), np.searchsorted(anchors, h, "right")
+            held = right > left
+            lo, hi = left[held], np.minimum(right[held], left[held] + CONTAINED_CAP)
+            if not len(lo):
+                continue
+            runs = hi - lo  # every short post owning an anchor the long post holds
+            at = np.repeat(lo - np.cumsum(np.r_[0, runs[:-1]]), runs) + np.arange(runs.sum())
+            counts = np.bincount(anchor_owner[at], minlength=len(ids))
+            near = np.flatnonzero(counts >= ANCHORS - 2)
+            near = near[(near != li) & (np.abs(when[near] - when[li]) <= limit)][:CONTAINED_CAP]
+            for si in near.tolist():
+                if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
+                    continue
+                share = float(np.isin(shorts[si], h).mean())
+                if share >= CONTAINED:
+                    a, b_ = ids[si], ids[li]
+                    found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
+    return found
+
+
+def _representatives(
+    sigs: np.ndarray, when: np.ndarray, todo: np.ndarray, limit: float
+) -> tuple[np.ndarray, list[int]]:
+    """For each row, the row of its text's representative (itself for a representative): rows with
+    one signature, cut where their sorted times are more than ``limit`` apart, keep the earliest
+    (then the first row: the rows are in post id order). Also the rows not ``todo`` that share a
+    cluster with a ``todo`` row. Linear after one sort."""
+    n = len(sigs)
+    keys = np.ascontiguousarray(sigs).view(np.dtype((np.void, 4 * NUM_PERM))).ravel()
+    _, group = np.unique(keys, return_inverse=True)
+    order = np.lexsort((np.arange(n), when, group))
+    rep = np.arange(n)
+    clusters: list[list[int]] = []
+    for k, i in enumerate(order.tolist()):
+        if k and group[i] == group[order[k - 1]] and when[i] - when[order[k - 1]] <= limit:
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+    also: list[int] = []
+    for members in clusters:
+        if len(members) > 1:
+            rep[members] = members[0]
+            if todo[members].any():
+                also.extend(m for m in members if not todo[m])
+    return rep, also
 
 
 def _copy_links(x) -> list[tuple[str, str, str, float]]:
     """The site's dual copies (``X`` and ``NWX``) of the posts of ``story_todo``."""
     rows = x("""
         WITH k AS (SELECT post_id, CASE WHEN post_id ^@ 'NW' AND regexp_full_match(post_id[3:], '[0-9]+')
-                                        THEN post_id[3:] ELSE post_id END AS key FROM articles)
+                                        THEN post_id[3:] ELSE post_id END AS key
+                   FROM articles WHERE deleted_at IS NULL)
         SELECT DISTINCT least(t.post_id, o.post_id), greatest(t.post_id, o.post_id)
         FROM story_todo t JOIN k kt ON kt.post_id = t.post_id
         JOIN k o ON o.key = kt.key AND o.post_id <> t.post_id
@@ -326,6 +474,7 @@ def _relabel(x) -> int:
         UNION SELECT post_id FROM articles WHERE story_id IN (SELECT story_id FROM stories)""")
     members = x("""
         SELECT a.post_id, a.published_at FROM articles a SEMI JOIN story_affected USING (post_id)
+        WHERE a.deleted_at IS NULL
         ORDER BY a.published_at, a.post_id""").fetchall()
     edges = x("""
         SELECT post_a, post_b FROM story_links

@@ -101,3 +101,14 @@ def mark_published(con, run_id: str, note: str | None = None, live: int | None =
             "UPDATE etl_runs SET message = left(concat_ws('; ', message, ?), ?) WHERE run_id = ?",
             [note, MAX_MESSAGE_CHARS, run_id],
         )
+
+
+def mark_not_published(con, run_id: str, reason: str) -> bool:
+    """A run whose load committed but whose publish failed: ``loaded-not-published`` and why, in
+    its audit row (the next run publishes). Whether its row said ``loaded``."""
+    changed = con.execute(
+        "UPDATE etl_runs SET status = 'loaded-not-published', message = left(concat_ws('; ', message, ?), ?) "
+        "WHERE run_id = ? AND status IN ('loaded', 'loaded-not-published') RETURNING run_id",
+        [reason, MAX_MESSAGE_CHARS, run_id],
+    ).fetchall()
+    return bool(changed)

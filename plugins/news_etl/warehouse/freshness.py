@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from news_etl.settings import SAMPLE_POSTS, Settings
+from news_etl.warehouse.connection import writer
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,6 @@ def newest_post(con) -> datetime | None:
 def check(connect, settings: Settings, run: dict, now: datetime | None = None) -> dict:
     """The DAG's check after publish: read the newest article from the writer's file (the truth),
     judge it at the end of the run's interval (or now), log the verdict and return it."""
-    from news_etl.warehouse.connection import writer
 
     at = datetime.fromisoformat(run["interval_end"]) if run.get("interval_end") else (now or datetime.now(UTC))
     with writer(connect, settings.lock_timeout) as con:

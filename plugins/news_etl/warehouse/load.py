@@ -74,7 +74,6 @@ def load(
         _stage_files(con, raw_files, clean_files, reject_files, deleted_file)
         _pick_one_file_per_post(con, raw_files)
         counts: dict[str, int] = _write_articles(con, clean_files, now, run_id, meaning)
-        check_keys(con, run_id)
         counts["deleted"] = _mark_deleted(con, now, run_id)
         _record_source_files(con, run_id)
         reasons = _write_rejects(con, now, run_id)
@@ -83,6 +82,7 @@ def load(
         meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
         search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
         _rebuild_days(con, run_id, meaning)
+        check_keys(con, run_id)  # the keys no index keeps, once everything is written
         _drop_staged(con)
         write_run(
             con,
@@ -206,9 +206,11 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str, mea
                        SELECT post_id, change, published_date, old_published_date
                        FROM classified WHERE change <> 'unchanged'""")
     con.execute("DROP TABLE IF EXISTS classified")
-    for name in ("new", "updated", "unchanged", "moved", "revived"):
+    for name in ("new", "updated", "unchanged", "moved", "revived", "rehashed"):
         counts.setdefault(name, 0)
-    counts["unchanged"] += counts["moved"]  # a move keeps the version: unchanged content, a new path
+    # a move keeps the version (unchanged content, a new path), and so does a new file whose every
+    # analyst-visible field is equal (rehashed: its hash moves, no version, not updated)
+    counts["unchanged"] += counts["moved"] + counts["rehashed"]
     return counts
 
 
@@ -242,25 +244,49 @@ def check_keys(con, run_id: str) -> None:
             )
 
 
+#: Every field of a staged article that an analyst sees (its columns, metrics and securities; not
+#: its file's path or bytes, not its keywords, which the load derives again from its text and the
+#: names): two files with the same digest are the same version.
+VISIBLE = """md5(to_json(struct_pack(
+    title := s.title, layout := s.layout, published_at := s.published_at, published_date := s.published_date,
+    categories := s.categories, tags := s.tags, category := s.category, outlet := s.outlet,
+    source_url := s.source_url, digest := s.digest, byline := s.byline, credit := s.credit,
+    body_text := s.body_text, paragraphs := s.paragraphs, warnings := s.warnings,
+    metrics := struct_pack(s.cjk_chars, s.chars, s.paragraph_count, s.sentences, s.numbers, s.money_mentions,
+                           s.percent_mentions, s.links, s.images, s.kline_images, s.tables, s.reading_seconds),
+    securities := s.securities))::VARCHAR)"""
+
+
 def _classify_batch(con, clean_file: str, counts: dict[str, int]) -> None:
-    """``classified``: what each winning article of one staged batch is to the warehouse."""
+    """``classified``: what each winning article of one staged batch is to the warehouse.
+
+    A new file whose analyst-visible fields (:data:`VISIBLE`) equal the article's is ``rehashed``:
+    its content hash and path move, it records no version and is not counted as updated. An
+    article loaded before migration 020 has no digest: its first changed file is a version."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE classified AS
-        SELECT s.*,
-               a.version AS old_version, a.first_loaded_at AS old_first_loaded_at,
-               a.published_date AS old_published_date,
-               CASE WHEN a.post_id IS NULL THEN 'new'
-                    WHEN a.deleted_at IS NOT NULL THEN 'revived'
-                    WHEN a.content_hash <> s.content_hash THEN 'updated'
-                    WHEN a.path <> s.path OR a.source <> s.source THEN 'moved'
+        SELECT v.*,
+               CASE WHEN v.old_post_id IS NULL THEN 'new'
+                    WHEN v.old_deleted THEN 'revived'
+                    WHEN v.old_hash <> v.content_hash AND v.old_visible IS DISTINCT FROM v.visible_hash THEN 'updated'
+                    WHEN v.old_hash <> v.content_hash THEN 'rehashed'
+                    WHEN v.old_path <> v.path OR v.old_source <> v.source THEN 'moved'
                     ELSE 'unchanged' END AS change,
-               CASE WHEN a.post_id IS NULL THEN 1
+               CASE WHEN v.old_post_id IS NULL THEN 1
                     -- a revival is a version of its own, so every deletion and revival keeps its row
-                    WHEN a.deleted_at IS NOT NULL OR a.content_hash <> s.content_hash THEN a.version + 1
-                    ELSE a.version END AS new_version
-        FROM read_parquet(?) s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
-        LEFT JOIN articles a ON a.post_id = s.post_id""",
+                    WHEN v.old_deleted OR (v.old_hash <> v.content_hash AND v.old_visible IS DISTINCT FROM v.visible_hash)
+                    THEN v.old_version + 1
+                    ELSE v.old_version END AS new_version
+        FROM (SELECT s.*, """
+        + VISIBLE
+        + """ AS visible_hash,
+                     a.post_id AS old_post_id, a.version AS old_version, a.first_loaded_at AS old_first_loaded_at,
+                     a.published_date AS old_published_date, a.deleted_at IS NOT NULL AS old_deleted,
+                     a.content_hash AS old_hash, a.visible_hash AS old_visible, a.path AS old_path,
+                     a.source AS old_source
+              FROM read_parquet(?) s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
+              LEFT JOIN articles a ON a.post_id = s.post_id) v""",
         [clean_file],
     )
     for change, n in con.execute("SELECT change, count(*) FROM classified GROUP BY change").fetchall():
@@ -280,13 +306,14 @@ def _merge_articles(con, now: datetime, run_id: str) -> None:
             tags = c.tags, category = c.category, outlet = c.outlet, source_url = c.source_url,
             digest = c.digest, byline = c.byline, credit = c.credit, body_text = c.body_text,
             paragraphs = c.paragraphs, warnings = c.warnings, content_hash = c.content_hash,
-            version = c.new_version, updated_at = ?, deleted_at = NULL, run_id = ?
+            visible_hash = c.visible_hash, version = c.new_version,
+            updated_at = CASE WHEN c.change = 'rehashed' THEN a.updated_at ELSE ? END, deleted_at = NULL, run_id = ?
         WHEN NOT MATCHED THEN INSERT (post_id, source, path, title, layout, published_at, published_date,
             categories, tags, category, outlet, source_url, digest, byline, credit, body_text, paragraphs,
-            warnings, content_hash, version, first_loaded_at, updated_at, deleted_at, run_id)
+            warnings, content_hash, visible_hash, version, first_loaded_at, updated_at, deleted_at, run_id)
         VALUES (c.post_id, c.source, c.path, c.title, c.layout, c.published_at, c.published_date,
             c.categories, c.tags, c.category, c.outlet, c.source_url, c.digest, c.byline, c.credit, c.body_text,
-            c.paragraphs, c.warnings, c.content_hash, 1, ?, ?, NULL, ?)""",
+            c.paragraphs, c.warnings, c.content_hash, c.visible_hash, 1, ?, ?, NULL, ?)""",
         [now, run_id, now, now, run_id],
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from news_etl.warehouse.migrations import migrate
+from news_etl.warehouse.migrations import migrate, strangers
 from news_etl.warehouse.tempfiles import remove_dead_temp_files, temp_path
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,35 @@ class WriterMissing(Exception):
     warehouse and publish it over the good snapshot."""
 
 
+class SameFile(Exception):
+    """The published snapshot and the writer's file are one file: publishing would replace the truth."""
+
+
+def same_file(warehouse: Path | str, published: Path | str) -> bool:
+    """Whether two paths name one file (also by another spelling, a link, or a mount of it)."""
+    a, b = Path(warehouse), Path(published)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def same_file_message(warehouse: Path | str, published: Path | str) -> str:
+    return (
+        f"the published snapshot {published} and the writer's file {warehouse} are the same file: a publish "
+        "would replace the writer's file with its copy while it is open. Give the snapshot its own path "
+        "(--published, NEWS_ETL_PUBLISHED), readable by the analysts"
+    )
+
+
 def require_writer(warehouse: Path, published: Path) -> None:
-    """Refuse to run when the writer's file is missing and the published snapshot exists (a new
-    machine, a wrong volume): name both files and the way out."""
+    """Refuse to run when the snapshot path is the writer's file, or when the writer's file is
+    missing and the published snapshot exists (a new machine, a wrong volume): name both files
+    and the way out."""
+    if same_file(warehouse, published):
+        raise SameFile(same_file_message(warehouse, published))
     if Path(warehouse).exists() or not Path(published).exists():
         return
     raise WriterMissing(
@@ -38,11 +64,21 @@ class RestoreError(Exception):
     """``restore`` cannot rebuild the writer's file; nothing was changed."""
 
 
+def _open_untrusted(path: Path) -> duckdb.DuckDBPyConnection:
+    """A file not yet checked, opened read-only with external access off and the configuration locked."""
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
 def restore(snapshot: Path, warehouse: Path) -> dict:
     """Rebuild a missing writer's file from a published snapshot (a full, checkpointed copy of it).
 
-    The snapshot is checked first (it opens, it is a warehouse), copied aside, fsynced, migrated
-    to this code's schema and renamed into place; an existing writer's file is never replaced.
+    The snapshot is checked first: it opens, and it holds exactly the objects the migrations it
+    records define, by kind, name and SQL (:func:`strangers`; anything else is refused, listed);
+    then it is copied aside, fsynced, migrated to this code's schema and renamed into place. An
+    existing writer's file is never replaced.
     """
     snapshot, warehouse = Path(snapshot), Path(warehouse)
     if warehouse.exists():
@@ -53,8 +89,14 @@ def restore(snapshot: Path, warehouse: Path) -> dict:
     if not snapshot.is_file():
         raise RestoreError(f"no snapshot at {snapshot}")
     try:
-        con = duckdb.connect(str(snapshot), read_only=True)
+        con = _open_untrusted(snapshot)
         try:
+            unknown = strangers(con)
+            if unknown:
+                raise RestoreError(
+                    f"the snapshot {snapshot} holds what the migrations do not define, so it is not restored "
+                    f"(a copy that was changed, or of another program): {'; '.join(unknown)}"
+                )
             (live,) = con.execute("SELECT count(*) FROM articles WHERE deleted_at IS NULL").fetchall()[0]
             (runs,) = con.execute("SELECT count(*) FROM etl_runs").fetchall()[0]
         finally:

@@ -5,8 +5,9 @@ official CLI on PyPI (``duckdb-cli``) stops at 1.5, and so do most BI drivers.
 DuckDB 2.0 can still write the 1.4 storage format, so the writer's file is
 created in it (:data:`CONNECT_CONFIG`, for the CLI's connections and the DAG's
 hook alike), and the snapshot is a copy of the checkpointed file's bytes: its
-cost is a file copy (in the kernel, a reflink where the file system has them),
-not a rewrite of every table. A writer's file made before, in DuckDB 2.0's
+cost is a file copy (in the kernel, a reflink where the file system has them;
+a plain copy when the snapshot is on another file system than the writer's file,
+where the kernel's copy fails with EXDEV), not a rewrite of every table. A writer's file made before, in DuckDB 2.0's
 format, is copied table by table instead: ``ATTACH … (STORAGE_VERSION 'v1.4.0')``
 and ``COPY FROM DATABASE`` (every table, view, comment and constraint);
 ``news-etl restore --from SNAPSHOT`` turns it into a file of the 1.4 format.
@@ -16,7 +17,9 @@ file, so no load can run during it.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from pathlib import Path
 
 #: The storage format of the snapshot: the oldest one current DuckDB 1.x releases read.
@@ -73,13 +76,27 @@ def _copyable_file(con) -> Path | None:
     return Path(path)
 
 
+#: Why ``copy_file_range`` may refuse a copy that a plain read and write makes: another file system
+#: (EXDEV: a separate volume for analysts, /dev/shm, a mounted share), or none in this kernel or file system.
+_NO_KERNEL_COPY = frozenset({errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM})
+
+
 def _copy_file(source: Path, target: Path) -> None:
     """``source``'s bytes into a new ``target``, copied by the kernel (``copy_file_range``: a reflink
-    on file systems that share blocks)."""
+    on file systems that share blocks), or read and written when the kernel cannot copy between
+    the two (another file system)."""
     with open(source, "rb") as src, open(target, "xb") as dst:
-        left = os.fstat(src.fileno()).st_size
+        size = left = os.fstat(src.fileno()).st_size
         while left > 0:
-            done = os.copy_file_range(src.fileno(), dst.fileno(), min(left, _COPY_CHUNK))
+            try:
+                done = os.copy_file_range(src.fileno(), dst.fileno(), min(left, _COPY_CHUNK))
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY or left != size:
+                    raise
+                shutil.copyfileobj(src, dst, 1 << 24)  # (nothing copied yet: both files are at offset 0)
+                if dst.tell() != size:
+                    raise OSError(f"{source} ended before its size while copying it to {target}") from None
+                return
             if done == 0:
                 raise OSError(f"{source} ended before its size while copying it to {target}")
             left -= done

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
+from urllib.parse import unquote
 
 from news_etl.model import Known, RawPost, post_id_from_path
 
@@ -21,7 +22,15 @@ class Deleted:
 
 
 class SourceError(Exception):
-    """The source cannot be read (missing, unreachable, not a Jekyll site)."""
+    """The source cannot be read (missing, unreachable, not a Jekyll site).
+
+    ``transient``: it stayed unreachable through its own retries (a network, a server), so a
+    later try may succeed; otherwise no try will do better (a path that is no folder or no
+    repository, a bad spec, a missing branch) and the DAG fails at once."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Retry(Exception):
@@ -46,7 +55,7 @@ def with_retries(attempt: Callable[[], _T], *, what: str, retries: int, backoff:
             delay = backoff * 2 ** (n - 1)
             _log.warning("%s: attempt %d of %d failed (%s); retrying in %.1fs", what, n, retries, last, delay)
             time.sleep(delay)
-    raise SourceError(f"{what} is unreachable after {retries} attempt(s){where}: {last}")
+    raise SourceError(f"{what} is unreachable after {retries} attempt(s){where}: {last}", transient=True)
 
 
 class Source(Protocol):
@@ -58,6 +67,27 @@ class Source(Protocol):
 
 
 #: Transports the git source accepts: git's own, never a remote helper (``ext::``, ``fd::``…).
+#: Query parameters that carry a credential (compared lower-case, percent-decoded): a source's name,
+#: which the warehouse, the logs and the messages hold, never keeps them. sql/migrations/030 strips
+#: the same names from the names stored before.
+CREDENTIAL_PARAMETERS = frozenset(
+    {
+        "token", "access_token", "auth_token", "api_token", "private_token", "id_token", "refresh_token",
+        "api_key", "apikey", "key", "secret", "client_secret", "sig", "signature", "password", "passwd", "pwd",
+        "auth", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature",
+    }
+)  # fmt: skip
+
+
+def without_credential_parameters(url: str) -> str:
+    """``url`` without the query parameters that carry a credential (:data:`CREDENTIAL_PARAMETERS`);
+    every other parameter is kept as written, in its place."""
+    head, hash_, fragment = url.partition("#")
+    base, question, query = head.partition("?")
+    if not question:
+        return url
+    kept = [p for p in query.split("&") if unquote(p.partition("=")[0]).strip().lower() not in CREDENTIAL_PARAMETERS]
+    return base + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
 
 
 def sharing_post_id(known: dict[str, Known], deleted: set[str], staged: set[str]) -> list[str]:

@@ -10,6 +10,8 @@ What is read, and what is skipped (and counted: the run's log and ``etl_runs.mes
 - entries whose name starts with a dot (``.git``, editors' files) are not looked at;
 - symbolic links are never followed (a link may point anywhere): skipped;
 - FIFOs, sockets and devices are never opened (a read could block forever): skipped;
+- a file or folder this process may not read (another user's ``0600`` file or ``0700`` folder),
+  or whose path is longer than the system allows (PATH_MAX): skipped, and the first few named;
 - a file with other hard links, not all inside the source, is another file's content mounted
   into the source: skipped (hard links within the source are read: duplicates of one post);
 - ``README.md`` and ``index.md`` are not posts: skipped (not counted: a site has them);
@@ -47,7 +49,10 @@ SKIPPED = {
     "special": ("FIFO, socket or device", "FIFOs, sockets or devices", "never opened"),
     "outside link": ("hard link to a file outside the source", "hard links to a file outside the source", "not read"),
     "not a post": ("file that is not a post", "files that are not posts", "not .md or .markdown"),
+    "unreadable": ("entry that cannot be read", "entries that cannot be read", "no permission, or a path too long"),
 }
+#: How many unreadable entries the run's message names.
+NAMED_UNREADABLE = 3
 
 
 def skipped_line(skipped: Counter[str]) -> str:
@@ -96,6 +101,17 @@ class DirSource:
         self.warnings: list[str] = []
         #: Entries skipped by kind (:data:`SKIPPED`), after :meth:`changes`.
         self.skipped: Counter[str] = Counter()
+        #: The first few entries that could not be read, and why (:data:`NAMED_UNREADABLE`).
+        self.unreadable: list[str] = []
+        #: Folders that could not be listed (paths in the warehouse, ending in ``/``): their files are not gone.
+        self._closed: list[str] = []
+
+    def _cannot_read(self, full: str, exc: OSError) -> None:
+        self.skipped["unreadable"] += 1
+        if len(self.unreadable) < NAMED_UNREADABLE:
+            rel = full[len(str(self.root)) + 1 :] or "."
+            shown = printable_path(rel if len(rel) <= 200 else "…" + rel[-200:])
+            self.unreadable.append(f"{shown} ({exc.strerror or type(exc).__name__})")
 
     def _entries(self) -> list[tuple[str, int, int, str]]:
         """(path in the warehouse, size, mtime in ns, full name) of every post file; counts what
@@ -111,7 +127,15 @@ class DirSource:
         is_reg, suffixes = stat.S_ISREG, POST_SUFFIXES  # (the loop runs once a file: 100,000 times a run)
         while stack:
             folder = stack.pop()
-            with os.scandir(folder) as entries:
+            try:
+                listing = os.scandir(folder)
+            except OSError as exc:  # another user's 0700 folder, a path past PATH_MAX
+                if folder == str(self.root):
+                    raise SourceError(f"source folder {self.root} cannot be read: {exc.strerror}") from None
+                self._cannot_read(folder, exc)
+                self._closed.append(printable_path(folder[prefix:]) + "/")
+                continue
+            with listing as entries:
                 for entry in entries:
                     name = entry.name
                     if name[0] == ".":
@@ -122,7 +146,13 @@ class DirSource:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
                         continue
-                    st = entry.stat(follow_symlinks=False)
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue  # removed meanwhile
+                    except OSError as exc:
+                        self._cannot_read(entry.path, exc)
+                        continue
                     if not is_reg(st.st_mode):
                         self.skipped["special"] += 1  # a FIFO or device (also one mounted over a post's name)
                         continue
@@ -151,9 +181,17 @@ class DirSource:
             found.append((rel, size, mtime_ns, full))
         return found
 
-    def _read(self, rel: str, listed_mtime_ns: int, full: str) -> RawPost:
+    def _read(self, rel: str, listed_mtime_ns: int, full: str) -> RawPost | None:
+        """The post file, or None (counted, named) when it cannot be opened."""
         problem: tuple[str, str] | None = None
-        with open(full, "rb") as fh:
+        try:
+            fh = open(full, "rb")  # (closed by the with below)
+        except FileNotFoundError:
+            return None  # removed since the listing: the next run sees it gone
+        except OSError as exc:  # another user's 0600 file
+            self._cannot_read(full, exc)
+            return None
+        with fh:
             raw = fh.read(MAX_POST_BYTES + 1)  # at most one byte more than a post may have
             digest, size = hashlib.sha256(raw), len(raw)
             while chunk := fh.read(1 << 20):  # a larger file is hashed, never held whole
@@ -183,8 +221,10 @@ class DirSource:
 
     def changes(self, known: dict[str, Known], previous_revision: str | None = None) -> Iterator[RawPost | Deleted]:
         self.skipped = Counter()
+        self.unreadable, self._closed = [], []
         entries = self._entries()
         read: dict[str, str] = {}  # the content hash of each file read (its size or time changed)
+        unreadable: set[str] = set()  # files that could not be read and were not loaded before
         staged: set[str] = set()
         unknown = 0
         get = known.get  # (the loop runs once a file: 100,000 times a run)
@@ -194,6 +234,10 @@ class DirSource:
                 continue
             unknown += old is None
             post = self._read(rel, mtime_ns, full)
+            if post is None:  # kept as loaded, if it was: unreadable now is not gone
+                if old is None:
+                    unreadable.add(rel)
+                continue
             read[rel] = post.content_hash
             # (a file whose time was out of range was recorded without one: once set right, it loads)
             if old is None or old.content_hash != post.content_hash or (old.mtime_ns is None and not post.problem):
@@ -201,19 +245,27 @@ class DirSource:
                 yield post
         self.seen = len(entries)
         deleted: set[str] = set()  # every file listed known, as many as are known: none is gone
+        kept: set[str] = set()
         if staged or unknown or len(entries) != len(known):
             present = {entry[0]: entry for entry in entries}
             deleted = known.keys() - present.keys()
+            if self._closed:  # a folder that cannot be read now is not a folder whose files are gone
+                closed = tuple(self._closed)
+                kept = {rel for rel in deleted if rel.startswith(closed)}
+                deleted -= kept
             # files that share a post id with a staged or deleted one are read again, so the load picks
             # the one file that holds the article among all of them (the others are duplicate rejects)
             for rel in sharing_post_id(known, deleted, staged):
                 if rel in present:
                     _, _, mtime_ns, full = present[rel]
-                    yield self._read(rel, mtime_ns, full)
+                    post = self._read(rel, mtime_ns, full)
+                    if post is not None:
+                        yield post
         for rel in sorted(deleted):
             yield Deleted(rel)
         if staged or deleted or previous_revision is None:
-            hashes = sorted((rel, read[rel] if rel in read else known[rel].content_hash) for rel, *_ in entries)
+            listed = [rel for rel, *_ in entries if rel not in unreadable]
+            hashes = sorted((rel, read[rel] if rel in read else known[rel].content_hash) for rel in [*listed, *kept])
             digest = hashlib.sha256("".join([f"{rel}\0{content_hash}\n" for rel, content_hash in hashes]).encode())
             self.revision = "sha256:" + digest.hexdigest()[:16]
         else:
@@ -223,5 +275,9 @@ class DirSource:
         self.warnings = []
         if self.skipped:
             counted = skipped_line(self.skipped)
+            if self.unreadable:
+                counted += f": {', '.join(self.unreadable)}" + (
+                    ", …" if self.skipped["unreadable"] > len(self.unreadable) else ""
+                )
             self.warnings.append(f"skipped in {self.root}: {counted}")
             log.warning("dir source: skipped %s", counted)

@@ -15,7 +15,7 @@ dir sources give the post. jekyll-feed writes categories and tags alike as
 ``<category>``: terms ending in 新闻 are read as tags, the others as
 categories.
 
-What Jekyll made of a post is all a feed knows (docs/operators.md, "What the
+What Jekyll made of a post is all a feed knows (docs/operators/sources.md, "What the
 feed cannot know"). Jekyll reads a front-matter date without an offset as UTC, so the
 instant of such a post is late by the site's UTC offset: every article dated
 by the feed's ``<published>`` carries a warning saying so. A post with a blank
@@ -49,7 +49,13 @@ from datetime import UTC, datetime
 
 import yaml
 
-from news_etl.ingest.sources.base import Deleted, Retry, SourceError, with_retries
+from news_etl.ingest.sources.base import (
+    Deleted,
+    Retry,
+    SourceError,
+    with_retries,
+    without_credential_parameters,
+)
 from news_etl.model import Known, RawPost
 
 log = logging.getLogger(__name__)
@@ -231,7 +237,8 @@ def _text(element) -> str | None:
 class FeedSource:
     def __init__(self, url: str, timeout: float = 30.0, retries: int = 3, backoff: float = 2.0) -> None:
         self.url = url.strip()
-        self.display = _CREDENTIALS.sub("", self.url)
+        # no user, password or token in a name, a log or a message
+        self.display = without_credential_parameters(_CREDENTIALS.sub("", self.url))
         self.name = f"feed:{self.display}"
         self.timeout = timeout
         self.retries = max(1, retries)

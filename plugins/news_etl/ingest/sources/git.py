@@ -10,6 +10,14 @@ in ``source_state``) for a diff. The site's real repository is about 7 GB of
 history; a run needs the posts at the head and the last day or so of trees.
 (A local path is cloned whole with hard links, as git does.)
 
+A server that speaks only git's **dumb HTTP** protocol (a static mirror of the repository behind
+a plain web server: ``git update-server-info`` and files) can serve neither a shallow nor a
+blob-less clone. The source then clones it whole, every commit, tree and file of its history,
+once, and says so in a warning (task log and ``etl_runs.message``): the first run downloads the
+whole repository (the finews site's: about 7 GB) and the cache holds it; later runs fetch only
+the new objects, as with any clone. Serving it through git's smart HTTP (``git http-backend``)
+makes the first run cheap again.
+
 What changed is the diff between the watermark and the new head, read with
 ``git diff-tree -r`` (trees only, no file contents): added, modified and
 deleted post files under ``_posts/`` and ``old_post/`` (the finews site moves
@@ -50,7 +58,14 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
-from news_etl.ingest.sources.base import Deleted, Retry, SourceError, sharing_post_id, with_retries
+from news_etl.ingest.sources.base import (
+    Deleted,
+    Retry,
+    SourceError,
+    sharing_post_id,
+    with_retries,
+    without_credential_parameters,
+)
 from news_etl.ingest.sources.dir import NOT_POSTS, POST_SUFFIXES, printable_path
 from news_etl.model import Known, RawPost
 from news_etl.settings import GIT_CONN_ID, split_credentials
@@ -70,6 +85,14 @@ WATERMARK_SEARCH_DAYS = 128
 #: Blobs asked for in one fetch request.
 FETCH_CHUNK = 20_000
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+#: What git says when a server speaks only the dumb HTTP protocol and a clone asks for less than all.
+_DUMB_HTTP = b"dumb http transport does not support"
+DUMB_HTTP_WARNING = (
+    "the server speaks only git's dumb HTTP protocol (a static mirror), which serves no shallow or "
+    "blob-less clone: cloned it whole instead (a full clone: every commit and file of its history, "
+    "downloaded once and kept in the cache; later runs fetch only new objects). Serve it with git's "
+    "smart HTTP (git http-backend) to make the first clone small"
+)
 _SCP = re.compile(r"^(?:[^@/:]+@)?[^@/:]+:(?!//)")
 
 
@@ -124,7 +147,8 @@ class GitSource:
             self._secrets = [s for s in {password, quote(password, safe=""), basic} if s]
             self._auth = {f"http.{self.url}.extraHeader": f"Authorization: Basic {basic}"}
         self.branch = branch or None
-        self.display = self.url + (f"#{self.branch}" if self.branch else "")
+        # the name (warehouse, logs, messages) without a token a URL's query may carry
+        self.display = without_credential_parameters(self.url) + (f"#{self.branch}" if self.branch else "")
         self.name = f"git:{self.display}"
         tail = re.sub(r"[^A-Za-z0-9._-]+", "-", self.url.rstrip("/").rsplit("/", 1)[-1])[:40] or "repo"
         self.clone = Path(cache) / "git" / f"{tail}-{hashlib.sha256(self.name.encode()).hexdigest()[:12]}"
@@ -196,7 +220,11 @@ class GitSource:
         return SourceError(f"git {command} failed on {self.display}: {stderr or 'exit ' + str(done.returncode)}")
 
     def _network(self, what: str, attempt: Callable[[], _T]) -> _T:
-        """``attempt()`` (git commands that talk to the remote), retried with backoff."""
+        """``attempt()`` (git commands that talk to the remote), retried with backoff. A local
+        repository is no network: what fails there (not a repository, no such path) fails again,
+        so it is raised at once."""
+        if not self.remote:
+            return attempt()
 
         def once() -> _T:
             try:
@@ -237,6 +265,15 @@ class GitSource:
                 )  # fmt: skip
                 if done.returncode != 0 and b"not found in upstream" in done.stderr:
                     return False  # no use trying again
+                if done.returncode != 0 and lean and _DUMB_HTTP in done.stderr:
+                    self._warn(DUMB_HTTP_WARNING)
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    done = self._git(
+                        "clone", "--bare", "--quiet", "--no-tags", *branch, "--", self.url, str(tmp),
+                        timeout=self._network_timeout, check=False,
+                    )  # fmt: skip
+                    if done.returncode != 0 and b"not found in upstream" in done.stderr:
+                        return False
                 if done.returncode != 0:
                     raise self._failure("clone", done)
                 name = self.branch or self._git("symbolic-ref", "--short", "HEAD", cwd=tmp).stdout.decode().strip()
@@ -439,6 +476,55 @@ class GitSource:
         log.warning("git source %s: %s", self.display, message)
         self.warnings.append(message)
 
+    def _plan(
+        self, known: dict[str, Known], previous: str | None, previous_revision: str | None, head: str
+    ) -> tuple[dict[str, str], set[str], dict[str, str]]:
+        """(post path → blob to read, paths gone, post path → blob at the head where the run needs
+        them): a diff from the loaded commit when the history allows it, else every post at the head,
+        compared by content hash (``mode``: same, diff or full; ``seen``: the post files)."""
+        to_read: dict[str, str] = {}
+        gone: set[str] = set()
+        if previous == head:
+            self.mode = "same"
+        elif previous and self._has_commit(previous) and self._is_ancestor(previous, head):
+            self.mode = "diff"
+            to_read, gone = self._diff(previous, head)
+        else:
+            reason = self._why_scan(known, previous, previous_revision, head)
+            if reason:
+                self._warn(reason)
+            self.mode = "full"
+            at_head = self._post_blobs(head)
+            self.seen = len(at_head)
+            return at_head, set(known) - set(at_head), at_head
+        if self.mode == "diff" or not known:
+            at_head = self._post_blobs(head)
+            self.seen = len(at_head)
+            return to_read, gone & set(known), at_head  # files never loaded need no deletion
+        self.seen = len(known)
+        return to_read, gone, {}
+
+    def _why_scan(
+        self, known: dict[str, Known], previous: str | None, previous_revision: str | None, head: str
+    ) -> str | None:
+        """Why no diff serves and every post is read (None: a first load, nothing to warn about)."""
+        if previous and not self._has_commit(previous):
+            return (
+                f"the last loaded commit {previous[:12]} is not in the repository (history rewritten, "
+                "or another repository): scanning every post by content hash"
+            )
+        if previous:
+            return (
+                f"history was rewritten (force-push): the last loaded commit {previous[:12]} is not an "
+                f"ancestor of {head[:12]}; scanning every post by content hash"
+            )
+        if known:
+            return (
+                f"no loaded commit is recorded ({previous_revision!r}) but {len(known)} files were "
+                "loaded: scanning every post by content hash"
+            )
+        return None
+
     def changes(self, known: dict[str, Known], previous_revision: str | None) -> Iterator[RawPost | Deleted]:
         lock_path = self.clone.with_name(self.clone.name + ".lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -453,14 +539,16 @@ class GitSource:
         previous = previous_revision if previous_revision and _SHA.match(previous_revision) else None
         if head is None:  # the site has no commit yet at as_of
             self.mode, self.revision, self.seen = "older", previous_revision, len(known)
-            log.info("git source %s: no commit at or before %s; nothing to load", self.display, self.as_of)
+            self._warn(
+                f"no commit at or before {self.as_of}: nothing to load (a run reads the site as of the end "
+                "of its interval; trigger with 'read the site as of now' for today's commits)"
+            )
             return
         self._check_jekyll(head)
         self.revision = head
         if previous and previous != head:
             self._reach(previous)
 
-        full = True
         if previous and previous != head and self._has_commit(previous) and self._is_ancestor(head, previous):
             # a backfill of a day older than what is loaded: that state is covered already
             self.mode, self.revision, self.seen = "older", previous, len(known)
@@ -472,42 +560,7 @@ class GitSource:
                 previous[:12],
             )
             return
-        to_read: dict[str, str] = {}
-        gone: set[str] = set()
-        if previous == head:
-            self.mode = "same"
-            full = False
-        elif previous and not self._has_commit(previous):
-            self._warn(
-                f"the last loaded commit {previous[:12]} is not in the repository (history rewritten, "
-                "or another repository): scanning every post by content hash"
-            )
-        elif previous and not self._is_ancestor(previous, head):
-            self._warn(
-                f"history was rewritten (force-push): the last loaded commit {previous[:12]} is not an "
-                f"ancestor of {head[:12]}; scanning every post by content hash"
-            )
-        elif not previous and known:
-            self._warn(
-                f"no loaded commit is recorded ({previous_revision!r}) but {len(known)} files were "
-                "loaded: scanning every post by content hash"
-            )
-        elif previous:
-            self.mode = "diff"
-            to_read, gone = self._diff(previous, head)
-            full = False
-        at_head: dict[str, str] = {}  # post path → blob id at the head, where the run needs them
-        if full:
-            self.mode = "full"
-            at_head = to_read = self._post_blobs(head)
-            gone = set(known) - set(at_head)
-            self.seen = len(at_head)
-        elif self.mode == "diff" or not known:
-            at_head = self._post_blobs(head)
-            gone &= set(known)  # files never loaded need no deletion
-            self.seen = len(at_head)
-        else:
-            self.seen = len(known)
+        to_read, gone, at_head = self._plan(known, previous, previous_revision, head)
         log.info(
             "git source %s: %s → %s (%s): %d post files to read, %d gone",
             self.display,

@@ -1,4 +1,4 @@
-"""Issue 14 item 6 and the analyst layer: each defect reproduced on a small real warehouse, then fixed.
+"""The analyst layer on a small real warehouse: each defect an analyst met, reproduced, then fixed.
 
 - article_length kept only the longest list when fewer than 10 articles were in range;
 - summary counted rejects that were fixed later (current_rejects is the view for it);
