@@ -235,6 +235,51 @@ def load_batch(x, run_id: str) -> None:
     )
 
 
+def rebuild(x, run_id: str, chunk: int = 2000) -> None:
+    """For a warehouse loaded before migration 021: every live article's securities written out in
+    its text (``mentions``, rows found in the text alone added) and its links inside longer words
+    (``fragment``), from its stored title and text and ``article_names`` (call after the names)."""
+    todo = [p for (p,) in x("SELECT post_id FROM articles WHERE deleted_at IS NULL ORDER BY 1").fetchall()]
+    for start in range(0, len(todo), chunk):
+        ids = todo[start : start + chunk]
+        found = [
+            {"post_id": p, "market": m, "code": c, "n": 1}
+            for p, title, body in x(
+                "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+            ).fetchall()
+            for m, c in plain_mentions(f"{title}\n{body}")
+        ]
+        x("UPDATE article_securities SET mentions = 0 WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if found:
+            x(
+                """CREATE OR REPLACE TEMP TABLE text_found AS
+                   SELECT post_id, market, code, sum(n)::INTEGER AS mentions
+                   FROM (SELECT unnest(?, recursive := true)) GROUP BY ALL""",
+                [found],
+            )
+            x("""UPDATE article_securities SET mentions = t.mentions FROM text_found t
+                 WHERE article_securities.post_id = t.post_id AND article_securities.market = t.market
+                   AND article_securities.code = t.code""")
+            x(
+                """INSERT INTO article_securities (post_id, market, code, name, kind, keytips, widgets, run_id,
+                       mentions, fragment, found, name_from)
+                   SELECT t.post_id, t.market, t.code, NULL, coalesce(m.kind, 'other'), 0, 0, ?, t.mentions, false,
+                          'text', 'none'
+                   FROM text_found t LEFT JOIN markets m USING (market)
+                   WHERE NOT EXISTS (SELECT 1 FROM article_securities s WHERE s.post_id = t.post_id
+                                     AND s.market = t.market AND s.code = t.code)""",
+                [run_id],
+            )
+            x("DROP TABLE text_found")
+    x("""UPDATE article_securities s SET
+             fragment = s.keytips > 0 AND s.name IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM article_names n WHERE n.post_id = s.post_id AND n.name = s.name),
+             found = concat_ws('+', CASE WHEN s.keytips > 0 THEN 'link' END, CASE WHEN s.widgets > 0 THEN 'widget' END,
+                               CASE WHEN s.mentions > 0 THEN 'text' END),
+             name_from = CASE WHEN s.keytips = 0 THEN s.name_from WHEN s.name IS NOT NULL THEN 'link' ELSE 'none' END
+         WHERE s.post_id IN (SELECT post_id FROM articles WHERE deleted_at IS NULL)""")
+
+
 def issuers() -> list[dict]:
     """The reviewed seed ``sql/seeds/securities.csv``: listings (market, code) of one issuer."""
     with SECURITIES_CSV.open(encoding="utf-8", newline="") as fh:

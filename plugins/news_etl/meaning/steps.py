@@ -30,8 +30,9 @@ def rebuild(x, run_id: str) -> dict[str, int]:
     names and the daily keyword and security tables, derived again from the live articles (for a
     warehouse loaded by an older version; inside the caller's transaction)."""
     x("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
-    securities.load_run(x, run_id)
     counts = names.rebuild(x, run_id)
+    securities.rebuild(x, run_id)  # written-out mentions and fragments: needs article_names
+    securities.load_run(x, run_id)
     x("CREATE OR REPLACE TEMP TABLE touched_days AS SELECT DISTINCT published_date AS day FROM articles")
     rebuild_daily(x, run_id)
     x("DROP TABLE changed")

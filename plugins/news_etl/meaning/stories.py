@@ -321,6 +321,9 @@ def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
         score = float(np.mean(sigs[a] == sigs[b]))
         if score >= THRESHOLD:
             pairs[(ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])] = score
+    contained = _contained(x, ids, when, reps, todo, limit)
+    for pair, score in contained.items():
+        pairs.setdefault(pair, score)
     if not pairs:
         return [], [ids[i] for i in also]
     texts = dict(
@@ -331,11 +334,89 @@ def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
         ).fetchall()
     )
     links = [
-        (a, b, "text", round(score, 4))
+        (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
         for (a, b), score in sorted(pairs.items())
         if numbers_agree(*texts[a], *texts[b])
     ]
     return links, [ids[i] for i in also]
+
+
+#: A post of at most this many characters (letters and digits) can be contained in a longer one.
+SHORT_CHARS = 400
+#: …when at least this share of its shingles are in the longer post.
+CONTAINED = 0.9
+#: The smallest shingle hashes of a short post that are looked up in the longer ones.
+ANCHORS = 8
+#: Short posts a longer post is checked against, at most (the smallest post ids among those whose
+#: anchors it holds).
+CONTAINED_CAP = 64
+#: Longer posts read at once.
+_CHUNK = 2000
+
+
+def _contained(x, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
+    """(short, long) post pairs, one of them ``todo``, published within ``limit`` seconds, where the
+    short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
+    title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
+    :data:`ANCHORS` smallest shingle hashes; then :data:`CONTAINED` of all its shingles. A function
+    of the two posts; one pass over the texts of the window, in chunks."""
+    rows = {i: ids[i] for i in reps.tolist()}
+    if not rows:
+        return {}
+    lengths = dict(
+        x(
+            """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
+               WHERE post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [list(rows.values())],
+        ).fetchall()
+    )
+    index = {p: i for i, p in rows.items()}
+    short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
+    if not short_ids:
+        return {}
+    shorts: dict[int, np.ndarray] = {}
+    for p, t, b in x(
+        "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [short_ids]
+    ).fetchall():
+        if len(normalize(f"{t}{b}")) <= SHORT_CHARS:
+            h = np.unique(shingle_hashes("", b or ""))  # its text: a longer report gives it another title
+            if len(h) >= ANCHORS:
+                shorts[index[p]] = h
+    if not shorts:
+        return {}
+    owners = np.array(sorted(shorts), dtype=np.int64)
+    anchors = np.concatenate([shorts[o][:ANCHORS] for o in owners])
+    anchor_owner = np.repeat(owners, ANCHORS)
+    order = np.argsort(anchors, kind="stable")
+    anchors, anchor_owner = anchors[order], anchor_owner[order]
+    found: dict[tuple[str, str], float] = {}
+    # a pair needs a todo post: with no todo short post, only the todo posts are read as long ones
+    longs = sorted((p for p in lengths if todo[owners].any() or todo[index[p]]), key=lambda p: index[p])
+    for start in range(0, len(longs), _CHUNK):
+        chunk = longs[start : start + _CHUNK]
+        for p, t, b in x(
+            "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
+        ).fetchall():
+            li = index[p]
+            h = np.unique(shingle_hashes(t or "", b or ""))
+            left, right = np.searchsorted(anchors, h, "left"), np.searchsorted(anchors, h, "right")
+            held = right > left
+            lo, hi = left[held], np.minimum(right[held], left[held] + CONTAINED_CAP)
+            if not len(lo):
+                continue
+            runs = hi - lo  # every short post owning an anchor the long post holds
+            at = np.repeat(lo - np.cumsum(np.r_[0, runs[:-1]]), runs) + np.arange(runs.sum())
+            counts = np.bincount(anchor_owner[at], minlength=len(ids))
+            near = np.flatnonzero(counts >= ANCHORS - 2)
+            near = near[(near != li) & (np.abs(when[near] - when[li]) <= limit)][:CONTAINED_CAP]
+            for si in near.tolist():
+                if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
+                    continue
+                share = float(np.isin(shorts[si], h).mean())
+                if share >= CONTAINED:
+                    a, b_ = ids[si], ids[li]
+                    found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
+    return found
 
 
 def _representatives(
