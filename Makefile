@@ -74,6 +74,7 @@ test: venv
 # and the floor plan (packages along the data flow, no import cycle or upstream import: docs/design.md).
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check --select AIR --preview .   # Airflow 3's own rules (public APIs, TaskFlow idioms)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m devtools.floor_plan

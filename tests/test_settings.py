@@ -77,8 +77,8 @@ def test_secrets_are_never_shown(monkeypatch):
 
 
 def test_the_configuration_reference_is_generated_from_the_settings():
-    page = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "operators" / "configuration.md").read_text(encoding="utf-8")
     table = page.split("<!-- generated: news-etl settings --reference -->\n", 1)[1].split("<!-- end generated -->")[0]
-    assert table == reference(), "docs/configuration.md is out of date: news-etl settings --reference"
+    assert table == reference(), "docs/operators/configuration.md is out of date: news-etl settings --reference"
     for var in variables():
         assert f"`{var.env}`" in table

@@ -7,6 +7,7 @@ import time
 import duckdb
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from news_etl import pipeline
 from news_etl.meaning import stories
@@ -61,3 +62,57 @@ def test_a_bucket_is_read_for_a_bounded_number_of_posts():
     pairs = stories.candidates(sigs, np.ones(n, dtype=bool), np.zeros(n), 3 * 86400)
     assert len(pairs) <= n * stories.BUCKET_CAP
     assert all(j < stories.BUCKET_CAP + 1 for _, j in pairs)  # the smallest post ids (rows)
+
+
+def test_a_flash_inside_a_longer_report_is_the_same_story(tmp_path, corpus_dir):
+    """The 雷蒙多 flash (202112082206936037, 财联社) wholly inside a longer report published later
+    the same day: containment 1.0, Jaccard about 0.6, one story; a report quoting half of it is not."""
+    source = tmp_path / "posts"
+    source.mkdir()
+    flash = corpus_dir / "2021-12-08-202112082206936037.md"
+    (source / flash.name).write_bytes(flash.read_bytes())
+    text = flash.read_text(encoding="utf-8").split("---\n", 2)[2].split("\n\n<http", 1)[0].strip()
+    more = "分析人士指出，芯片短缺预计持续至明年下半年，车企正调整生产计划，部分工厂已经减产。" * 3
+    longer = (
+        '---\nlayout: post\ntitle: "美国商务部长：芯片法案或拖延到2022年"\ndate: 2021-12-08 15:00:00 +0800\n'
+        f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{more}</p><p>{text}</p><p>{more[::-1]}</p>\n"
+    )
+    (source / "2021-12-08-202112089900000001.md").write_text(longer, encoding="utf-8")
+    other = "半导体行业协会表示，全球晶圆产能扩张仍需时间，设备交付周期延长，成熟制程价格继续上涨。" * 3
+    (source / "2021-12-08-202112089900000002.md").write_text(
+        '---\nlayout: post\ntitle: "芯片供应危机延续"\ndate: 2021-12-08 16:00:00 +0800\n'
+        f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{other}</p><p>{text[: len(text) // 2]}</p>\n",
+        encoding="utf-8",
+    )
+    settings = Settings().with_(
+        source=str(source),
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "published" / "w.duckdb",
+        staging=tmp_path / "s",
+        workers=1,
+    )
+    pipeline.run_all(settings)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        story = dict(con.execute("SELECT post_id, story_id FROM articles").fetchall())
+        kinds = con.execute("SELECT post_a, post_b, kind, similarity FROM story_links ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert story["202112089900000001"] == story["202112082206936037"] == "202112082206936037", kinds
+    assert story["202112089900000002"] != "202112082206936037", kinds
+    assert ("202112082206936037", "202112089900000001", "contained", 1.0) in kinds
+
+
+def test_the_guide_shows_the_similarities_the_command_prints(corpus_dir):
+    from devtools.story_similarity import table
+
+    guide = (ROOT / "docs" / "analysts" / "meaning.md").read_text(encoding="utf-8")
+    block = guide.split("<!-- story-similarity: python -m devtools.story_similarity -->\n", 1)[1]
+    block = block.split("<!-- /story-similarity -->", 1)[0]
+    assert block == table(corpus_dir), "docs/analysts/meaning.md is out of date: python -m devtools.story_similarity"
+    # the thresholds sit between the real pairs and the near-misses
+    rows = [line.split(" | ") for line in block.splitlines() if line.startswith("| copy") or line.startswith("| near")]
+    copies = [float(r[2]) for r in rows if r[0] == "| copy"]
+    misses = [(float(r[3]), float(r[4])) for r in rows if r[0] == "| near miss"]
+    assert min(copies) >= stories.THRESHOLD
+    assert all(j < stories.THRESHOLD and c < stories.CONTAINED for j, c in misses)

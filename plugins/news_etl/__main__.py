@@ -349,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("settings", help="every NEWS_ETL_* setting as this process reads it, checked (no secret shown)")
-    p.add_argument("--reference", action="store_true", help="the configuration reference table (docs/configuration.md)")
+    p.add_argument(
+        "--reference", action="store_true", help="the configuration reference table (docs/operators/configuration.md)"
+    )
     p.set_defaults(func=cmd_settings)
 
     p = sub.add_parser("corpus-report", help="templates, outlets, rejects and missing fields of a folder of posts")

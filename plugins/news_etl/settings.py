@@ -186,7 +186,7 @@ class Settings:
     Each field is read from its environment variable (else its default) and checked against its
     range when the settings are made, and again for a value a flag passes (``with_``): a wrong one
     stops the command at start, naming the variable and what it takes. ``news-etl settings``
-    prints them; ``docs/configuration.md`` is generated from this table.
+    prints them; ``docs/operators/configuration.md`` is generated from this table.
     ``source`` is a source spec: a folder path (``dir``), ``git+<url or path>`` or ``feed+<url>``;
     see :func:`news_etl.ingest.sources.open_source`.
     """
@@ -352,7 +352,7 @@ def variables() -> list[Var]:
 
 
 def reference() -> str:
-    """The configuration reference (``docs/configuration.md``'s table), made from :class:`Settings`."""
+    """The configuration reference (``docs/operators/configuration.md``'s table), made from :class:`Settings`."""
     rows = ["| variable | what it sets | takes | default |", "|---|---|---|---|"]
     for var in variables():
         default = var.shown_default or "none"

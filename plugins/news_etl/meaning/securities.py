@@ -39,6 +39,7 @@ from pathlib import Path
 
 from news_etl import storage
 from news_etl.meaning.keywords import Names
+from news_etl.model import Execute
 from news_etl.settings import SQL_DIR
 
 #: The reviewed issuers and listings, beside the migrations.
@@ -215,7 +216,7 @@ def read_dictionary(folder) -> Names:
 # --- the load: rows of the batch, the dictionary, the daily table ---------------------------------
 
 
-def load_batch(x, run_id: str) -> None:
+def load_batch(x: Execute, run_id: str) -> None:
     """``article_securities`` of the batch's written articles (temp table ``classified``), replaced."""
     x("""
         DELETE FROM article_securities
@@ -235,6 +236,51 @@ def load_batch(x, run_id: str) -> None:
     )
 
 
+def rebuild(x: Execute, run_id: str, chunk: int = 2000) -> None:
+    """For a warehouse loaded before migration 021: every live article's securities written out in
+    its text (``mentions``, rows found in the text alone added) and its links inside longer words
+    (``fragment``), from its stored title and text and ``article_names`` (call after the names)."""
+    todo = [p for (p,) in x("SELECT post_id FROM articles WHERE deleted_at IS NULL ORDER BY 1").fetchall()]
+    for start in range(0, len(todo), chunk):
+        ids = todo[start : start + chunk]
+        found = [
+            {"post_id": p, "market": m, "code": c, "n": 1}
+            for p, title, body in x(
+                "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+            ).fetchall()
+            for m, c in plain_mentions(f"{title}\n{body}")
+        ]
+        x("UPDATE article_securities SET mentions = 0 WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+        if found:
+            x(
+                """CREATE OR REPLACE TEMP TABLE text_found AS
+                   SELECT post_id, market, code, sum(n)::INTEGER AS mentions
+                   FROM (SELECT unnest(?, recursive := true)) GROUP BY ALL""",
+                [found],
+            )
+            x("""UPDATE article_securities SET mentions = t.mentions FROM text_found t
+                 WHERE article_securities.post_id = t.post_id AND article_securities.market = t.market
+                   AND article_securities.code = t.code""")
+            x(
+                """INSERT INTO article_securities (post_id, market, code, name, kind, keytips, widgets, run_id,
+                       mentions, fragment, found, name_from)
+                   SELECT t.post_id, t.market, t.code, NULL, coalesce(m.kind, 'other'), 0, 0, ?, t.mentions, false,
+                          'text', 'none'
+                   FROM text_found t LEFT JOIN markets m USING (market)
+                   WHERE NOT EXISTS (SELECT 1 FROM article_securities s WHERE s.post_id = t.post_id
+                                     AND s.market = t.market AND s.code = t.code)""",
+                [run_id],
+            )
+            x("DROP TABLE text_found")
+    x("""UPDATE article_securities s SET
+             fragment = s.keytips > 0 AND s.name IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM article_names n WHERE n.post_id = s.post_id AND n.name = s.name),
+             found = concat_ws('+', CASE WHEN s.keytips > 0 THEN 'link' END, CASE WHEN s.widgets > 0 THEN 'widget' END,
+                               CASE WHEN s.mentions > 0 THEN 'text' END),
+             name_from = CASE WHEN s.keytips = 0 THEN s.name_from WHEN s.name IS NOT NULL THEN 'link' ELSE 'none' END
+         WHERE s.post_id IN (SELECT post_id FROM articles WHERE deleted_at IS NULL)""")
+
+
 def issuers() -> list[dict]:
     """The reviewed seed ``sql/seeds/securities.csv``: listings (market, code) of one issuer."""
     with SECURITIES_CSV.open(encoding="utf-8", newline="") as fh:
@@ -249,7 +295,7 @@ def issuers() -> list[dict]:
         ]
 
 
-def load_run(x, run_id: str) -> None:
+def load_run(x: Execute, run_id: str) -> None:
     """``security_names`` derived again from the live articles' quote links; a row without a name
     of its own (a widget alone) takes the security's name from it, so both are functions of the
     live posts, whatever the order they came in."""
@@ -295,7 +341,7 @@ def load_run(x, run_id: str) -> None:
     x("DROP TABLE security_renamed")
 
 
-def rebuild_daily(x, run_id: str) -> None:
+def rebuild_daily(x: Execute, run_id: str) -> None:
     """``security_daily`` of ``touched_days`` (the days daily_metrics was rebuilt for)."""
     x("DELETE FROM security_daily WHERE day IN (SELECT day FROM touched_days)")
     x(

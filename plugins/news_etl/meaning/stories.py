@@ -45,6 +45,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from news_etl.model import Execute
+
 log = logging.getLogger(__name__)
 
 #: Jaccard similarity of the shingle sets from which two posts are copies of one story.
@@ -188,7 +190,7 @@ def candidates(
 # --- the load: links and story ids, inside the load's transaction --------------------------------
 
 
-def load_batch(x) -> None:
+def load_batch(x: Execute) -> None:
     """Keep the signatures of the batch's written articles (temp table ``classified``)."""
     x("""
         INSERT OR REPLACE INTO story_signatures
@@ -196,7 +198,7 @@ def load_batch(x) -> None:
         WHERE change IN ('new', 'updated', 'revived') AND minhash IS NOT NULL""")
 
 
-def assign(x, run_id: str) -> int:
+def assign(x: Execute, run_id: str) -> int:
     """Relink the posts this run wrote and give every affected story its id.
 
     Reads the temp table ``changed`` (post_id, change, day, old_day); adds a row
@@ -251,7 +253,7 @@ def links_struct(links: list[tuple[str, str, str, float]]) -> list[dict]:
     return [{"post_a": a, "post_b": b, "kind": k, "similarity": s} for a, b, k, s in links]
 
 
-def _backfill_signatures(x) -> None:
+def _backfill_signatures(x: Execute) -> None:
     """Signatures for articles without one of their current version (computed from the stored text)."""
     missing = """
         SELECT a.post_id, a.version FROM articles a
@@ -273,7 +275,7 @@ def _backfill_signatures(x) -> None:
         )
 
 
-def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
+def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str]]:
     """Near-identical pairs with a post of ``story_todo``, found through the LSH index; and the
     posts not in ``story_todo`` whose links change with it (the other copies of its text).
 
@@ -321,6 +323,9 @@ def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
         score = float(np.mean(sigs[a] == sigs[b]))
         if score >= THRESHOLD:
             pairs[(ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])] = score
+    contained = _contained(x, ids, when, reps, todo, limit)
+    for pair, score in contained.items():
+        pairs.setdefault(pair, score)
     if not pairs:
         return [], [ids[i] for i in also]
     texts = dict(
@@ -331,11 +336,89 @@ def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
         ).fetchall()
     )
     links = [
-        (a, b, "text", round(score, 4))
+        (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
         for (a, b), score in sorted(pairs.items())
         if numbers_agree(*texts[a], *texts[b])
     ]
     return links, [ids[i] for i in also]
+
+
+#: A post of at most this many characters (letters and digits) can be contained in a longer one.
+SHORT_CHARS = 400
+#: …when at least this share of its shingles are in the longer post.
+CONTAINED = 0.9
+#: The smallest shingle hashes of a short post that are looked up in the longer ones.
+ANCHORS = 8
+#: Short posts a longer post is checked against, at most (the smallest post ids among those whose
+#: anchors it holds).
+CONTAINED_CAP = 64
+#: Longer posts read at once.
+_CHUNK = 2000
+
+
+def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
+    """(short, long) post pairs, one of them ``todo``, published within ``limit`` seconds, where the
+    short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
+    title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
+    :data:`ANCHORS` smallest shingle hashes; then :data:`CONTAINED` of all its shingles. A function
+    of the two posts; one pass over the texts of the window, in chunks."""
+    rows = {i: ids[i] for i in reps.tolist()}
+    if not rows:
+        return {}
+    lengths = dict(
+        x(
+            """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
+               WHERE post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [list(rows.values())],
+        ).fetchall()
+    )
+    index = {p: i for i, p in rows.items()}
+    short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
+    if not short_ids:
+        return {}
+    shorts: dict[int, np.ndarray] = {}
+    for p, t, b in x(
+        "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [short_ids]
+    ).fetchall():
+        if len(normalize(f"{t}{b}")) <= SHORT_CHARS:
+            h = np.unique(shingle_hashes("", b or ""))  # its text: a longer report gives it another title
+            if len(h) >= ANCHORS:
+                shorts[index[p]] = h
+    if not shorts:
+        return {}
+    owners = np.array(sorted(shorts), dtype=np.int64)
+    anchors = np.concatenate([shorts[o][:ANCHORS] for o in owners])
+    anchor_owner = np.repeat(owners, ANCHORS)
+    order = np.argsort(anchors, kind="stable")
+    anchors, anchor_owner = anchors[order], anchor_owner[order]
+    found: dict[tuple[str, str], float] = {}
+    # a pair needs a todo post: with no todo short post, only the todo posts are read as long ones
+    longs = sorted((p for p in lengths if todo[owners].any() or todo[index[p]]), key=lambda p: index[p])
+    for start in range(0, len(longs), _CHUNK):
+        chunk = longs[start : start + _CHUNK]
+        for p, t, b in x(
+            "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [chunk]
+        ).fetchall():
+            li = index[p]
+            h = np.unique(shingle_hashes(t or "", b or ""))
+            left, right = np.searchsorted(anchors, h, "left"), np.searchsorted(anchors, h, "right")
+            held = right > left
+            lo, hi = left[held], np.minimum(right[held], left[held] + CONTAINED_CAP)
+            if not len(lo):
+                continue
+            runs = hi - lo  # every short post owning an anchor the long post holds
+            at = np.repeat(lo - np.cumsum(np.r_[0, runs[:-1]]), runs) + np.arange(runs.sum())
+            counts = np.bincount(anchor_owner[at], minlength=len(ids))
+            near = np.flatnonzero(counts >= ANCHORS - 2)
+            near = near[(near != li) & (np.abs(when[near] - when[li]) <= limit)][:CONTAINED_CAP]
+            for si in near.tolist():
+                if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
+                    continue
+                share = float(np.isin(shorts[si], h).mean())
+                if share >= CONTAINED:
+                    a, b_ = ids[si], ids[li]
+                    found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
+    return found
 
 
 def _representatives(
@@ -365,7 +448,7 @@ def _representatives(
     return rep, also
 
 
-def _copy_links(x) -> list[tuple[str, str, str, float]]:
+def _copy_links(x: Execute) -> list[tuple[str, str, str, float]]:
     """The site's dual copies (``X`` and ``NWX``) of the posts of ``story_todo``."""
     rows = x("""
         WITH k AS (SELECT post_id, CASE WHEN post_id ^@ 'NW' AND regexp_full_match(post_id[3:], '[0-9]+')
@@ -378,7 +461,7 @@ def _copy_links(x) -> list[tuple[str, str, str, float]]:
     return [(a, b, "copy", 1.0) for a, b in rows]
 
 
-def _relabel(x) -> int:
+def _relabel(x: Execute) -> int:
     """Connected groups of the affected posts → story ids; returns how many posts changed story."""
     x("""
         CREATE OR REPLACE TEMP TABLE story_affected AS

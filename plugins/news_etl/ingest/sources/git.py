@@ -476,6 +476,55 @@ class GitSource:
         log.warning("git source %s: %s", self.display, message)
         self.warnings.append(message)
 
+    def _plan(
+        self, known: dict[str, Known], previous: str | None, previous_revision: str | None, head: str
+    ) -> tuple[dict[str, str], set[str], dict[str, str]]:
+        """(post path → blob to read, paths gone, post path → blob at the head where the run needs
+        them): a diff from the loaded commit when the history allows it, else every post at the head,
+        compared by content hash (``mode``: same, diff or full; ``seen``: the post files)."""
+        to_read: dict[str, str] = {}
+        gone: set[str] = set()
+        if previous == head:
+            self.mode = "same"
+        elif previous and self._has_commit(previous) and self._is_ancestor(previous, head):
+            self.mode = "diff"
+            to_read, gone = self._diff(previous, head)
+        else:
+            reason = self._why_scan(known, previous, previous_revision, head)
+            if reason:
+                self._warn(reason)
+            self.mode = "full"
+            at_head = self._post_blobs(head)
+            self.seen = len(at_head)
+            return at_head, set(known) - set(at_head), at_head
+        if self.mode == "diff" or not known:
+            at_head = self._post_blobs(head)
+            self.seen = len(at_head)
+            return to_read, gone & set(known), at_head  # files never loaded need no deletion
+        self.seen = len(known)
+        return to_read, gone, {}
+
+    def _why_scan(
+        self, known: dict[str, Known], previous: str | None, previous_revision: str | None, head: str
+    ) -> str | None:
+        """Why no diff serves and every post is read (None: a first load, nothing to warn about)."""
+        if previous and not self._has_commit(previous):
+            return (
+                f"the last loaded commit {previous[:12]} is not in the repository (history rewritten, "
+                "or another repository): scanning every post by content hash"
+            )
+        if previous:
+            return (
+                f"history was rewritten (force-push): the last loaded commit {previous[:12]} is not an "
+                f"ancestor of {head[:12]}; scanning every post by content hash"
+            )
+        if known:
+            return (
+                f"no loaded commit is recorded ({previous_revision!r}) but {len(known)} files were "
+                "loaded: scanning every post by content hash"
+            )
+        return None
+
     def changes(self, known: dict[str, Known], previous_revision: str | None) -> Iterator[RawPost | Deleted]:
         lock_path = self.clone.with_name(self.clone.name + ".lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -500,7 +549,6 @@ class GitSource:
         if previous and previous != head:
             self._reach(previous)
 
-        full = True
         if previous and previous != head and self._has_commit(previous) and self._is_ancestor(head, previous):
             # a backfill of a day older than what is loaded: that state is covered already
             self.mode, self.revision, self.seen = "older", previous, len(known)
@@ -512,42 +560,7 @@ class GitSource:
                 previous[:12],
             )
             return
-        to_read: dict[str, str] = {}
-        gone: set[str] = set()
-        if previous == head:
-            self.mode = "same"
-            full = False
-        elif previous and not self._has_commit(previous):
-            self._warn(
-                f"the last loaded commit {previous[:12]} is not in the repository (history rewritten, "
-                "or another repository): scanning every post by content hash"
-            )
-        elif previous and not self._is_ancestor(previous, head):
-            self._warn(
-                f"history was rewritten (force-push): the last loaded commit {previous[:12]} is not an "
-                f"ancestor of {head[:12]}; scanning every post by content hash"
-            )
-        elif not previous and known:
-            self._warn(
-                f"no loaded commit is recorded ({previous_revision!r}) but {len(known)} files were "
-                "loaded: scanning every post by content hash"
-            )
-        elif previous:
-            self.mode = "diff"
-            to_read, gone = self._diff(previous, head)
-            full = False
-        at_head: dict[str, str] = {}  # post path → blob id at the head, where the run needs them
-        if full:
-            self.mode = "full"
-            at_head = to_read = self._post_blobs(head)
-            gone = set(known) - set(at_head)
-            self.seen = len(at_head)
-        elif self.mode == "diff" or not known:
-            at_head = self._post_blobs(head)
-            gone &= set(known)  # files never loaded need no deletion
-            self.seen = len(at_head)
-        else:
-            self.seen = len(known)
+        to_read, gone, at_head = self._plan(known, previous, previous_revision, head)
         log.info(
             "git source %s: %s → %s (%s): %d post files to read, %d gone",
             self.display,
