@@ -70,11 +70,14 @@ def news_etl_daily():
     Asia/Shanghai (a deadline alert) each log `NEWS ETL ALERT: …` and call the notifier
     named in the Variable `news_etl_alert_notifier` (JSON `{"class": …, "kwargs": …}`, e.g.
     the SMTP provider's `SmtpNotifier`). The warehouse page (menu **News warehouse**) shows
-    the last runs, rejects, failed expectations, articles per day and outlet, and freshness.
+    the runs by site day (failed ones with their failing task and alert), the source and its
+    revision, articles per day and outlet, the loads, rejects, failed expectations, freshness.
 
     **Schedule**: daily at 00:30 Asia/Shanghai, for the day that just ended
-    (interval-keyed). Re-running a day changes nothing; a backfill ends in the
-    same warehouse as the days run one by one.
+    (interval-keyed). Re-running a day (Clear, or a backfill of all runs) is green and
+    changes nothing but the run's audit row; a backfill ends in the same warehouse as the
+    days run one by one. **Trigger** with *Read the site as of now* to read today's commits
+    (the moment is kept in the run: a re-run reads the same commit).
 
     **Configure**: the source is the Variable `news_etl_source` (env override
     `AIRFLOW_VAR_NEWS_ETL_SOURCE`): a folder of posts, `git+<url or path>[#branch]`

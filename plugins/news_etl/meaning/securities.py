@@ -39,6 +39,7 @@ from pathlib import Path
 
 from news_etl import storage
 from news_etl.meaning.keywords import Names
+from news_etl.model import Execute
 from news_etl.settings import SQL_DIR
 
 #: The reviewed issuers and listings, beside the migrations.
@@ -215,7 +216,7 @@ def read_dictionary(folder) -> Names:
 # --- the load: rows of the batch, the dictionary, the daily table ---------------------------------
 
 
-def load_batch(x, run_id: str) -> None:
+def load_batch(x: Execute, run_id: str) -> None:
     """``article_securities`` of the batch's written articles (temp table ``classified``), replaced."""
     x("""
         DELETE FROM article_securities
@@ -235,7 +236,7 @@ def load_batch(x, run_id: str) -> None:
     )
 
 
-def rebuild(x, run_id: str, chunk: int = 2000) -> None:
+def rebuild(x: Execute, run_id: str, chunk: int = 2000) -> None:
     """For a warehouse loaded before migration 021: every live article's securities written out in
     its text (``mentions``, rows found in the text alone added) and its links inside longer words
     (``fragment``), from its stored title and text and ``article_names`` (call after the names)."""
@@ -294,7 +295,7 @@ def issuers() -> list[dict]:
         ]
 
 
-def load_run(x, run_id: str) -> None:
+def load_run(x: Execute, run_id: str) -> None:
     """``security_names`` derived again from the live articles' quote links; a row without a name
     of its own (a widget alone) takes the security's name from it, so both are functions of the
     live posts, whatever the order they came in."""
@@ -340,7 +341,7 @@ def load_run(x, run_id: str) -> None:
     x("DROP TABLE security_renamed")
 
 
-def rebuild_daily(x, run_id: str) -> None:
+def rebuild_daily(x: Execute, run_id: str) -> None:
     """``security_daily`` of ``touched_days`` (the days daily_metrics was rebuilt for)."""
     x("DELETE FROM security_daily WHERE day IN (SELECT day FROM touched_days)")
     x(

@@ -45,6 +45,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from news_etl.model import Execute
+
 log = logging.getLogger(__name__)
 
 #: Jaccard similarity of the shingle sets from which two posts are copies of one story.
@@ -188,7 +190,7 @@ def candidates(
 # --- the load: links and story ids, inside the load's transaction --------------------------------
 
 
-def load_batch(x) -> None:
+def load_batch(x: Execute) -> None:
     """Keep the signatures of the batch's written articles (temp table ``classified``)."""
     x("""
         INSERT OR REPLACE INTO story_signatures
@@ -196,7 +198,7 @@ def load_batch(x) -> None:
         WHERE change IN ('new', 'updated', 'revived') AND minhash IS NOT NULL""")
 
 
-def assign(x, run_id: str) -> int:
+def assign(x: Execute, run_id: str) -> int:
     """Relink the posts this run wrote and give every affected story its id.
 
     Reads the temp table ``changed`` (post_id, change, day, old_day); adds a row
@@ -251,7 +253,7 @@ def links_struct(links: list[tuple[str, str, str, float]]) -> list[dict]:
     return [{"post_a": a, "post_b": b, "kind": k, "similarity": s} for a, b, k, s in links]
 
 
-def _backfill_signatures(x) -> None:
+def _backfill_signatures(x: Execute) -> None:
     """Signatures for articles without one of their current version (computed from the stored text)."""
     missing = """
         SELECT a.post_id, a.version FROM articles a
@@ -273,7 +275,7 @@ def _backfill_signatures(x) -> None:
         )
 
 
-def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
+def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str]]:
     """Near-identical pairs with a post of ``story_todo``, found through the LSH index; and the
     posts not in ``story_todo`` whose links change with it (the other copies of its text).
 
@@ -357,7 +359,7 @@ CONTAINED_CAP = 64
 _CHUNK = 2000
 
 
-def _contained(x, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
+def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
     """(short, long) post pairs, one of them ``todo``, published within ``limit`` seconds, where the
     short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
     title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
@@ -451,7 +453,7 @@ def _representatives(
     return rep, also
 
 
-def _copy_links(x) -> list[tuple[str, str, str, float]]:
+def _copy_links(x: Execute) -> list[tuple[str, str, str, float]]:
     """The site's dual copies (``X`` and ``NWX``) of the posts of ``story_todo``."""
     rows = x("""
         WITH k AS (SELECT post_id, CASE WHEN post_id ^@ 'NW' AND regexp_full_match(post_id[3:], '[0-9]+')
@@ -464,7 +466,7 @@ def _copy_links(x) -> list[tuple[str, str, str, float]]:
     return [(a, b, "copy", 1.0) for a, b in rows]
 
 
-def _relabel(x) -> int:
+def _relabel(x: Execute) -> int:
     """Connected groups of the affected posts → story ids; returns how many posts changed story."""
     x("""
         CREATE OR REPLACE TEMP TABLE story_affected AS
