@@ -335,10 +335,13 @@ def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str
             [sorted({p for pair in pairs for p in pair})],
         ).fetchall()
     )
+    # each post normalised once (numbers_agree, for every pair at once)
+    norm = {p: normalize(f"{t} {b}") for p, (t, b) in texts.items()}
+    numbers = {p: _NUMBER.findall(normalize(t)) for p, (t, _) in texts.items()}
     links = [
         (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
         for (a, b), score in sorted(pairs.items())
-        if numbers_agree(*texts[a], *texts[b])
+        if all(n in norm[b] for n in numbers[a]) and all(n in norm[a] for n in numbers[b])
     ]
     return links, [ids[i] for i in also]
 
@@ -414,7 +417,9 @@ def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, t
             for si in near.tolist():
                 if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
                     continue
-                share = float(np.isin(shorts[si], h).mean())
+                short = shorts[si]  # both sorted and unique: one binary search
+                at_ = np.minimum(np.searchsorted(h, short), len(h) - 1)
+                share = float(np.mean(h[at_] == short))
                 if share >= CONTAINED:
                     a, b_ = ids[si], ids[li]
                     found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
