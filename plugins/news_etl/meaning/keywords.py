@@ -22,15 +22,18 @@ letter or a Chinese character.
 
 Names are never split. rjieba cuts ``宁德时代`` into ``宁德`` + ``时代``, ``中国平安``
 into ``中国`` + ``平安`` (an adjective, dropped) and tags ``蔚来`` a verb. A
-:class:`Names` dictionary (an Aho-Corasick automaton, ahocorasick-rs) finds every
-occurrence of a known name in the text; an occurrence that crosses a word
-boundary becomes one token, tagged a proper noun (``nz``), and what is left of
-the words it crossed is segmented again (``澄江|新材报`` → ``澄江新材`` + ``报``).
-A name inside a longer word (``银行`` in ``中国银行``) leaves the word whole. The
-price: a name the site links by mistake inside a compound cuts the compound
-(the board ``电机`` in ``煤电机组`` gives ``煤``, ``电机``, ``组``). The names are those of the post's own
-quote links and the site's dictionary of every name its quote links have shown
-(``security_names`` in the warehouse, staged for each run: news_etl/meaning/securities.py).
+:class:`Names` dictionary (an Aho-Corasick automaton, ahocorasick-rs) matches the
+known names leftmost-longest (``比亚迪`` never inside ``比亚迪电子`` when both are
+names); a match that crosses a word boundary becomes one token, tagged a proper
+noun (``nz``), and what is left of the words it crossed is segmented again
+(``澄江|新材报`` → ``澄江新材`` + ``报``). A name inside a longer word (``银行`` in
+``中国银行``) leaves the word whole. So the keywords depend on the text and on the
+names that occur in it, nothing else (news_etl/meaning/names.py relies on it).
+Bounded per post: no keyword or name over :data:`MAX_NAME_CHARS` characters, no
+ticker (``00388.HK``) a keyword, at most :data:`MAX_SPANS` matches per title or
+text, read in windows. The names are those of the post's own quote links that
+look like names (:func:`aligned_names`) and the run's dictionary
+(``keyword_names``, from the live posts and a reviewed seed, staged for each run).
 """
 
 from __future__ import annotations
