@@ -33,7 +33,7 @@ help:
 	@echo "make run [DAY=2026-11-25]   run the daily DAG once for a site day (yesterday) on the sample posts into data/warehouse.duckdb, then print a report"
 	@echo "make test   run the whole test suite"
 	@echo "make lint   ruff (check and format), mypy and the floor plan: the gates CI runs before the tests"
-	@echo "make bench  benchmark on synthetic sites of 10,000 and 100,000 posts (POSTS=, BIG=; HUGE=1000000 adds a run for RSS growth)"
+	@echo "make bench  benchmark on synthetic sites of 10,000 and 100,000 posts (POSTS=, BIG=, DAYS=30 daily runs; HUGE=1000000 adds a run for RSS growth)"
 	@echo "make selftest  the fault and hostile-input suites, with a table of what was tried"
 	@echo "make lock   re-pin requirements.lock from requirements.in"
 	@echo "make airflow       local Airflow (api-server, scheduler, dag-processor, triggerer; SQLite) on http://127.0.0.1:\$$AIRFLOW_PORT (8080); Ctrl-C stops it"
@@ -97,6 +97,7 @@ backfill: venv
 POSTS ?= 10000
 BIG   ?= 100000
 HUGE  ?=
+DAYS  ?= 3
 # dlt does not share Airflow's pins: it gets a virtualenv of its own, for the load comparison only.
 .venv-dlt/.installed:
 	$(PYTHON) -m venv .venv-dlt
@@ -106,7 +107,7 @@ HUGE  ?=
 bench-dlt-venv: .venv-dlt/.installed
 
 bench: airflow-init bench-dlt-venv
-	NEWS_ETL_RUN_DEADLINE_MINUTES=0 $(PY) -m devtools.bench --posts $(POSTS) --big $(BIG) $(if $(HUGE),--huge $(HUGE)) --dag --json docs/bench.json
+	NEWS_ETL_RUN_DEADLINE_MINUTES=0 $(PY) -m devtools.bench --posts $(POSTS) --big $(BIG) --days $(DAYS) $(if $(HUGE),--huge $(HUGE)) --dag --json docs/bench.json
 
 # The fault and hostile-input suites, with a table of what was tried (docs/reliability.md).
 selftest: venv

@@ -1,8 +1,8 @@
 """``make selftest`` (``python -m devtools.selftest``): run the fault and hostile-input suites, print what was tried.
 
 The suites are ordinary pytest tests marked ``reliability`` (``tests/test_faults.py``,
-``tests/test_hostile_input.py``, ``tests/test_linear_cost.py``, ``tests/test_trust_round3.py``: the
-layouts, files and snapshots operators meet): real processes killed with real
+``tests/test_hostile_input.py``, ``tests/test_linear_cost.py``, and the layouts, files and snapshots
+operators meet: ``tests/test_publish_safety.py``, ``tests/test_restore_and_readers.py`` …): real processes killed with real
 signals, real files, a real DuckDB warehouse, adversarial bodies timed at 1x and 4x their size.
 Each test that survives a fault, and each set of inputs tried, appends a line to a JSON-lines file
 named by ``NEWS_ETL_RELIABILITY_REPORT``; this module runs pytest with that set, reads the lines
@@ -28,7 +28,15 @@ FAULT_SUITES = (
     "tests/test_writer_truth.py",
     "tests/test_concurrent_runs.py",
     "tests/test_killed_runs.py",
-    "tests/test_trust_round3.py",
+    "tests/test_publish_safety.py",
+    "tests/test_restore_and_readers.py",
+    "tests/test_source_dir_entries.py",
+    "tests/test_source_git_dumb_http.py",
+    "tests/test_retire_source_s3.py",
+    "tests/test_staging_cleanup.py",
+    "tests/test_front_matter.py",
+    "tests/test_source_names.py",
+    "tests/test_notifier_allow_list.py",
 )
 INPUT_SUITES = (
     "tests/test_hostile_input.py",

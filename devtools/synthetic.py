@@ -56,15 +56,25 @@ def _sentences() -> list[str]:
 
 
 class SiteGenerator:
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, varied: float = 0.0) -> None:
         self.rng = random.Random(seed)
+        #: share of the Chinese characters of each text replaced by random ones (0.15: no two
+        #: texts alike, and a vocabulary that grows with the site, as real news brings new names)
+        self.varied = varied
         self.sentences = _sentences()
         self.start = datetime(2022, 1, 1, 8, 0, 0)
         templates, weights = zip(*MIX, strict=False)
         self.templates, self.weights = list(templates), list(weights)
 
     def _text(self, lo: int, hi: int) -> str:
-        return "".join(self.rng.choice(self.sentences) for _ in range(self.rng.randint(lo, hi)))
+        text = "".join(self.rng.choice(self.sentences) for _ in range(self.rng.randint(lo, hi)))
+        if not self.varied:
+            return text
+        chars, rng = list(text), self.rng
+        for at in rng.sample(range(len(chars)), int(len(chars) * self.varied)):
+            if "\u4e00" <= chars[at] <= "\u9fa5":
+                chars[at] = chr(0x4E00 + rng.randrange(0x51A6))  # any common CJK ideograph
+        return "".join(chars)
 
     def _stock_html(self) -> str:
         code, name = self.rng.choice(STOCKS)
@@ -139,11 +149,12 @@ class SiteGenerator:
         return f"{day}-{ident}.md", (fm + f"\n{line}\n\n{url}{links}").encode()
 
 
-def generate_site(folder: Path, posts: int, seed: int = 7, start: int = 0) -> Path:
-    """Write ``posts`` synthetic post files into ``folder`` (numbered from ``start``)."""
+def generate_site(folder: Path, posts: int, seed: int = 7, start: int = 0, varied: float = 0.0) -> Path:
+    """Write ``posts`` synthetic post files into ``folder`` (numbered from ``start``); ``varied``:
+    the share of each text's Chinese characters changed at random (:class:`SiteGenerator`)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    gen = SiteGenerator(seed + start)
+    gen = SiteGenerator(seed + start, varied)
     for i in range(start, start + posts):
         name, raw = gen.post(i)
         (folder / name).write_bytes(raw)

@@ -395,12 +395,12 @@ def chart(rows: list[dict], first: date | None = None, last: date | None = None)
 
 #: The longest query the page's search box takes (characters): what a search costs stays bounded.
 MAX_QUERY = 200
-NO_SEARCH = {"q": "", "rows": [], "total": 0, "error": None}
+NO_SEARCH = {"q": "", "rows": [], "more": False, "error": None}
 
 
 def search_snapshot(q: str, path=None) -> dict:
-    """``search(q)`` on the published snapshot (news_etl.analysts.search): the best matches and how
-    many match in all; ``error`` says why there are none to show."""
+    """``search(q)`` on the published snapshot (news_etl.analysts.search): the best matches and
+    whether more match; ``error`` says why there are none to show."""
     import duckdb
 
     from news_etl.analysts.search import SearchError, search, words
@@ -417,8 +417,8 @@ def search_snapshot(q: str, path=None) -> dict:
     except duckdb.Error as exc:
         return {**out, "error": f"snapshot unreadable: {type(exc).__name__}: {str(exc).splitlines()[0]}"}
     try:
-        table, total = search(con, out["q"])
-        return {**out, "rows": table.to_pylist(), "total": total}
+        table, more = search(con, out["q"])
+        return {**out, "rows": table.to_pylist(), "more": more}
     except (SearchError, duckdb.Error) as exc:
         return {**out, "error": f"search failed: {str(exc).splitlines()[0]}"}
     finally:

@@ -76,3 +76,25 @@ def write_posts(folder: Path, n: int, start: int = 0, day: str = "2026-11-20", b
         )
         out.append(p)
     return out
+
+
+NEWS_ETL = str(Path(sys.executable).with_name("news-etl"))
+
+
+def cli(*args: str, **env) -> subprocess.CompletedProcess:
+    """``news-etl ARGS`` in its own process, in the checkout, with the tests' environment."""
+    return subprocess.run([NEWS_ETL, *args], capture_output=True, text=True, env=cli_env(**env), cwd=ROOT, timeout=300)
+
+
+def loaded(tmp_path, source=None, **env) -> dict:
+    """The paths of a warehouse and snapshot made by one ``news-etl run`` of ``source`` (the
+    embedded sample posts by default) inside ``tmp_path``."""
+    paths = {
+        "source": source or ROOT / "data" / "sample_posts",
+        "warehouse": tmp_path / "w" / "warehouse.duckdb",
+        "published": tmp_path / "p" / "warehouse.duckdb",
+        "staging": tmp_path / "staging",
+    }
+    done = run_cli(paths["source"], paths["warehouse"], paths["published"], paths["staging"], **env)
+    assert done.returncode == 0, done.stderr
+    return paths

@@ -91,3 +91,36 @@ def test_003_cuts_stored_rejects_to_their_head_and_keeps_size_and_hash(tmp_path)
     assert got["big.md"] == (big[:MAX_REJECT_RAW_BYTES], len(big), hashlib.sha256(big).hexdigest())
     assert got["small.md"] == (small, len(small), hashlib.sha256(small).hexdigest())
     assert got["none.md"] == (None, None, None)
+
+
+def test_060_keeps_the_keywords_and_their_key_but_no_index(tmp_path):
+    """article_keywords loses its PRIMARY KEY (an index DuckDB holds in memory through a load) and
+    keeps its rows; a duplicate (post_id, rank) of a run's posts is caught by the load's bulk check."""
+    import pytest
+
+    from news_etl.warehouse.load import DuplicateKey, check_keys
+
+    path = tmp_path / "old.duckdb"
+    migrate_file(path, only=59)
+    con = duckdb.connect(str(path))
+    rows = [("p1", 1, 1, "银行", 3, 0.5, "r1"), ("p1", 1, 2, "利率", 2, 0.3, "r1"), ("p2", 1, 1, "基金", 1, 0.2, "r1")]
+    con.executemany("INSERT INTO article_keywords VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    with pytest.raises(duckdb.ConstraintException):  # before 060: the index refuses a second (p1, 1)
+        con.execute("INSERT INTO article_keywords VALUES ('p1', 2, 1, 'x', 1, 0.1, 'r2')")
+    con.close()
+    assert migrate_file(path) == [name for v, name, _ in warehouse.migrations() if v > 59]
+    con = duckdb.connect(str(path))
+    assert sorted(con.execute("SELECT * FROM article_keywords").fetchall()) == sorted(rows)
+    assert (
+        con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'article_keywords' "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        ).fetchone()[0]
+        == 0
+    )
+    check_keys(con, "r1")  # unique: nothing to say
+    con.execute("INSERT INTO article_keywords VALUES ('p1', 2, 1, 'x', 1, 0.1, 'r2')")  # no index refuses it now
+    with pytest.raises(DuplicateKey, match=r"\('p1', 1\) is there 2 times"):
+        check_keys(con, "r2")
+    check_keys(con, "r3")  # a run that wrote other posts is not blamed for them
+    con.close()

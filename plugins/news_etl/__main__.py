@@ -176,15 +176,15 @@ def cmd_search(args) -> int:
 
     con = open_warehouse(args.warehouse or _settings(args).published)
     try:
-        table, total = search(con, args.query, None if args.all else args.limit)
+        table, more = search(con, args.query, None if args.all else args.limit)
     finally:
         con.close()
-    if not total:
+    if not table.num_rows:
         print(printable(f"no live post contains every word of {args.query!r}"))
         return 0
     print(format_table(table))
-    if total > table.num_rows:
-        print(f"{total} posts match; the best {table.num_rows} shown (--limit N, --all)")
+    if more:
+        print(f"more posts match: the best {table.num_rows} shown (--limit N, --all)")
     return 0
 
 

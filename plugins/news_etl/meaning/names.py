@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterable
 
 from news_etl.meaning.keywords import Names, aligned_names, analyse
+from news_etl.model import Execute
 from news_etl.settings import SQL_DIR
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def seeds() -> list[str]:
         return sorted({row["name"].strip() for row in csv.DictReader(fh) if row["name"].strip()})
 
 
-def load_batch(x) -> None:
+def load_batch(x: Execute) -> None:
     """``article_names`` and ``article_names_used`` of the batch's written articles (temp table
     ``classified``), replaced."""
     for table, column in (("article_names", "names"), ("article_names_used", "names_used")):
@@ -69,7 +70,7 @@ def load_batch(x) -> None:
               WHERE change IN ('new', 'updated', 'revived') AND len({column}) > 0""")
 
 
-def load_run(x, run_id: str, everything: bool = False) -> dict[str, int]:
+def load_run(x: Execute, run_id: str, everything: bool = False) -> dict[str, int]:
     """The final names from the live posts and the seed; the keywords of every article whose
     matched names they change, derived again. Reads and extends the temp table ``changed``.
     ``everything``: derive again the keywords of every live article (:func:`rebuild`)."""
@@ -125,7 +126,7 @@ def load_run(x, run_id: str, everything: bool = False) -> dict[str, int]:
     return counts
 
 
-def _derive_again(x, post_ids: list[str], names: Names, run_id: str, everything: bool = False) -> int:
+def _derive_again(x: Execute, post_ids: list[str], names: Names, run_id: str, everything: bool = False) -> int:
     """Check the matched names of ``post_ids`` against ``names``; derive again the keywords of those
     that differ. Returns how many were derived again."""
     rows = x(
@@ -169,7 +170,7 @@ def _derive_again(x, post_ids: list[str], names: Names, run_id: str, everything:
     return len(again)
 
 
-def rebuild(x, run_id: str) -> dict[str, int]:
+def rebuild(x: Execute, run_id: str) -> dict[str, int]:
     """Names and keywords from scratch, for a warehouse loaded before migration 020 (whose keywords
     came from a dictionary that grew with each load) or after a change of the name rules:
     ``article_names`` of every live article from its quote links (``article_securities``), then

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 
+from news_etl.model import Execute
 from news_etl.settings import SQL_DIR
 
 #: The mapping, kept beside the migrations.
@@ -39,7 +40,7 @@ def publisher_for(credit: str | None, outlet: str | None, names: dict[str, str |
     return None
 
 
-def load(x) -> None:
+def load(x: Execute) -> None:
     """Refresh ``publisher_names`` from the file and ``articles.publisher`` where it differs."""
     rows = [{"name": k, "publisher": v} for k, v in mapping().items()]
     notes = {}

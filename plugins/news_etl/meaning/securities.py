@@ -15,18 +15,18 @@ Markets are Eastmoney's numbers: ``0`` Shenzhen and ``1`` Shanghai A shares,
 ``106`` NYSE, ``107`` NYSE American. The ``markets`` table of the warehouse
 says the same for analysts.
 
-The dictionary (``security_names``): every name a quote link has shown, kept
-by the load, growing with each load. Keywords keep these names whole
-(news_etl/meaning/keywords.py), but the transform runs on workers that never open the
-warehouse, so it gets the dictionary as a file. Decision: publish writes it,
-sorted, one name a line, beside the writer's file (``warehouse.names.txt``,
-derived from the writer's file like the snapshot, never from the snapshot);
-fetch copies it into the run's staging folder (listed in the manifest with its
-SHA-256) and every batch of the run reads that copy. So one run uses one
-dictionary whatever the workers and whatever another run publishes meanwhile;
-a post is segmented with the dictionary of the run that loads it, plus the
-names of its own quote links. A lost file only means fewer names kept whole
-until the next publish rewrites it; nothing else depends on it.
+``security_names``: every name the quote links of the live posts show for a
+security, derived again by every load (a function of the live posts); a widget or
+a plain-text mention (``名称(000338.SZ)``) without a link takes its name from it,
+else from the reviewed seed ``sql/seeds/securities.csv``.
+
+The names keywords keep whole (``keyword_names``, news_etl/meaning/names.py)
+reach the transform, which runs on workers that never open the warehouse, as a
+file: publish writes them, sorted, one a line, beside the writer's file
+(``warehouse.names.txt``); fetch copies it into the run's staging folder (listed
+in the manifest with its SHA-256) and every batch of the run reads that copy.
+The load then derives again the keywords of every post whose names differ from
+the final ones, so a lost or stale file costs time, never a different row.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from pathlib import Path
 
 from news_etl import storage
 from news_etl.meaning.keywords import Names
+from news_etl.model import Execute
 from news_etl.settings import SQL_DIR
 
 #: The reviewed issuers and listings, beside the migrations.
@@ -215,7 +216,7 @@ def read_dictionary(folder) -> Names:
 # --- the load: rows of the batch, the dictionary, the daily table ---------------------------------
 
 
-def load_batch(x, run_id: str) -> None:
+def load_batch(x: Execute, run_id: str) -> None:
     """``article_securities`` of the batch's written articles (temp table ``classified``), replaced."""
     x("""
         DELETE FROM article_securities
@@ -235,7 +236,7 @@ def load_batch(x, run_id: str) -> None:
     )
 
 
-def rebuild(x, run_id: str, chunk: int = 2000) -> None:
+def rebuild(x: Execute, run_id: str, chunk: int = 2000) -> None:
     """For a warehouse loaded before migration 021: every live article's securities written out in
     its text (``mentions``, rows found in the text alone added) and its links inside longer words
     (``fragment``), from its stored title and text and ``article_names`` (call after the names)."""
@@ -294,7 +295,7 @@ def issuers() -> list[dict]:
         ]
 
 
-def load_run(x, run_id: str) -> None:
+def load_run(x: Execute, run_id: str) -> None:
     """``security_names`` derived again from the live articles' quote links; a row without a name
     of its own (a widget alone) takes the security's name from it, so both are functions of the
     live posts, whatever the order they came in."""
@@ -340,7 +341,7 @@ def load_run(x, run_id: str) -> None:
     x("DROP TABLE security_renamed")
 
 
-def rebuild_daily(x, run_id: str) -> None:
+def rebuild_daily(x: Execute, run_id: str) -> None:
     """``security_daily`` of ``touched_days`` (the days daily_metrics was rebuilt for)."""
     x("DELETE FROM security_daily WHERE day IN (SELECT day FROM touched_days)")
     x(

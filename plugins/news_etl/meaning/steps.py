@@ -10,22 +10,23 @@ analysts' daily tables for ``touched_days``, after ``daily_metrics``.
 from __future__ import annotations
 
 from news_etl.meaning import names, publishers, securities, stories
+from news_etl.model import Execute
 
 
-def load_batch(x, run_id: str) -> None:
+def load_batch(x: Execute, run_id: str) -> None:
     stories.load_batch(x)
     securities.load_batch(x, run_id)
     names.load_batch(x)
 
 
-def load_run(x, run_id: str) -> None:
+def load_run(x: Execute, run_id: str) -> None:
     publishers.load(x)
     securities.load_run(x, run_id)
     names.load_run(x, run_id)  # may add days to `changed`
     stories.assign(x, run_id)
 
 
-def rebuild(x, run_id: str) -> dict[str, int]:
+def rebuild(x: Execute, run_id: str) -> dict[str, int]:
     """``news-etl rebuild-meaning``: the names, the keywords of every live article, the securities'
     names and the daily keyword and security tables, derived again from the live articles (for a
     warehouse loaded by an older version; inside the caller's transaction)."""
@@ -40,7 +41,7 @@ def rebuild(x, run_id: str) -> dict[str, int]:
     return counts
 
 
-def rebuild_daily(x, run_id: str) -> None:
+def rebuild_daily(x: Execute, run_id: str) -> None:
     """``keyword_daily`` and ``security_daily`` of ``touched_days``, counting live articles only."""
     x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
     x(

@@ -45,6 +45,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from news_etl.model import Execute
+
 log = logging.getLogger(__name__)
 
 #: Jaccard similarity of the shingle sets from which two posts are copies of one story.
@@ -188,7 +190,7 @@ def candidates(
 # --- the load: links and story ids, inside the load's transaction --------------------------------
 
 
-def load_batch(x) -> None:
+def load_batch(x: Execute) -> None:
     """Keep the signatures of the batch's written articles (temp table ``classified``)."""
     x("""
         INSERT OR REPLACE INTO story_signatures
@@ -196,7 +198,7 @@ def load_batch(x) -> None:
         WHERE change IN ('new', 'updated', 'revived') AND minhash IS NOT NULL""")
 
 
-def assign(x, run_id: str) -> int:
+def assign(x: Execute, run_id: str) -> int:
     """Relink the posts this run wrote and give every affected story its id.
 
     Reads the temp table ``changed`` (post_id, change, day, old_day); adds a row
@@ -251,7 +253,7 @@ def links_struct(links: list[tuple[str, str, str, float]]) -> list[dict]:
     return [{"post_a": a, "post_b": b, "kind": k, "similarity": s} for a, b, k, s in links]
 
 
-def _backfill_signatures(x) -> None:
+def _backfill_signatures(x: Execute) -> None:
     """Signatures for articles without one of their current version (computed from the stored text)."""
     missing = """
         SELECT a.post_id, a.version FROM articles a
@@ -273,7 +275,7 @@ def _backfill_signatures(x) -> None:
         )
 
 
-def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
+def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str]]:
     """Near-identical pairs with a post of ``story_todo``, found through the LSH index; and the
     posts not in ``story_todo`` whose links change with it (the other copies of its text).
 
@@ -333,10 +335,13 @@ def _text_links(x) -> tuple[list[tuple[str, str, str, float]], list[str]]:
             [sorted({p for pair in pairs for p in pair})],
         ).fetchall()
     )
+    # each post normalised once (numbers_agree, for every pair at once)
+    norm = {p: normalize(f"{t} {b}") for p, (t, b) in texts.items()}
+    numbers = {p: _NUMBER.findall(normalize(t)) for p, (t, _) in texts.items()}
     links = [
         (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
         for (a, b), score in sorted(pairs.items())
-        if numbers_agree(*texts[a], *texts[b])
+        if all(n in norm[b] for n in numbers[a]) and all(n in norm[a] for n in numbers[b])
     ]
     return links, [ids[i] for i in also]
 
@@ -354,7 +359,7 @@ CONTAINED_CAP = 64
 _CHUNK = 2000
 
 
-def _contained(x, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
+def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
     """(short, long) post pairs, one of them ``todo``, published within ``limit`` seconds, where the
     short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
     title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
@@ -412,7 +417,9 @@ def _contained(x, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.n
             for si in near.tolist():
                 if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
                     continue
-                share = float(np.isin(shorts[si], h).mean())
+                short = shorts[si]  # both sorted and unique: one binary search
+                at_ = np.minimum(np.searchsorted(h, short), len(h) - 1)
+                share = float(np.mean(h[at_] == short))
                 if share >= CONTAINED:
                     a, b_ = ids[si], ids[li]
                     found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
@@ -446,7 +453,7 @@ def _representatives(
     return rep, also
 
 
-def _copy_links(x) -> list[tuple[str, str, str, float]]:
+def _copy_links(x: Execute) -> list[tuple[str, str, str, float]]:
     """The site's dual copies (``X`` and ``NWX``) of the posts of ``story_todo``."""
     rows = x("""
         WITH k AS (SELECT post_id, CASE WHEN post_id ^@ 'NW' AND regexp_full_match(post_id[3:], '[0-9]+')
@@ -459,7 +466,7 @@ def _copy_links(x) -> list[tuple[str, str, str, float]]:
     return [(a, b, "copy", 1.0) for a, b in rows]
 
 
-def _relabel(x) -> int:
+def _relabel(x: Execute) -> int:
     """Connected groups of the affected posts → story ids; returns how many posts changed story."""
     x("""
         CREATE OR REPLACE TEMP TABLE story_affected AS

@@ -82,6 +82,7 @@ def load(
         meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
         search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
         _rebuild_days(con, run_id, meaning)
+        check_keys(con, run_id)  # the keys no index keeps, once everything is written
         _drop_staged(con)
         write_run(
             con,
@@ -211,6 +212,36 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str, mea
     # analyst-visible field is equal (rehashed: its hash moves, no version, not updated)
     counts["unchanged"] += counts["moved"] + counts["rehashed"]
     return counts
+
+
+class DuplicateKey(Exception):
+    """A table kept without a primary-key index got one key twice: a bug of the load, not of a post
+    (the load rolls back: nothing is written)."""
+
+
+#: Tables whose key no index keeps (DuckDB holds a PRIMARY KEY's index in memory while a
+#: transaction adds to it: ten rows an article in ``article_keywords``, migration 060): the load
+#: keeps them unique (it deletes an article's rows before it writes them) and :func:`check_keys`
+#: checks them in bulk, once a load.
+UNINDEXED_KEYS = {"article_keywords": ("post_id", "rank")}
+
+
+def check_keys(con, run_id: str) -> None:
+    """Raise :class:`DuplicateKey` if a key of :data:`UNINDEXED_KEYS` appears twice among the rows
+    of the posts this run wrote (one scan of the table's key columns, inside the load's transaction)."""
+    for table, key in UNINDEXED_KEYS.items():
+        columns = ", ".join(key)
+        found = con.execute(
+            f"""SELECT {columns}, count(*) FROM {table}
+                WHERE post_id IN (SELECT post_id FROM {table} WHERE run_id = ?)
+                GROUP BY {columns} HAVING count(*) > 1 LIMIT 1""",  # (names from the constant above)
+            [run_id],
+        ).fetchone()
+        if found:
+            raise DuplicateKey(
+                f"{table}: the key ({columns}) = {tuple(found[:-1])} is there {found[-1]} times after run {run_id}'s "
+                "writes: a bug of the load; nothing was written"
+            )
 
 
 #: Every field of a staged article that an analyst sees (its columns, metrics and securities; not

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 import duckdb
@@ -57,7 +59,9 @@ def read_state(con: duckdb.DuckDBPyConnection, source: str) -> State:
     rows = con.execute(
         "SELECT path, content_hash, size, mtime_ns FROM source_files WHERE source = ? AND NOT deleted", [source]
     ).fetchall()
-    known = dict(zip([r[0] for r in rows], map(Known._make, [r[1:] for r in rows]), strict=True))
+    # each row's tail made a Known by C calls, not a Python call a row (100,000 rows at 100,000 files)
+    tails = map(tuple.__new__, repeat(Known), map(itemgetter(slice(1, 4)), rows))
+    known = dict(zip(map(itemgetter(0), rows), tails, strict=True))
     return State(known, *_watermark(con, source))
 
 
