@@ -127,9 +127,7 @@ def news_etl_daily():
 
         settings, run = deployment.settings(), deployment.run_identity()
         fetched = pipeline.read_manifest(settings, run)
-        return pipeline.load(
-            deployment.connect, settings, run, fetched, pipeline.of_this_fetch(fetched, transformed), validated
-        )
+        return pipeline.load(deployment.connect, settings, run, fetched, list(transformed or []), validated)
 
     @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[SNAPSHOT], multiple_outputs=False)
     def publish(loaded: dict) -> dict:

@@ -289,15 +289,14 @@ def _tasks_to_show(get, run: dict, alert: bool) -> list[dict]:
 
 
 def alert_text(content) -> str | None:
-    """The last ``NEWS ETL ALERT: …`` of a task log as the REST API returns it (structured lines
-    or text), without the mark."""
+    """The first ``NEWS ETL ALERT: …`` of a task log as the REST API returns it (structured lines
+    or text), without the mark: the alert itself (the lines after it say how the notifier did)."""
     lines = content if isinstance(content, list) else str(content or "").splitlines()
-    found = None
     for line in lines:
-        text = line.get("event", "") if isinstance(line, dict) else str(line)
-        if ALERT_MARK in str(text):
-            found = str(text).split(ALERT_MARK, 1)[1].strip()
-    return found
+        text = str(line.get("event", "") if isinstance(line, dict) else line)
+        if ALERT_MARK in text:
+            return text.split(ALERT_MARK, 1)[1].strip()
+    return None
 
 
 # --- the chart ---------------------------------------------------------------------------------

@@ -130,3 +130,17 @@ def test_the_2mb_post_with_39_overlapping_linked_names_is_bounded():
     print(
         f"2 MB post, 39 overlapping names: {seconds:.2f} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB"
     )
+
+
+def test_a_posts_own_names_match_as_if_one_dictionary_held_them_all():
+    # the transform matches the run's dictionary and the post's own names without building an
+    # automaton of both for every post: the spans are the same, on random names and texts
+    import random
+
+    rng = random.Random(5)
+    alphabet = "比亚迪电子中国平安宁德时代啊的了"
+    for _ in range(300):
+        a = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(2, 17))) for _ in range(rng.randrange(0, 20))]
+        b = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(2, 17))) for _ in range(rng.randrange(0, 5))]
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 3000)))
+        assert kw.union_spans(text, kw.Names(a), kw.Names(b), 500) == kw.Names(a + b).spans(text, 500)

@@ -294,20 +294,26 @@ def transform_all(manifest: FetchManifest, workers: int = 1) -> list[BatchResult
         return list(pool.map(transform, [manifest["staging"]] * len(batches), batches))
 
 
+def _split_by_fetch(fetched: FetchManifest, transformed) -> tuple[list[BatchResult], list[str]]:
+    """(the transform results of the fetch that wrote ``fetched``, in its batches' order; the
+    batches of that fetch without a result). Results of another fetch are left out, and said."""
+    given = list(transformed or [])
+    mine = {t["batch"]: t for t in given if t.get("fetch_id") == fetched.get("fetch_id")}
+    if len(given) > len(mine):
+        log.info("%d transform result(s) of an earlier try left out: not of this try's fetch", len(given) - len(mine))
+    return [mine[b] for b in fetched["batches"] if b in mine], [b for b in fetched["batches"] if b not in mine]
+
+
 def of_this_fetch(fetched: FetchManifest, transformed) -> list[BatchResult]:
     """The transform results of the fetch that wrote ``fetched`` (its manifest), in its batches'
     order. A re-run (a cleared run, a backfill of "All Runs") fetches again: when that fetch stages
     fewer batches than the first try, Airflow marks the extra transform instances ``removed`` but
     still hands over their results, which name files of the first try's fetch. Those are left
     out; a batch of this fetch without its result is an error."""
-    mine = {t["batch"]: t for t in transformed or [] if t.get("fetch_id") == fetched.get("fetch_id")}
-    stale = len(list(transformed or [])) - len(mine)
-    if stale:
-        log.info("%d transform result(s) of an earlier try left out: not of this try's fetch", stale)
-    missing = [b for b in fetched["batches"] if b not in mine]
+    mine, missing = _split_by_fetch(fetched, transformed)
     if missing:
         raise staging.StagingError(f"no transform result of this fetch for {', '.join(missing[:5])}")
-    return [mine[b] for b in fetched["batches"]]
+    return mine
 
 
 # --- 3. validate -------------------------------------------------------------------------------
@@ -435,9 +441,11 @@ def load(
     from news_etl.warehouse.state import WatermarkMoved
 
     with open_writer(connect, settings) as con:
-        made_by = {t.get("fetch_id") for t in transformed} | {validated.get("fetch_id")}
-        if made_by != {fetched.get("fetch_id")}:
-            # a retried load after a load that fetched again: the transform results are of another fetch
+        # results of another fetch (a re-run's removed transform instances) are left out; when the
+        # staged fetch's own results are not all there (a retried load after a load that fetched
+        # again wrote a new manifest), the load fetches again
+        transformed, missing = _split_by_fetch(fetched, transformed)
+        if missing or validated.get("fetch_id") != fetched.get("fetch_id"):
             log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
             fetched, transformed, validated = _fetch_again(con, settings, run)
         try:

@@ -1,4 +1,5 @@
-"""Full-text search for analysts: ``search(q)`` of the snapshot (sql/migrations/040_search.sql).
+"""Full-text search for analysts: ``search(q)`` of the snapshot (sql/migrations/040_search.sql,
+042_search_top.sql).
 
 The macro lives in the warehouse, so every client runs the same search in plain SQL; this
 module is the command line's and the warehouse page's way to it, and the benchmark's.
@@ -36,7 +37,7 @@ def search(con, q: str, limit: int | None = SHOWN):
     if not words(q):
         raise SearchError("nothing to search for: give one or more words, separated by spaces")
     sql = "SELECT post_id, story_id, title, published_at, score, snippet FROM search(?, top := ?)"
-    table = con.execute(sql, [q, None if limit is None else int(limit) + 1]).to_arrow_table()
+    table = con.sql(sql, params=[q, None if limit is None else int(limit) + 1]).to_arrow_table()
     if limit is not None and table.num_rows > limit:
         return table.slice(0, limit), True
     return table, False

@@ -22,15 +22,18 @@ letter or a Chinese character.
 
 Names are never split. rjieba cuts ``宁德时代`` into ``宁德`` + ``时代``, ``中国平安``
 into ``中国`` + ``平安`` (an adjective, dropped) and tags ``蔚来`` a verb. A
-:class:`Names` dictionary (an Aho-Corasick automaton, ahocorasick-rs) finds every
-occurrence of a known name in the text; an occurrence that crosses a word
-boundary becomes one token, tagged a proper noun (``nz``), and what is left of
-the words it crossed is segmented again (``澄江|新材报`` → ``澄江新材`` + ``报``).
-A name inside a longer word (``银行`` in ``中国银行``) leaves the word whole. The
-price: a name the site links by mistake inside a compound cuts the compound
-(the board ``电机`` in ``煤电机组`` gives ``煤``, ``电机``, ``组``). The names are those of the post's own
-quote links and the site's dictionary of every name its quote links have shown
-(``security_names`` in the warehouse, staged for each run: news_etl/meaning/securities.py).
+:class:`Names` dictionary (an Aho-Corasick automaton, ahocorasick-rs) matches the
+known names leftmost-longest (``比亚迪`` never inside ``比亚迪电子`` when both are
+names); a match that crosses a word boundary becomes one token, tagged a proper
+noun (``nz``), and what is left of the words it crossed is segmented again
+(``澄江|新材报`` → ``澄江新材`` + ``报``). A name inside a longer word (``银行`` in
+``中国银行``) leaves the word whole. So the keywords depend on the text and on the
+names that occur in it, nothing else (news_etl/meaning/names.py relies on it).
+Bounded per post: no keyword or name over :data:`MAX_NAME_CHARS` characters, no
+ticker (``00388.HK``) a keyword, at most :data:`MAX_SPANS` matches per title or
+text, read in windows. The names are those of the post's own quote links that
+look like names (:func:`aligned_names`) and the run's dictionary
+(``keyword_names``, from the live posts and a reviewed seed, staged for each run).
 """
 
 from __future__ import annotations
@@ -119,6 +122,7 @@ class Names:
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.names = tuple(sorted({n.strip() for n in names if n and is_name_shaped(n.strip())}))
+        self.known = frozenset(self.names)
         self._automaton: Any = None  # ahocorasick_rs.AhoCorasick, built on first use
 
     def __len__(self) -> int:
@@ -135,10 +139,7 @@ class Names:
         at the same place: 比亚迪 is not found in 比亚迪电子 when both are names)."""
         if not self.names or not text:
             return []
-        if self._automaton is None:
-            import ahocorasick_rs
-
-            self._automaton = ahocorasick_rs.AhoCorasick(self.names, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+        self._build()
         found: list[tuple[int, int]] = []
         pos = 0
         while pos < len(text) and len(found) < limit:
@@ -153,6 +154,60 @@ class Names:
                 last = pos + e
             pos = max(cutoff, last)
         return found
+
+    def first(self, text: str, pos: int) -> tuple[int, int] | None:
+        """The leftmost-longest occurrence starting at or after ``pos``, or None (read in windows
+        that double from 64 characters: the work follows the distance to it)."""
+        if not self.names or pos >= len(text):
+            return None
+        self._build()
+        width = 64
+        while True:
+            window = text[pos : pos + width]
+            end = pos + len(window)
+            for _, s, e in self._automaton.find_matches_as_indexes(window):
+                if end >= len(text) or s + MAX_NAME_CHARS <= len(window):
+                    return pos + s, pos + e
+                break
+            if end >= len(text):
+                return None
+            # nothing final in this window: what starts before its last MAX_NAME_CHARS characters is done
+            pos, width = max(pos, end - MAX_NAME_CHARS), width * 2
+
+    def _build(self) -> None:
+        if self._automaton is None:
+            import ahocorasick_rs
+
+            self._automaton = ahocorasick_rs.AhoCorasick(self.names, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+
+
+def union_spans(text: str, a: Names, b: Names, limit: int = MAX_SPANS) -> list[tuple[int, int]]:
+    """What ``Names(a.names + b.names).spans(text)`` gives, without building an automaton of both:
+    ``b`` is small (a post's own names), ``a`` the run's dictionary, built once. At each step the
+    leftmost start of either, the longer name on a tie; the other's next occurrence is looked up
+    again only when the step passed its start."""
+    if not b.names:
+        return a.spans(text, limit)
+    if not a.names:
+        return b.spans(text, limit)
+    nb = b.first(text, 0)
+    if nb is None:
+        return a.spans(text, limit)
+    found: list[tuple[int, int]] = []
+    na = a.first(text, 0)
+    while len(found) < limit and (na or nb):
+        if nb is None or (na is not None and (na[0] < nb[0] or (na[0] == nb[0] and na[1] >= nb[1]))):
+            pick = na
+        else:
+            pick = nb
+        assert pick is not None
+        found.append(pick)
+        pos = pick[1]
+        if na is not None and na[0] < pos:
+            na = a.first(text, pos)
+        if nb is not None and nb[0] < pos:
+            nb = b.first(text, pos)
+    return found
 
 
 NO_NAMES = Names()
@@ -266,13 +321,13 @@ def analyse(
     first: dict[str, int] = {}  # word → rank of its first appearance (title, then text)
     body_tokens = tag(text) if text else []
     own = aligned_names(text, linked, body_tokens)
-    names = names | own
+    own_names = Names(n for n in own if n not in names.known)
     used: set[str] = set()
     for part, weight in ((title, TITLE_WEIGHT), (text, 1)):
         if not part:
             continue
         tokens = body_tokens if part is text else tag(part)
-        spans = names.spans(part)
+        spans = union_spans(part, names, own_names)
         if spans:
             used.update(part[s:e] for s, e in spans)
             tokens = _protected(part, tokens, spans, tag)

@@ -15,18 +15,18 @@ Markets are Eastmoney's numbers: ``0`` Shenzhen and ``1`` Shanghai A shares,
 ``106`` NYSE, ``107`` NYSE American. The ``markets`` table of the warehouse
 says the same for analysts.
 
-The dictionary (``security_names``): every name a quote link has shown, kept
-by the load, growing with each load. Keywords keep these names whole
-(news_etl/meaning/keywords.py), but the transform runs on workers that never open the
-warehouse, so it gets the dictionary as a file. Decision: publish writes it,
-sorted, one name a line, beside the writer's file (``warehouse.names.txt``,
-derived from the writer's file like the snapshot, never from the snapshot);
-fetch copies it into the run's staging folder (listed in the manifest with its
-SHA-256) and every batch of the run reads that copy. So one run uses one
-dictionary whatever the workers and whatever another run publishes meanwhile;
-a post is segmented with the dictionary of the run that loads it, plus the
-names of its own quote links. A lost file only means fewer names kept whole
-until the next publish rewrites it; nothing else depends on it.
+``security_names``: every name the quote links of the live posts show for a
+security, derived again by every load (a function of the live posts); a widget or
+a plain-text mention (``名称(000338.SZ)``) without a link takes its name from it,
+else from the reviewed seed ``sql/seeds/securities.csv``.
+
+The names keywords keep whole (``keyword_names``, news_etl/meaning/names.py)
+reach the transform, which runs on workers that never open the warehouse, as a
+file: publish writes them, sorted, one a line, beside the writer's file
+(``warehouse.names.txt``); fetch copies it into the run's staging folder (listed
+in the manifest with its SHA-256) and every batch of the run reads that copy.
+The load then derives again the keywords of every post whose names differ from
+the final ones, so a lost or stale file costs time, never a different row.
 """
 
 from __future__ import annotations
