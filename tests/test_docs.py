@@ -91,3 +91,9 @@ def test_the_operators_guide_opens_with_a_quick_start_and_a_troubleshooting_tabl
     # every page of the guide is listed, and every listed page exists
     listed = set(re.findall(r"\]\(operators/([\w-]+\.md)\)", text))
     assert listed == {p.name for p in (ROOT / "docs" / "operators").glob("*.md")}
+
+
+def test_every_test_file_is_in_the_contributors_table():
+    page = (ROOT / "docs" / "contributing.md").read_text(encoding="utf-8")
+    missing = [f.name for f in sorted((ROOT / "tests").glob("test_*.py")) if f"`{f.name}`" not in page]
+    assert not missing, f"test files missing from docs/contributing.md's table: {missing}"
