@@ -156,17 +156,23 @@ def test_an_unknown_watermark_commit_falls_back_to_a_full_scan(repo, tmp_path):
 
 
 def test_an_unreachable_repository_fails_after_retries_and_leaves_the_warehouse_alone(tmp_path, caplog):
+    # a local path that is no repository is no network: it fails at once, not transient (issue 24)
     missing = tmp_path / "no-such-repo.git"
     with caplog.at_level("WARNING"):
-        with pytest.raises(SourceError, match=r"git repository .*no-such-repo\.git is unreachable after 2 attempt"):
+        with pytest.raises(SourceError, match=r"git clone failed on .*no-such-repo\.git") as local:
             collect(open_git(type("R", (), {"url": str(missing)})(), tmp_path))
-    assert "attempt 1 of 2 failed" in caplog.text
+    assert "attempt 1 of 2 failed" not in caplog.text and not local.value.transient
+    # a remote that does not answer is tried again, then fails as transient (Airflow's retries may mend it)
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings = settings_for(tmp_path, f"git+http://127.0.0.1:{port}/finews.git")
-    with pytest.raises(SourceError, match=rf"git repository http://127.0.0.1:{port}/finews.git is unreachable"):
-        pipeline.run_all(settings)
+    with caplog.at_level("WARNING"):
+        with pytest.raises(
+            SourceError, match=rf"git repository http://127.0.0.1:{port}/finews.git is unreachable"
+        ) as remote:
+            pipeline.run_all(settings)
+    assert remote.value.transient and "attempt 1 of" in caplog.text
     assert not settings.warehouse.exists()
 
 
@@ -296,7 +302,9 @@ def test_a_location_that_looks_like_an_option_runs_nothing_even_past_the_spec_ch
     as a repository (an ssh host beginning with '-', which git refuses), and nothing runs."""
     for location in (f"-oProxyCommand=touch {tmp_path}/pwned:site.git", f"--upload-pack=touch {tmp_path}/pwned:x"):
         source = GitSource(location, cache=tmp_path / "cache", retries=1, timeout=5.0)
-        with pytest.raises(SourceError, match="unreachable after 1 attempt"):
+        # a remote-looking one is tried and unreachable; a path-looking one is a local path that is
+        # no repository, which fails at once: either way git ran no command of it
+        with pytest.raises(SourceError, match="unreachable after 1 attempt|git clone failed on"):
             collect(source)
         assert not (tmp_path / "pwned").exists()
 
