@@ -225,22 +225,23 @@ class DuplicateKey(Exception):
 #: checks them in bulk, once a load.
 UNINDEXED_KEYS = {"article_keywords": ("post_id", "rank")}
 
+#: For each table of :data:`UNINDEXED_KEYS`: one key of the rows this run wrote that is there twice.
+_DUPLICATE_KEY = {
+    "article_keywords": """SELECT post_id, rank, count(*) FROM article_keywords
+        WHERE post_id IN (SELECT post_id FROM article_keywords WHERE run_id = ?)
+        GROUP BY post_id, rank HAVING count(*) > 1 LIMIT 1""",
+}
+
 
 def check_keys(con, run_id: str) -> None:
     """Raise :class:`DuplicateKey` if a key of :data:`UNINDEXED_KEYS` appears twice among the rows
     of the posts this run wrote (one scan of the table's key columns, inside the load's transaction)."""
-    for table, key in UNINDEXED_KEYS.items():
-        columns = ", ".join(key)
-        found = con.execute(
-            f"""SELECT {columns}, count(*) FROM {table}
-                WHERE post_id IN (SELECT post_id FROM {table} WHERE run_id = ?)
-                GROUP BY {columns} HAVING count(*) > 1 LIMIT 1""",  # (names from the constant above)
-            [run_id],
-        ).fetchone()
+    for table, sql in _DUPLICATE_KEY.items():
+        found = con.execute(sql, [run_id]).fetchone()
         if found:
             raise DuplicateKey(
-                f"{table}: the key ({columns}) = {tuple(found[:-1])} is there {found[-1]} times after run {run_id}'s "
-                "writes: a bug of the load; nothing was written"
+                f"{table}: the key {UNINDEXED_KEYS[table]} = {tuple(found[:-1])} is there {found[-1]} times after "
+                f"run {run_id}'s writes: a bug of the load; nothing was written"
             )
 
 

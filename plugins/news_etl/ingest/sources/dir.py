@@ -29,6 +29,7 @@ import os
 import stat
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from news_etl.contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
@@ -90,6 +91,28 @@ def printable_path(name: str) -> str:
         else:
             out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
     return "".join(out)
+
+
+def _warehouse_path(rel: str) -> str:
+    """A path inside the source as the warehouse records it: ``/`` between folders, and a name
+    that does not print spelled one-to-one (``printable_path``)."""
+    if os.sep != "/":
+        rel = rel.replace(os.sep, "/")
+    if not rel.isprintable() or "\\" in rel:
+        rel = printable_path(rel)
+    return rel
+
+
+@dataclass
+class _Scan:
+    """What one listing found against the known files."""
+
+    read: dict[str, str] = field(default_factory=dict)  # the content hash of each file read (size or time changed)
+    unreadable: set[str] = field(default_factory=set)  # files that could not be read and were not loaded before
+    staged: set[str] = field(default_factory=set)
+    unknown: int = 0  # files listed that were never loaded
+    deleted: set[str] = field(default_factory=set)
+    kept: set[str] = field(default_factory=set)  # known files in folders that cannot be read now
 
 
 class DirSource:
@@ -164,22 +187,24 @@ class DirSource:
                         self.skipped["not a post"] += 1
                         continue
                     full = entry.path
-                    rel = full[prefix:]
-                    if os.sep != "/":
-                        rel = rel.replace(os.sep, "/")
-                    if not rel.isprintable() or "\\" in rel:
-                        rel = printable_path(rel)
+                    rel = _warehouse_path(full[prefix:])
                     if st.st_nlink == 1:
                         found.append((rel, st.st_size, st.st_mtime_ns, full))
                     else:
                         linked.append((rel, st.st_size, st.st_mtime_ns, full, st.st_dev, st.st_ino, st.st_nlink))
-        # a file linked more often than the source holds names for it has a name outside the source
+        found.extend(self._inside_links(linked, names))
+        return found
+
+    def _inside_links(
+        self, linked: list[tuple[str, int, int, str, int, int, int]], names: Counter[tuple[int, int]]
+    ) -> Iterator[tuple[str, int, int, str]]:
+        """The files with several links whose every link is in the source; a file linked more often
+        than the source holds names for it has a name outside the source (skipped, counted)."""
         for rel, size, mtime_ns, full, dev, ino, nlink in linked:
             if names[(dev, ino)] < nlink:
                 self.skipped["outside link"] += 1
                 continue
-            found.append((rel, size, mtime_ns, full))
-        return found
+            yield (rel, size, mtime_ns, full)
 
     def _read(self, rel: str, listed_mtime_ns: int, full: str) -> RawPost | None:
         """The post file, or None (counted, named) when it cannot be opened."""
@@ -223,55 +248,76 @@ class DirSource:
         self.skipped = Counter()
         self.unreadable, self._closed = [], []
         entries = self._entries()
-        read: dict[str, str] = {}  # the content hash of each file read (its size or time changed)
-        unreadable: set[str] = set()  # files that could not be read and were not loaded before
-        staged: set[str] = set()
-        unknown = 0
+        scan = _Scan()
+        yield from self._changed(entries, known, scan)
+        self.seen = len(entries)
+        if scan.staged or scan.unknown or len(entries) != len(known):
+            yield from self._gone(entries, known, scan)
+        for rel in sorted(scan.deleted):
+            yield Deleted(rel)
+        self.revision = self._revision(entries, known, scan, previous_revision)
+        self._warn_skipped()
+
+    def _changed(
+        self, entries: list[tuple[str, int, int, str]], known: dict[str, Known], scan: _Scan
+    ) -> Iterator[RawPost]:
+        """The files whose size or time changed, read; those whose content changed too, yielded."""
         get = known.get  # (the loop runs once a file: 100,000 times a run)
         for rel, size, mtime_ns, full in entries:
             old = get(rel)
             if old is not None and old.size == size and old.mtime_ns == mtime_ns:
                 continue
-            unknown += old is None
+            scan.unknown += old is None
             post = self._read(rel, mtime_ns, full)
             if post is None:  # kept as loaded, if it was: unreadable now is not gone
                 if old is None:
-                    unreadable.add(rel)
+                    scan.unreadable.add(rel)
                 continue
-            read[rel] = post.content_hash
+            scan.read[rel] = post.content_hash
             # (a file whose time was out of range was recorded without one: once set right, it loads)
             if old is None or old.content_hash != post.content_hash or (old.mtime_ns is None and not post.problem):
-                staged.add(rel)
+                scan.staged.add(rel)
                 yield post
-        self.seen = len(entries)
-        deleted: set[str] = set()  # every file listed known, as many as are known: none is gone
-        kept: set[str] = set()
-        if staged or unknown or len(entries) != len(known):
-            present = {entry[0]: entry for entry in entries}
-            deleted = known.keys() - present.keys()
-            if self._closed:  # a folder that cannot be read now is not a folder whose files are gone
-                closed = tuple(self._closed)
-                kept = {rel for rel in deleted if rel.startswith(closed)}
-                deleted -= kept
-            # files that share a post id with a staged or deleted one are read again, so the load picks
-            # the one file that holds the article among all of them (the others are duplicate rejects)
-            for rel in sharing_post_id(known, deleted, staged):
-                if rel in present:
-                    _, _, mtime_ns, full = present[rel]
-                    post = self._read(rel, mtime_ns, full)
-                    if post is not None:
-                        yield post
-        for rel in sorted(deleted):
-            yield Deleted(rel)
-        if staged or deleted or previous_revision is None:
-            listed = [rel for rel, *_ in entries if rel not in unreadable]
-            hashes = sorted((rel, read[rel] if rel in read else known[rel].content_hash) for rel in [*listed, *kept])
-            digest = hashlib.sha256("".join([f"{rel}\0{content_hash}\n" for rel, content_hash in hashes]).encode())
-            self.revision = "sha256:" + digest.hexdigest()[:16]
-        else:
-            # nothing staged, nothing gone: the files and their hashes are the known ones, which the
-            # previous revision names (the load writes both in one transaction); no sort of every path
-            self.revision = previous_revision
+
+    def _gone(
+        self, entries: list[tuple[str, int, int, str]], known: dict[str, Known], scan: _Scan
+    ) -> Iterator[RawPost]:
+        """The known files no longer listed (``scan.deleted``; those in a folder that cannot be read
+        now are kept, not gone), and the files that share a post id with a staged or deleted one,
+        read again so the load picks the one file that holds the article among all of them (the
+        others are duplicate rejects)."""
+        present = {entry[0]: entry for entry in entries}
+        scan.deleted = known.keys() - present.keys()
+        if self._closed:
+            closed = tuple(self._closed)
+            scan.kept = {rel for rel in scan.deleted if rel.startswith(closed)}
+            scan.deleted -= scan.kept
+        for rel in sharing_post_id(known, scan.deleted, scan.staged):
+            if rel in present:
+                _, _, mtime_ns, full = present[rel]
+                post = self._read(rel, mtime_ns, full)
+                if post is not None:
+                    yield post
+
+    def _revision(
+        self,
+        entries: list[tuple[str, int, int, str]],
+        known: dict[str, Known],
+        scan: _Scan,
+        previous_revision: str | None,
+    ) -> str | None:
+        """A digest of every listed file's path and content hash. Nothing staged and nothing gone:
+        the files and their hashes are the known ones, which the previous revision names (the load
+        writes both in one transaction), so it stays, without a sort of every path."""
+        if not (scan.staged or scan.deleted or previous_revision is None):
+            return previous_revision
+        listed = [rel for rel, *_ in entries if rel not in scan.unreadable]
+        read = scan.read
+        hashes = sorted((rel, read[rel] if rel in read else known[rel].content_hash) for rel in [*listed, *scan.kept])
+        digest = hashlib.sha256("".join([f"{rel}\0{content_hash}\n" for rel, content_hash in hashes]).encode())
+        return "sha256:" + digest.hexdigest()[:16]
+
+    def _warn_skipped(self) -> None:
         self.warnings = []
         if self.skipped:
             counted = skipped_line(self.skipped)
