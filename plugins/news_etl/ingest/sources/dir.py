@@ -128,6 +128,8 @@ class DirSource:
         self.unreadable: list[str] = []
         #: Folders that could not be listed (paths in the warehouse, ending in ``/``): their files are not gone.
         self._closed: list[str] = []
+        #: Files listed, then gone before they were read (one post deleted meanwhile: the next run sees it).
+        self._vanished = 0
 
     def _cannot_read(self, full: str, exc: OSError) -> None:
         self.skipped["unreadable"] += 1
@@ -212,6 +214,7 @@ class DirSource:
         try:
             fh = open(full, "rb")  # (closed by the with below)
         except FileNotFoundError:
+            self._vanished += 1
             return None  # removed since the listing: the next run sees it gone
         except OSError as exc:  # another user's 0600 file
             self._cannot_read(full, exc)
@@ -246,10 +249,12 @@ class DirSource:
 
     def changes(self, known: dict[str, Known], previous_revision: str | None = None) -> Iterator[RawPost | Deleted]:
         self.skipped = Counter()
-        self.unreadable, self._closed = [], []
+        self.unreadable, self._closed, self._vanished = [], [], 0
         entries = self._entries()
         scan = _Scan()
         yield from self._changed(entries, known, scan)
+        if self._vanished and not self.root.is_dir():  # not a post deleted meanwhile: the whole source went
+            raise SourceError(f"source folder {self.root} disappeared during the fetch: No such file or directory")
         self.seen = len(entries)
         if scan.staged or scan.unknown or len(entries) != len(known):
             yield from self._gone(entries, known, scan)
