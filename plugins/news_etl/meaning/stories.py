@@ -285,23 +285,8 @@ def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str
     representatives are compared with each other. A bucket of the LSH index is read for at most
     :data:`BUCKET_CAP` representatives around each post of ``story_todo`` (the smallest post ids
     among those within the window of it)."""
-    # the window: the todo posts' times ± WINDOW_DAYS, merged into a few ranges (a backfill: one)
     limit = WINDOW_DAYS * 86400
-    ranges: list[list[float]] = []
-    for (t,) in x("SELECT epoch(published_at) FROM story_todo ORDER BY 1").fetchall():
-        if ranges and t - limit <= ranges[-1][1]:
-            ranges[-1][1] = t + limit
-        else:
-            ranges.append([t - limit, t + limit])
-    window = x(
-        """
-        SELECT a.post_id, epoch(a.published_at), s.minhash, a.post_id IN (SELECT post_id FROM story_todo)
-        FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
-        JOIN (SELECT unnest(?) AS r) w ON epoch(a.published_at) BETWEEN w.r[1] AND w.r[2]
-        WHERE a.deleted_at IS NULL
-        ORDER BY a.post_id""",
-        [ranges],
-    ).fetchall()
+    window = _window(x, limit)
     if len(window) < 2:
         return [], []
     ids = [r[0] for r in window]
@@ -310,6 +295,43 @@ def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str
     todo = np.array([bool(r[3]) for r in window])
     rep, also = _representatives(sigs, when, todo, limit)
     todo[also] = True
+    pairs = _similar_pairs(ids, sigs, when, todo, rep, limit)
+    reps = np.flatnonzero(rep == np.arange(len(rep)))
+    contained = _contained(x, ids, when, reps, todo, limit)
+    for pair, score in contained.items():
+        pairs.setdefault(pair, score)
+    if not pairs:
+        return [], [ids[i] for i in also]
+    return _numbers_agree(x, pairs, contained), [ids[i] for i in also]
+
+
+def _window(x: Execute, limit: float) -> list[tuple]:
+    """(post id, publication epoch, signature, in ``story_todo``) of every live post published
+    within ``limit`` seconds of a post of ``story_todo``, by post id. The todo posts' times
+    ± ``limit`` are merged into a few ranges first (a backfill: one)."""
+    ranges: list[list[float]] = []
+    for (t,) in x("SELECT epoch(published_at) FROM story_todo ORDER BY 1").fetchall():
+        if ranges and t - limit <= ranges[-1][1]:
+            ranges[-1][1] = t + limit
+        else:
+            ranges.append([t - limit, t + limit])
+    return x(
+        """
+        SELECT a.post_id, epoch(a.published_at), s.minhash, a.post_id IN (SELECT post_id FROM story_todo)
+        FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
+        JOIN (SELECT unnest(?) AS r) w ON epoch(a.published_at) BETWEEN w.r[1] AND w.r[2]
+        WHERE a.deleted_at IS NULL
+        ORDER BY a.post_id""",
+        [ranges],
+    ).fetchall()
+
+
+def _similar_pairs(
+    ids: list[str], sigs: np.ndarray, when: np.ndarray, todo: np.ndarray, rep: np.ndarray, limit: float
+) -> dict[tuple[str, str], float]:
+    """(post, post) → similarity: each copy of a text linked to its representative (a star), and
+    the representatives whose signatures agree on :data:`THRESHOLD` of their values (LSH candidates),
+    within ``limit`` seconds, one of them todo."""
     pairs: dict[tuple[str, str], float] = {}
     for i in np.flatnonzero(rep != np.arange(len(rep))).tolist():  # the star of each copied text
         if todo[i]:
@@ -323,11 +345,14 @@ def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str
         score = float(np.mean(sigs[a] == sigs[b]))
         if score >= THRESHOLD:
             pairs[(ids[a], ids[b]) if ids[a] < ids[b] else (ids[b], ids[a])] = score
-    contained = _contained(x, ids, when, reps, todo, limit)
-    for pair, score in contained.items():
-        pairs.setdefault(pair, score)
-    if not pairs:
-        return [], [ids[i] for i in also]
+    return pairs
+
+
+def _numbers_agree(
+    x: Execute, pairs: dict[tuple[str, str], float], contained: dict[tuple[str, str], float]
+) -> list[tuple[str, str, str, float]]:
+    """The links of ``pairs`` whose posts give the same numbers (40亿 is not 50亿): each number of
+    one post's title is in the other's text, both ways. Each post normalised once."""
     texts = dict(
         (p, (t, b))
         for p, t, b in x(
@@ -335,15 +360,13 @@ def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str
             [sorted({p for pair in pairs for p in pair})],
         ).fetchall()
     )
-    # each post normalised once (numbers_agree, for every pair at once)
     norm = {p: normalize(f"{t} {b}") for p, (t, b) in texts.items()}
     numbers = {p: _NUMBER.findall(normalize(t)) for p, (t, _) in texts.items()}
-    links = [
+    return [
         (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
         for (a, b), score in sorted(pairs.items())
         if all(n in norm[b] for n in numbers[a]) and all(n in norm[a] for n in numbers[b])
     ]
-    return links, [ids[i] for i in also]
 
 
 #: A post of at most this many characters (letters and digits) can be contained in a longer one.
@@ -368,25 +391,8 @@ def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, t
     rows = {i: ids[i] for i in reps.tolist()}
     if not rows:
         return {}
-    lengths = dict(
-        x(
-            """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
-               WHERE post_id IN (SELECT unnest(?::VARCHAR[]))""",
-            [list(rows.values())],
-        ).fetchall()
-    )
     index = {p: i for i, p in rows.items()}
-    short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
-    if not short_ids:
-        return {}
-    shorts: dict[int, np.ndarray] = {}
-    for p, t, b in x(
-        "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [short_ids]
-    ).fetchall():
-        if len(normalize(f"{t}{b}")) <= SHORT_CHARS:
-            h = np.unique(shingle_hashes("", b or ""))  # its text: a longer report gives it another title
-            if len(h) >= ANCHORS:
-                shorts[index[p]] = h
+    lengths, shorts = _short_posts(x, rows, index)
     if not shorts:
         return {}
     owners = np.array(sorted(shorts), dtype=np.int64)
@@ -404,17 +410,7 @@ def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, t
         ).fetchall():
             li = index[p]
             h = np.unique(shingle_hashes(t or "", b or ""))
-            left, right = np.searchsorted(anchors, h, "left"), np.searchsorted(anchors, h, "right")
-            held = right > left
-            lo, hi = left[held], np.minimum(right[held], left[held] + CONTAINED_CAP)
-            if not len(lo):
-                continue
-            runs = hi - lo  # every short post owning an anchor the long post holds
-            at = np.repeat(lo - np.cumsum(np.r_[0, runs[:-1]]), runs) + np.arange(runs.sum())
-            counts = np.bincount(anchor_owner[at], minlength=len(ids))
-            near = np.flatnonzero(counts >= ANCHORS - 2)
-            near = near[(near != li) & (np.abs(when[near] - when[li]) <= limit)][:CONTAINED_CAP]
-            for si in near.tolist():
+            for si in _near_shorts(h, li, anchors, anchor_owner, when, limit, len(ids)):
                 if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
                     continue
                 short = shorts[si]  # both sorted and unique: one binary search
@@ -424,6 +420,55 @@ def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, t
                     a, b_ = ids[si], ids[li]
                     found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
     return found
+
+
+def _short_posts(
+    x: Execute, rows: dict[int, str], index: dict[str, int]
+) -> tuple[dict[str, int], dict[int, np.ndarray]]:
+    """(post → length of title and text, row → sorted shingle hashes of each short post's text: at
+    most :data:`SHORT_CHARS` and at least :data:`ANCHORS` shingles)."""
+    lengths = dict(
+        x(
+            """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
+               WHERE post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [list(rows.values())],
+        ).fetchall()
+    )
+    short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
+    shorts: dict[int, np.ndarray] = {}
+    if not short_ids:
+        return lengths, shorts
+    for p, t, b in x(
+        "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [short_ids]
+    ).fetchall():
+        if len(normalize(f"{t}{b}")) <= SHORT_CHARS:
+            h = np.unique(shingle_hashes("", b or ""))  # its text: a longer report gives it another title
+            if len(h) >= ANCHORS:
+                shorts[index[p]] = h
+    return lengths, shorts
+
+
+def _near_shorts(
+    h: np.ndarray,
+    li: int,
+    anchors: np.ndarray,
+    anchor_owner: np.ndarray,
+    when: np.ndarray,
+    limit: float,
+    n: int,
+) -> list[int]:
+    """The short posts (rows) whose anchors the long post ``li`` (shingle hashes ``h``) holds, all
+    but two of them, published within ``limit`` of it: at most :data:`CONTAINED_CAP`."""
+    left, right = np.searchsorted(anchors, h, "left"), np.searchsorted(anchors, h, "right")
+    held = right > left
+    lo, hi = left[held], np.minimum(right[held], left[held] + CONTAINED_CAP)
+    if not len(lo):
+        return []
+    runs = hi - lo  # every short post owning an anchor the long post holds
+    at = np.repeat(lo - np.cumsum(np.r_[0, runs[:-1]]), runs) + np.arange(runs.sum())
+    counts = np.bincount(anchor_owner[at], minlength=n)
+    near = np.flatnonzero(counts >= ANCHORS - 2)
+    return near[(near != li) & (np.abs(when[near] - when[li]) <= limit)][:CONTAINED_CAP].tolist()
 
 
 def _representatives(
