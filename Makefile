@@ -78,6 +78,8 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m devtools.floor_plan
+	@# no function above cyclomatic complexity 20 (radon's D and worse)
+	@! $(VENV)/bin/radon cc --min D --show-complexity plugins dags scripts devtools | grep . || { echo 'make lint: the functions above lie above complexity 20'; exit 1; }
 
 # Local Airflow: its parts as child processes (scripts/airflow_local.py); Ctrl-C or make airflow-stop ends them all.
 airflow: venv
