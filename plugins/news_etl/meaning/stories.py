@@ -240,12 +240,15 @@ def assign(x: Execute, run_id: str) -> int:
     todo = x("SELECT count(*) FROM story_todo").fetchone()[0]
     x("DROP TABLE story_todo")
     log.info(
-        "stories: %d posts linked again, %d links, %d posts changed story, %.2fs",
+        "stories: %d new or changed posts compared with the posts of the %g days around them, %.2fs",
         todo,
-        len(links),
-        changed,
+        WINDOW_DAYS,
         time.monotonic() - started,
     )
+    log.info(
+        "stories: %d pairs found to tell one story (copies, near-identical texts, a flash inside a report)", len(links)
+    )
+    log.info("stories: %d posts now belong to another story than before", changed)
     return changed
 
 
