@@ -107,7 +107,9 @@ def news_etl_daily():
         """Clean one staged batch: articles with metrics, and rejects with their reasons."""
         from news_etl import deployment, pipeline
 
-        fetched = pipeline.read_manifest(deployment.settings(), deployment.run_identity())
+        fetched = pipeline.staged_manifest(deployment.settings(), deployment.run_identity())
+        if fetched is None:  # re-run on its own after the run's staging was removed
+            return pipeline.nothing_transformed(batch)
         return pipeline.transform(fetched["staging"], batch)
 
     @task(queue=WRITER_QUEUE, trigger_rule="none_failed", multiple_outputs=False)
@@ -116,7 +118,9 @@ def news_etl_daily():
         from news_etl import deployment, pipeline
 
         settings, run = deployment.settings(), deployment.run_identity()
-        fetched = pipeline.read_manifest(settings, run)
+        fetched = pipeline.staged_manifest(settings, run)
+        if fetched is None:  # re-run on its own after the run's staging was removed: the load fetches again
+            return pipeline.nothing_validated()
         ours = pipeline.of_this_fetch(fetched, transformed)
         return pipeline.validate(fetched["staging"], ours, connect=deployment.connect, settings=settings, run=run)
 
@@ -126,7 +130,7 @@ def news_etl_daily():
         from news_etl import deployment, pipeline
 
         settings, run = deployment.settings(), deployment.run_identity()
-        fetched = pipeline.read_manifest(settings, run)
+        fetched = pipeline.staged_manifest(settings, run)  # None: re-run on its own; it fetches again
         return pipeline.load(deployment.connect, settings, run, fetched, list(transformed or []), validated)
 
     @task(queue=WRITER_QUEUE, pool=WRITER_POOL, outlets=[SNAPSHOT], multiple_outputs=False)
@@ -135,7 +139,7 @@ def news_etl_daily():
         from news_etl import deployment, pipeline
 
         settings, run = deployment.settings(), deployment.run_identity()
-        return pipeline.publish(deployment.connect, settings, run, pipeline.read_manifest(settings, run))
+        return pipeline.publish(deployment.connect, settings, run, pipeline.staged_manifest(settings, run))
 
     @task(queue=WRITER_QUEUE, pool=WRITER_POOL, multiple_outputs=False)
     def check_freshness(published: dict) -> dict:

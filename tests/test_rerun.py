@@ -123,6 +123,24 @@ def test_clearing_a_loaded_day_is_green_and_changes_nothing(loaded_day):
     check_unchanged_but_audit(af, before, audit_before)
 
 
+def test_clearing_one_step_of_a_loaded_day_is_green_and_changes_nothing(loaded_day):
+    """validate cleared on its own (with what follows it, as the UI clears by default), not fetch:
+    the run's staging is gone (its publish removed it); validate has nothing to check and the load
+    fetches again inside itself."""
+    af = loaded_day
+    before, audit_before = fingerprint(af.paths["warehouse"]), audit_rows(af)
+    body = {
+        "dry_run": False,
+        "dag_run_id": day_run(af),
+        "task_ids": ["validate"],
+        "include_downstream": True,
+        "only_failed": False,
+        "reset_dag_runs": True,
+    }
+    af.api("POST", f"/api/v2/dags/{DAG}/clearTaskInstances", body)
+    check_unchanged_but_audit(af, before, audit_before)
+
+
 def test_a_backfill_of_all_runs_over_a_loaded_day_is_green_and_changes_nothing(loaded_day):
     af = loaded_day
     before, audit_before = fingerprint(af.paths["warehouse"]), audit_rows(af)

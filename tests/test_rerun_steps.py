@@ -51,3 +51,35 @@ def test_a_rerun_uses_only_its_own_fetch(tmp_path, caplog):
     # a batch of this fetch without its result is an error, not a silent partial load
     with pytest.raises(StagingError, match="no transform result of this fetch"):
         pipeline.of_this_fetch({**first["fetch"]}, [])
+
+
+def test_a_step_cleared_on_its_own_after_the_run_went_through(tmp_path):
+    """Clearing validate, load or publish alone (not fetch) after the run was published: publish
+    removed the run's staging folder, so the steps have no manifest. validate has nothing to check,
+    the load fetches again inside itself and changes nothing but the audit row, publish publishes."""
+    settings = Settings().with_(
+        source=str(SAMPLE),
+        warehouse=tmp_path / "w.duckdb",
+        published=tmp_path / "p.duckdb",
+        staging=tmp_path / "staging",
+        workers=1,
+    )
+    run = pipeline.new_run("day_run", interval_end="2026-11-25T00:30:00+08:00")
+    first = pipeline.run_all(settings, run)
+    before = fingerprint(settings.warehouse)
+    with pytest.raises(StagingError):  # what the tasks read before: the run's staging is gone
+        pipeline.read_manifest(settings, run)
+
+    assert pipeline.staged_manifest(settings, run) is None
+    stale = [pipeline.nothing_transformed(b) for b in first["fetch"]["batches"]]  # a transform cleared alone
+    connect = file_connect(settings.warehouse)
+    loaded = pipeline.load(connect, settings, run, None, stale, pipeline.nothing_validated())
+    assert loaded["new"] == loaded["updated"] == loaded["deleted"] == 0
+    published = pipeline.publish(connect, settings, run, pipeline.staged_manifest(settings, run))
+    assert published["live_articles"] == first["publish"]["live_articles"]
+    assert fingerprint(settings.warehouse) == before
+    assert not list((tmp_path / "staging").glob("day_run*/manifest.json"))  # the load's fetch, cleaned by publish
+
+    # a run never loaded still fails loudly on a missing manifest (staging not shared, fetch not run)
+    with pytest.raises(StagingError, match="no fetch manifest"):
+        pipeline.staged_manifest(settings, pipeline.new_run("never_loaded"))

@@ -226,6 +226,60 @@ def read_manifest(settings: Settings, run: Run) -> FetchManifest:
     return manifest
 
 
+def staged_manifest(settings: Settings, run: Run) -> FetchManifest | None:
+    """The run's fetch manifest, for the tasks after fetch; None when the run was loaded before
+    and its publish removed its staging folder: a task cleared on its own (``validate``, ``load``,
+    ``publish``) after the run went through. Then validate has nothing to check and the load
+    fetches again inside itself, holding the writer's file: a re-run that changes nothing but the
+    audit row. A manifest missing for a run never loaded is the error it was (staging not shared)."""
+    from news_etl.warehouse.connection import file_connect, writer
+
+    try:
+        return read_manifest(settings, run)
+    except staging.StagingError:
+        if not settings.warehouse.exists():
+            raise
+        with writer(file_connect(settings.warehouse, read_only=True), settings.lock_timeout) as con:
+            (loaded,) = con.execute("SELECT count(*) FROM etl_runs WHERE run_id = ?", [run["run_id"]]).fetchall()[0]
+        if not loaded:
+            raise
+    log.warning(
+        "run %s was loaded before and its staging folder is gone (publish removed it): a task re-run on its own; "
+        "the load fetches again",
+        run["run_id"],
+    )
+    return None
+
+
+def nothing_transformed(batch: str) -> BatchResult:
+    """A transform re-run on its own after its run's staging was removed: no result of any fetch
+    (validate and load leave it out; the load fetches again)."""
+    return {
+        "fetch_id": None,
+        "batch": batch,
+        "clean": "",
+        "rejects_file": "",
+        "posts": 0,
+        "articles": 0,
+        "rejects": 0,
+        "reasons": {},
+        "seconds": 0.0,
+    }
+
+
+def nothing_validated() -> Validation:
+    """validate re-run on its own after its run's staging was removed: nothing staged to check here
+    (the load fetches again and checks what it stages)."""
+    return {
+        "fetch_id": None,
+        "quality_file": None,
+        "expectations": 0,
+        "failed_hard": 0,
+        "failed_soft": 0,
+        "seconds": 0.0,
+    }
+
+
 # --- 2. transform ------------------------------------------------------------------------------
 
 
@@ -428,7 +482,12 @@ def validate(
 
 
 def load(
-    connect, settings: Settings, run: Run, fetched: FetchManifest, transformed: list[BatchResult], validated: Validation
+    connect,
+    settings: Settings,
+    run: Run,
+    fetched: FetchManifest | None,
+    transformed: list[BatchResult],
+    validated: Validation,
 ) -> dict:
     """Write the run into the warehouse in one transaction (the single writer).
 
@@ -436,7 +495,9 @@ def load(
     run loaded in between (a backfill's runs at once, two CLI runs), what was
     staged is stale: the run fetches, transforms and validates again from the
     new watermark, here, while it holds the writer's file (so the watermark
-    cannot move again), then loads that. So concurrent runs end as if run in turn.
+    cannot move again), then loads that. So concurrent runs end as if run in turn. With no
+    ``fetched`` (a load re-run on its own after its run's staging was removed:
+    :func:`staged_manifest`) it fetches again too.
     """
     from news_etl.warehouse.state import WatermarkMoved
 
@@ -444,8 +505,10 @@ def load(
         # results of another fetch (a re-run's removed transform instances) are left out; when the
         # staged fetch's own results are not all there (a retried load after a load that fetched
         # again wrote a new manifest), the load fetches again
-        transformed, missing = _split_by_fetch(fetched, transformed)
-        if missing or validated.get("fetch_id") != fetched.get("fetch_id"):
+        missing: list[str] = []
+        if fetched is not None:
+            transformed, missing = _split_by_fetch(fetched, transformed)
+        if fetched is None or missing or validated.get("fetch_id") != fetched.get("fetch_id"):
             log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
             fetched, transformed, validated = _fetch_again(con, settings, run)
         try:
