@@ -1,6 +1,6 @@
-"""The operator's make commands, where no Airflow is needed to show them right (issue 24, items 5,
-7, 8): `make backfill` and `make airflow-stop` refuse a home where no Airflow of ours runs (they
-used to act on it and exit 0), `make run DAY=` names the site day loaded, and the local Airflow's
+"""The operator's make commands, where no Airflow is needed to show them right: `make backfill`
+and `make airflow-stop` refuse a home where no Airflow of ours runs (they used to act on it and
+exit 0), `make run DAY=` names the site day loaded, and the local Airflow's
 LocalExecutor is sized to the machine.
 """
 

@@ -1,4 +1,4 @@
-"""Re-running a loaded day in the real scheduler (issue 24, item 1).
+"""Re-running a loaded day in the real scheduler.
 
 An operator's most common act is "Clear" on a run; a backfill with "All Runs" (``reprocess_behavior``
 ``completed``) clears the day's run the same way. The cleared run's fetch finds nothing new (the

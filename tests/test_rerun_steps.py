@@ -1,4 +1,4 @@
-"""The steps of a re-run as the DAG calls them, without Airflow (issue 24, item 1): a re-run's
+"""The steps of a re-run as the DAG calls them, without Airflow: a re-run's
 fetch finds nothing new, but the transform results handed to validate and load still include one
 of the first try (its ``transform`` instance is ``removed``, its XCom kept), naming a file the new
 fetch never staged. validate and load take only this fetch's results: green, the warehouse

@@ -156,7 +156,7 @@ def test_an_unknown_watermark_commit_falls_back_to_a_full_scan(repo, tmp_path):
 
 
 def test_an_unreachable_repository_fails_after_retries_and_leaves_the_warehouse_alone(tmp_path, caplog):
-    # a local path that is no repository is no network: it fails at once, not transient (issue 24)
+    # a local path that is no repository is no network: it fails at once, not transient
     missing = tmp_path / "no-such-repo.git"
     with caplog.at_level("WARNING"):
         with pytest.raises(SourceError, match=r"git clone failed on .*no-such-repo\.git") as local:
