@@ -15,6 +15,8 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,9 +47,12 @@ def private_tmp(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
 
 
-@pytest.fixture(scope="session")
-def local_airflow():
-    base = private_tmp("news-etl-local-airflow-")
+@contextmanager
+def running_airflow(prefix: str, **overrides: str) -> Iterator[LocalAirflow]:
+    """A local Airflow (api-server, scheduler, dag-processor) in a fresh private folder, ready and
+    the DAG unpaused; no schedule of its own (runs are triggered), ``overrides`` in its environment.
+    Stopped and removed afterwards (kept with NEWS_ETL_KEEP_TEST_AIRFLOW=1)."""
+    base = private_tmp(prefix)
     paths = airflow_paths(base)
     af = LocalAirflow(
         paths["home"],
@@ -55,7 +60,7 @@ def local_airflow():
         warehouse=paths["warehouse"],
         published=paths["published"],
         staging=paths["staging"],
-        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False", "NEWS_ETL_RUN_DEADLINE_MINUTES": "150"},
+        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False", **overrides},
     )
     af.paths = paths
     try:
@@ -68,6 +73,12 @@ def local_airflow():
         af.stop()
         if os.environ.get("NEWS_ETL_KEEP_TEST_AIRFLOW") != "1":
             shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def local_airflow():
+    with running_airflow("news-etl-local-airflow-", NEWS_ETL_RUN_DEADLINE_MINUTES="150") as af:
+        yield af
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT, SAMPLE, require
+from conftest import ROOT, SAMPLE, require, settings_in
 
 from news_etl import pipeline
-from news_etl.settings import Settings
 
 GUIDE = ROOT / "docs" / "analysts.md"
 PAGES = sorted((ROOT / "docs" / "analysts").glob("*.md"))
@@ -38,13 +37,7 @@ def five_questions() -> list[str]:
 
 
 def build(base: Path, source) -> Path:
-    settings = Settings().with_(
-        source=str(source),
-        warehouse=base / "w.duckdb",
-        published=base / "published" / "warehouse.duckdb",
-        staging=base / "s",
-        workers=1,
-    )
+    settings = settings_in(base, source)
     pipeline.run_all(settings)
     return settings.published
 

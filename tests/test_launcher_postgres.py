@@ -8,12 +8,8 @@ own and drops it after.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
-from airflow_local import LocalAirflow
-from airflow_servers import airflow_paths, private_tmp
+from airflow_servers import running_airflow
 from conftest import require
 from warehouse_checks import rows
 
@@ -53,32 +49,15 @@ def postgres_airflow():
     )
     admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     admin(f"CREATE DATABASE {DATABASE}")
-    base = private_tmp("news-etl-launcher-pg-")
-    paths = airflow_paths(base)
-    af = LocalAirflow(
-        paths["home"],
-        source=paths["source"],
-        warehouse=paths["warehouse"],
-        published=paths["published"],
-        staging=paths["staging"],
-        overrides={
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DATABASE}",
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "NEWS_ETL_RUN_DEADLINE_MINUTES": "0",
-        },
-    )
-    af.paths = paths
     try:
-        af.prepare()
-        af.start(components=("api-server", "scheduler", "dag-processor"))
-        af.wait_ready()
-        af.unpause()
-        yield af
+        with running_airflow(
+            "news-etl-launcher-pg-",
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DATABASE}",
+            NEWS_ETL_RUN_DEADLINE_MINUTES="0",
+        ) as af:
+            yield af
     finally:
-        af.stop()
         admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        if os.environ.get("NEWS_ETL_KEEP_TEST_AIRFLOW") != "1":
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def test_the_launcher_configures_and_runs_on_postgresql(postgres_airflow):

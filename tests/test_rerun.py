@@ -13,9 +13,7 @@ a warehouse of its own, so the first run of the day has batches.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -23,7 +21,7 @@ import urllib.request
 
 import pytest
 from airflow_local import LocalAirflow
-from airflow_servers import airflow_paths, private_tmp
+from airflow_servers import running_airflow
 from warehouse_checks import fingerprint, rows
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -76,32 +74,13 @@ def audit_rows(af: LocalAirflow) -> list[tuple]:
 @pytest.fixture(scope="module")
 def loaded_day():
     """An Airflow whose warehouse holds the site day DAY, loaded by a backfill run that had batches."""
-    base = private_tmp("news-etl-rerun-")
-    paths = airflow_paths(base)
-    af = LocalAirflow(
-        paths["home"],
-        source=paths["source"],
-        warehouse=paths["warehouse"],
-        published=paths["published"],
-        staging=paths["staging"],
-        overrides={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False", "NEWS_ETL_RUN_DEADLINE_MINUTES": "0"},
-    )
-    af.paths = paths
-    try:
-        af.prepare()
-        af.start(components=("api-server", "scheduler", "dag-processor"))
-        af.wait_ready()
-        af.unpause()
+    with running_airflow("news-etl-rerun-", NEWS_ETL_RUN_DEADLINE_MINUTES="0") as af:
         backfill(af, "none")
         state, tasks = run_state(af)
         assert state == "success", (tasks, af.tail("scheduler"))
         assert tasks.get("transform[0]") == "success", tasks  # the day's run had batches
         assert audit_rows(af)[-1][2] > 0
         yield af
-    finally:
-        af.stop()
-        if os.environ.get("NEWS_ETL_KEEP_TEST_AIRFLOW") != "1":
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def check_unchanged_but_audit(af: LocalAirflow, before: dict, audit_before: list[tuple]) -> None:

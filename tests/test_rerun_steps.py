@@ -10,24 +10,16 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import SAMPLE
+from conftest import SAMPLE, settings_in
 from warehouse_checks import fingerprint
 
 from news_etl import pipeline
 from news_etl.ingest.staging import StagingError
-from news_etl.settings import Settings
 from news_etl.warehouse.connection import file_connect
 
 
 def test_a_rerun_uses_only_its_own_fetch(tmp_path, caplog):
-    settings = Settings().with_(
-        source=str(SAMPLE),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "p.duckdb",
-        staging=tmp_path / "staging",
-        workers=1,
-        keep_staging=True,
-    )
+    settings = settings_in(tmp_path, SAMPLE, keep_staging=True)
     run = pipeline.new_run("day_run", interval_end="2026-11-25T00:30:00+08:00")
     first = pipeline.run_all(settings, run)
     assert first["fetch"]["batches"], "the day's first run had batches"
@@ -57,13 +49,7 @@ def test_a_step_cleared_on_its_own_after_the_run_went_through(tmp_path):
     """Clearing validate, load or publish alone (not fetch) after the run was published: publish
     removed the run's staging folder, so the steps have no manifest. validate has nothing to check,
     the load fetches again inside itself and changes nothing but the audit row, publish publishes."""
-    settings = Settings().with_(
-        source=str(SAMPLE),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "p.duckdb",
-        staging=tmp_path / "staging",
-        workers=1,
-    )
+    settings = settings_in(tmp_path, SAMPLE)
     run = pipeline.new_run("day_run", interval_end="2026-11-25T00:30:00+08:00")
     first = pipeline.run_all(settings, run)
     before = fingerprint(settings.warehouse)

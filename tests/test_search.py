@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT, SAMPLE, require
+from conftest import ROOT, SAMPLE, require, settings_in
 
 from news_etl import pipeline
 from news_etl.settings import Settings
@@ -63,13 +63,7 @@ def found(con, q: str) -> list[str]:
 
 
 def build(base: Path, source) -> Settings:
-    settings = Settings().with_(
-        source=str(source),
-        warehouse=base / "w.duckdb",
-        published=base / "published" / "warehouse.duckdb",
-        staging=base / "s",
-        workers=1,
-    )
+    settings = settings_in(base, source)
     pipeline.run_all(settings)
     return settings
 

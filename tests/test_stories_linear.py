@@ -7,11 +7,10 @@ import time
 import duckdb
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, settings_in
 
 from news_etl import pipeline
 from news_etl.meaning import stories
-from news_etl.settings import Settings
 
 IDENTICAL = 1500
 
@@ -31,13 +30,7 @@ def test_1500_identical_posts_make_one_story_of_at_most_1500_links(tmp_path):
     source.mkdir()
     for i in range(IDENTICAL):
         (source / f"2022-05-30-2022053099{i:08d}.md").write_text(post(i), encoding="utf-8")
-    settings = Settings().with_(
-        source=str(source),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "published" / "w.duckdb",
-        staging=tmp_path / "s",
-        workers=1,
-    )
+    settings = settings_in(tmp_path, source)
     started = time.monotonic()
     pipeline.run_all(settings)
     print(f"{IDENTICAL} identical posts: first run {time.monotonic() - started:.1f} s")
@@ -84,13 +77,7 @@ def test_a_flash_inside_a_longer_report_is_the_same_story(tmp_path, corpus_dir):
         f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{other}</p><p>{text[: len(text) // 2]}</p>\n",
         encoding="utf-8",
     )
-    settings = Settings().with_(
-        source=str(source),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "published" / "w.duckdb",
-        staging=tmp_path / "s",
-        workers=1,
-    )
+    settings = settings_in(tmp_path, source)
     pipeline.run_all(settings)
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:

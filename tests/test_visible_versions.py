@@ -6,9 +6,9 @@ import shutil
 
 import duckdb
 import pytest
+from conftest import settings_in
 
 from news_etl import pipeline
-from news_etl.settings import Settings
 
 
 def rows(path, sql, params=None):
@@ -23,13 +23,7 @@ def rows(path, sql, params=None):
 def test_a_newline_appended_to_every_file_is_no_version_and_no_update(tmp_path, corpus_dir):
     source = tmp_path / "posts"
     shutil.copytree(corpus_dir, source)
-    settings = Settings().with_(
-        source=str(source),
-        warehouse=tmp_path / "w.duckdb",
-        published=tmp_path / "published" / "w.duckdb",
-        staging=tmp_path / "s",
-        workers=1,
-    )
+    settings = settings_in(tmp_path, source)
     pipeline.run_all(settings)
     before = rows(settings.warehouse, "SELECT post_id, content_hash FROM articles ORDER BY 1")
     files = sorted(source.glob("*.md"))
