@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import SAMPLE
 from reliability import loaded, record, run_cli
 from site_repo import post_text
 from warehouse_checks import rows, scalar
+
+from news_etl.warehouse.connection import file_connect, writer
+from news_etl.warehouse.publish import publish
 
 pytestmark = [pytest.mark.reliability]
 
@@ -93,3 +99,24 @@ def test_published_equal_to_warehouse_is_refused(tmp_path):
     done = run_cli(SAMPLE, same, other, tmp_path / "staging")
     assert done.returncode != 0 and "same file" in done.stderr, done.stderr
     record("fault", "--published equal to --warehouse: refused")
+
+
+def test_publish_keeps_the_writers_lock_until_its_connection_closes(tmp_path):
+    """POSIX drops a process's lock on a file when it closes any descriptor of that file: a publish
+    that opened and closed the writer's file to copy it let a second run open the file for writing
+    while the first still wrote (its 'published' mark was then lost). After a publish inside the
+    writer's session, another process still cannot open the file."""
+    paths = loaded(tmp_path)
+    probe = [sys.executable, "-c", f"import duckdb; duckdb.connect({str(paths['warehouse'])!r}).close()"]
+    with writer(file_connect(paths["warehouse"]), timeout=1) as con:
+        result = publish(con, tmp_path / "again.duckdb", None)
+        assert result["how"] == "file copy"
+        other = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        assert other.returncode != 0, "another process opened the writer's file while it was held"
+        assert "lock" in other.stderr.lower(), other.stderr
+        con.execute("SELECT count(*) FROM articles").fetchone()  # the writer's connection still works
+    assert subprocess.run(probe, capture_output=True, text=True, timeout=60).returncode == 0  # free once closed
+    assert duckdb.connect(str(tmp_path / "again.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM articles"
+    ).fetchone() == (43,)
+    record("fault", "a publish keeps the writer's lock on its file")

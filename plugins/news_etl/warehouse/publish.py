@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from news_etl.warehouse.audit import mark_published
+from news_etl.warehouse.connection import file_descriptor
 from news_etl.warehouse.restore import SameFile, same_file, same_file_message
 from news_etl.warehouse.snapshot import CONNECT_CONFIG, write_snapshot
 from news_etl.warehouse.tempfiles import remove_dead_temp_files, temp_path
@@ -47,7 +48,9 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str | None)
     remove_dead_temp_files(published)
     tmp = temp_path(published, "tmp")
     try:
-        how = write_snapshot(con, tmp)  # in a storage version DuckDB 1.x clients read (snapshot.py)
+        how = write_snapshot(
+            con, tmp, file_descriptor(con)
+        )  # in a storage version DuckDB 1.x clients read (snapshot.py)
         if run_id:
             _mark_copy_published(tmp, run_id, note, live)
         os.replace(tmp, published)

@@ -12,14 +12,15 @@ format, is copied table by table instead: ``ATTACH … (STORAGE_VERSION 'v1.4.0'
 and ``COPY FROM DATABASE`` (every table, view, comment and constraint);
 ``news-etl restore --from SNAPSHOT`` turns it into a file of the 1.4 format.
 Either way the copy is taken from the writer's own connection while it holds the
-file, so no load can run during it.
+file, so no load can run during it; the file copy reads through the descriptor the
+writer's connection keeps (``connection.file_descriptor``) and never opens the file
+again, since closing it would drop the writer's lock.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import shutil
 from pathlib import Path
 
 #: The storage format of the snapshot: the oldest one current DuckDB 1.x releases read.
@@ -38,15 +39,17 @@ def _identifier(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def write_snapshot(con, target: Path | str) -> str:
+def write_snapshot(con, target: Path | str, descriptor: int | None = None) -> str:
     """Write the database of ``con`` to a new file ``target`` in :data:`STORAGE_VERSION`, synced to
-    disk; ``con`` has just checkpointed. Returns how: ``"file copy"`` or ``"table copy"``."""
+    disk; ``con`` has just checkpointed. ``descriptor`` is a read descriptor of ``con``'s file
+    (the writer's: ``connection.file_descriptor``); without it the copy is table by table.
+    Returns how: ``"file copy"`` or ``"table copy"``."""
     target = Path(target)
     for leftover in (target, target.with_name(target.name + ".wal")):
         leftover.unlink(missing_ok=True)
     source = _copyable_file(con)
-    if source is not None:
-        _copy_file(source, target)
+    if source is not None and descriptor is not None and _same_file(descriptor, source):
+        _copy_file(descriptor, source, target)
         how = "file copy"
     else:
         (database,) = con.execute("SELECT current_database()").fetchone()
@@ -81,22 +84,37 @@ def _copyable_file(con) -> Path | None:
 _NO_KERNEL_COPY = frozenset({errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM})
 
 
-def _copy_file(source: Path, target: Path) -> None:
-    """``source``'s bytes into a new ``target``, copied by the kernel (``copy_file_range``: a reflink
-    on file systems that share blocks), or read and written when the kernel cannot copy between
-    the two (another file system)."""
-    with open(source, "rb") as src, open(target, "xb") as dst:
-        size = left = os.fstat(src.fileno()).st_size
-        while left > 0:
+def _same_file(descriptor: int, path: Path) -> bool:
+    held, named = os.fstat(descriptor), os.stat(path)
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
+def _copy_file(descriptor: int, source: Path, target: Path) -> None:
+    """The bytes of ``source`` (read through ``descriptor``, at explicit offsets, never closed here)
+    into a new ``target``, copied by the kernel (``copy_file_range``: a reflink on file systems that
+    share blocks), or read and written when the kernel cannot copy between the two (another file
+    system)."""
+    with open(target, "xb") as dst:
+        size = os.fstat(descriptor).st_size
+        offset = 0
+        while offset < size:
             try:
-                done = os.copy_file_range(src.fileno(), dst.fileno(), min(left, _COPY_CHUNK))
+                done = os.copy_file_range(descriptor, dst.fileno(), min(size - offset, _COPY_CHUNK), offset)
             except OSError as exc:
-                if exc.errno not in _NO_KERNEL_COPY or left != size:
+                if exc.errno not in _NO_KERNEL_COPY or offset:
                     raise
-                shutil.copyfileobj(src, dst, 1 << 24)  # (nothing copied yet: both files are at offset 0)
-                if dst.tell() != size:
-                    raise OSError(f"{source} ended before its size while copying it to {target}") from None
+                _read_and_write(descriptor, source, dst, size)  # (nothing copied yet)
                 return
             if done == 0:
                 raise OSError(f"{source} ended before its size while copying it to {target}")
-            left -= done
+            offset += done
+
+
+def _read_and_write(descriptor: int, source: Path, dst, size: int) -> None:
+    offset = 0
+    while offset < size:
+        chunk = os.pread(descriptor, min(size - offset, 1 << 24), offset)
+        if not chunk:
+            raise OSError(f"{source} ended before its size while copying it to {dst.name}")
+        dst.write(chunk)
+        offset += len(chunk)
