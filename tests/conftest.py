@@ -148,5 +148,8 @@ def airflow_env(airflow_home, tmp_path, monkeypatch):
 # Real Airflow servers shared by the local-mode and browser tests (tests/airflow_servers.py).
 from airflow_servers import local_airflow, local_airflow_run  # noqa: E402,F401
 
+# A real browser (Debian's Chromium through Playwright) for the UI tests (tests/chromium.py).
+from chromium import browser, page  # noqa: E402,F401
+
 # moto's S3 server, a real S3 API for the object-storage tests (tests/s3_server.py).
 from s3_server import moto_s3  # noqa: E402,F401

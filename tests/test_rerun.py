@@ -102,6 +102,37 @@ def test_clearing_a_loaded_day_is_green_and_changes_nothing(loaded_day):
     check_unchanged_but_audit(af, before, audit_before)
 
 
+def test_clearing_a_loaded_day_in_the_browser_is_green_and_changes_nothing(loaded_day, page):
+    """What an operator does: the run's page in the UI, its clear button (↻), "Confirm"."""
+    from chromium import ARTIFACTS, login
+    from playwright.sync_api import expect
+
+    af = loaded_day
+    before, audit_before = fingerprint(af.paths["warehouse"]), audit_rows(af)
+    run_id = day_run(af)
+    quoted = urllib.parse.quote(run_id, safe="")
+    ended = af.api("GET", f"/api/v2/dags/{DAG}/dagRuns/{quoted}")["end_date"]
+    login(page, af)
+    page.goto(af.url + f"/dags/{DAG}/runs/{quoted}")
+    expect(page.get_by_text("Success").first).to_be_visible()
+    page.get_by_role("button", name="Press shift+c to clear").click()  # the run's ↻ (its tooltip names it)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Clear Dag Run")
+    expect(dialog).to_contain_text("Affected Tasks: 6")  # fetch, transform[0] (the day had a batch), validate …
+    expect(dialog.get_by_role("button", name="Confirm")).to_be_enabled()
+    page.screenshot(path=str(ARTIFACTS / "05-clear-run.png"))
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_have_count(0)
+    deadline = time.monotonic() + 120  # the clear has reached the scheduler: the run is not the one that ended
+    while af.api("GET", f"/api/v2/dags/{DAG}/dagRuns/{quoted}")["end_date"] == ended:
+        assert time.monotonic() < deadline, "the run was not cleared"
+        time.sleep(1)
+    check_unchanged_but_audit(af, before, audit_before)
+    page.reload()
+    expect(page.get_by_text("Success").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "06-cleared-run-green.png"))
+
+
 def test_clearing_one_step_of_a_loaded_day_is_green_and_changes_nothing(loaded_day):
     """validate cleared on its own (with what follows it, as the UI clears by default), not fetch:
     the run's staging is gone (its publish removed it); validate has nothing to check and the load
