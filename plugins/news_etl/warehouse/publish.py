@@ -48,9 +48,8 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str | None)
     remove_dead_temp_files(published)
     tmp = temp_path(published, "tmp")
     try:
-        how = write_snapshot(
-            con, tmp, file_descriptor(con)
-        )  # in a storage version DuckDB 1.x clients read (snapshot.py)
+        # in a storage version DuckDB 1.x clients read, through the writer's own descriptor (snapshot.py)
+        how = write_snapshot(con, tmp, file_descriptor(con))
         if run_id:
             _mark_copy_published(tmp, run_id, note, live)
         os.replace(tmp, published)
