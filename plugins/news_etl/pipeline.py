@@ -52,14 +52,15 @@ def by_reason(reasons: dict[str, int]) -> str:
     return f" ({text})"
 
 
-def open_writer(connect, settings: Settings):
+def open_writer(connect, settings: Settings, memory: str | None = None):
     """The writer's connection (waiting while another process holds the file), once it is
-    sure the writer's file is not missing under a published snapshot."""
+    sure the writer's file is not missing under a published snapshot; DuckDB may hold
+    ``memory`` (by default ``settings.duckdb_memory``)."""
     from news_etl.warehouse.connection import writer
     from news_etl.warehouse.restore import require_writer
 
     require_writer(settings.warehouse, settings.published)
-    return writer(connect, settings.lock_timeout, settings.duckdb_memory)
+    return writer(connect, settings.lock_timeout, memory or settings.duckdb_memory)
 
 
 class QualityError(Exception):
@@ -498,25 +499,32 @@ def load(
     cannot move again), then loads that. So concurrent runs end as if run in turn. With no
     ``fetched`` (a load re-run on its own after its run's staging was removed:
     :func:`staged_manifest`) it fetches again too.
-    """
-    from news_etl.warehouse.state import WatermarkMoved
 
-    with open_writer(connect, settings) as con:
-        # results of another fetch (a re-run's removed transform instances) are left out; when the
-        # staged fetch's own results are not all there (a retried load after a load that fetched
-        # again wrote a new manifest), the load fetches again
-        missing: list[str] = []
-        if fetched is not None:
-            transformed, missing = _split_by_fetch(fetched, transformed)
-        if fetched is None or missing or validated.get("fetch_id") != fetched.get("fetch_id"):
-            log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
-            fetched, transformed, validated = _fetch_again(con, settings, run)
+    A load out of ``NEWS_ETL_DUCKDB_MEMORY`` (DuckDB rolled it back) runs once more, on a new
+    connection, with ``NEWS_ETL_DUCKDB_MEMORY_MAX``; out of that too, it raises
+    :class:`LoadOutOfMemory` and nothing was written.
+    """
+    import duckdb
+
+    try:
+        counts, fetched = _load_in_turn(connect, settings, run, fetched, transformed, validated, settings.duckdb_memory)
+    except duckdb.OutOfMemoryException as exc:
+        if settings.duckdb_memory_max == settings.duckdb_memory:
+            raise _out_of_memory(settings, exc) from exc
+        # DuckDB rolled the load back, but a connection whose delete ran out of memory may still
+        # refuse to delete those rows ("Conflict on tuple deletion"): the retry opens a new one
+        log.warning(
+            "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written); "
+            "loading again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
+            settings.duckdb_memory,
+            settings.duckdb_memory_max,
+        )
         try:
-            counts = _load_with_room(con, settings, run, fetched, transformed, validated)
-        except WatermarkMoved as moved:
-            log.warning("load: %s; fetching again from the new watermark, inside this load", moved)
-            fetched, transformed, validated = _fetch_again(con, settings, run)
-            counts = _load_with_room(con, settings, run, fetched, transformed, validated)
+            counts, fetched = _load_in_turn(
+                connect, settings, run, fetched, transformed, validated, settings.duckdb_memory_max
+            )
+        except duckdb.OutOfMemoryException as again:
+            raise _out_of_memory(settings, again) from again
     log.info(
         "load: wrote revision %s of %s: %d new, %d updated, %d moved, %d unchanged, %d deleted, %d revived, "
         "%d rejects%s, %.2fs",
@@ -535,53 +543,51 @@ def load(
     return counts
 
 
+def _load_in_turn(
+    connect,
+    settings: Settings,
+    run: Run,
+    fetched: FetchManifest | None,
+    transformed: list[BatchResult],
+    validated: Validation,
+    memory: str,
+) -> tuple[dict, FetchManifest]:
+    """:func:`_load_staged` on a writer's connection of its own with ``memory``, on top of the
+    watermark: when another run loaded since this run's fetch, fetch, transform and validate
+    again first, inside the connection (the watermark cannot move while it is held). The
+    counts, and the fetch loaded."""
+    from news_etl.warehouse.state import WatermarkMoved
+
+    with open_writer(connect, settings, memory) as con:
+        # results of another fetch (a re-run's removed transform instances) are left out; when the
+        # staged fetch's own results are not all there (a retried load after a load that fetched
+        # again wrote a new manifest), the load fetches again
+        missing: list[str] = []
+        if fetched is not None:
+            transformed, missing = _split_by_fetch(fetched, transformed)
+        if fetched is None or missing or validated.get("fetch_id") != fetched.get("fetch_id"):
+            log.warning("load: the transformed batches are not of the staged fetch; fetching again, inside this load")
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+        try:
+            counts = _load_staged(con, run, fetched, transformed, validated)
+        except WatermarkMoved as moved:
+            log.warning("load: %s; fetching again from the new watermark, inside this load", moved)
+            fetched, transformed, validated = _fetch_again(con, settings, run)
+            counts = _load_staged(con, run, fetched, transformed, validated)
+    return counts, fetched
+
+
 class LoadOutOfMemory(Exception):
     """The load needed more memory than DuckDB may use: nothing was written."""
 
 
-def _load_with_room(
-    con, settings: Settings, run: Run, fetched: FetchManifest, transformed: list[BatchResult], validated: Validation
-) -> dict:
-    """:func:`_load_staged`; if DuckDB runs out of ``NEWS_ETL_DUCKDB_MEMORY`` (its transaction
-    rolled back), once more with ``NEWS_ETL_DUCKDB_MEMORY_MAX``. A daily load fits in the first;
-    a first load of a big site may need the second, and says so."""
-    import duckdb
-
-    from news_etl.warehouse.connection import set_memory
-
-    try:
-        return _load_staged(con, run, fetched, transformed, validated)
-    except duckdb.OutOfMemoryException as exc:
-        error = exc
-    if settings.duckdb_memory_max != settings.duckdb_memory:
-        log.warning(
-            "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written); "
-            "loading again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
-            settings.duckdb_memory,
-            settings.duckdb_memory_max,
-        )
-        set_memory(con, settings.duckdb_memory_max, "NEWS_ETL_DUCKDB_MEMORY_MAX")
-        try:
-            return _load_staged(con, run, fetched, transformed, validated)
-        except duckdb.OutOfMemoryException as exc:
-            error = exc
-        finally:
-            try:  # the load has committed (or rolled back): a setting that cannot go back changes neither
-                set_memory(con, settings.duckdb_memory)
-            except duckdb.Error as exc:
-                log.warning(
-                    "load: DuckDB's memory stays at NEWS_ETL_DUCKDB_MEMORY_MAX=%s for the rest of this connection "
-                    "(going back to %s: %s)",
-                    settings.duckdb_memory_max,
-                    settings.duckdb_memory,
-                    str(exc).splitlines()[0],
-                )
-    raise LoadOutOfMemory(
+def _out_of_memory(settings: Settings, error: Exception) -> LoadOutOfMemory:
+    return LoadOutOfMemory(
         f"the load ran out of memory with NEWS_ETL_DUCKDB_MEMORY_MAX={settings.duckdb_memory_max} "
         f"({str(error).splitlines()[0]}); nothing was written. "
         f"Give DuckDB more (NEWS_ETL_DUCKDB_MEMORY_MAX, e.g. 80%), or load a site this big in several "
         f"runs (make backfill: one run per site day)"
-    ) from error
+    )
 
 
 def _load_staged(con, run: Run, fetched: FetchManifest, transformed: list[BatchResult], validated: Validation) -> dict:
