@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 from airflow_local import LocalAirflow, free_port
 from airflow_servers import private_tmp
+from chromium import ARTIFACTS, login
 from conftest import ROOT
 from test_alert_notifier import _SMTPHandler, subject
-from test_browser import ARTIFACTS, browser, login, page  # noqa: F401 - Playwright fixtures
 from warehouse_checks import rows, scalar
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -151,7 +151,7 @@ def busy_writer(home: Path, stop: threading.Event, hold: float = 6.0) -> threadi
 
 
 @pytest.mark.services  # Chromium
-def test_a_newcomers_first_run_is_green_in_the_api_and_the_browser(base, page):  # noqa: F811
+def test_a_newcomers_first_run_is_green_in_the_api_and_the_browser(base, page):
     env = newcomer_env(base)
     launched = Launched(base, env)
     stop = threading.Event()
