@@ -23,14 +23,14 @@ log = logging.getLogger(__name__)
 
 Connect = Callable[[], duckdb.DuckDBPyConnection]
 
-#: The read descriptor of each writer's file open in this process, by its connection's id (``None``
-#: until publish's copy asks for it: :func:`file_descriptor`). DuckDB's lock on its file is a POSIX
-#: record lock, and POSIX drops every such lock a process holds on a file as soon as the process
-#: closes *any* descriptor of that file: a copy that opened and closed the writer's file by its path
-#: would let another run open it for writing while this one still writes (each then overwrites the
-#: other's work). So nothing else opens the writer's file while it is held; this descriptor is
-#: closed by :func:`writer`, only after the connection.
-_DESCRIPTORS: dict[int, int | None] = {}
+#: One read descriptor of each writer's file open in this process, by its connection's id, for
+#: publish's copy (:func:`file_descriptor`). DuckDB's lock on its file is a POSIX record lock, and
+#: POSIX drops every such lock a process holds on a file as soon as the process closes *any*
+#: descriptor of that file: a copy that opened and closed the writer's file by its path would let
+#: another run open it for writing while this one still writes (each then overwrites the other's
+#: work). So nothing opens the writer's file while it is held; this descriptor, opened with the
+#: connection, is closed only after it.
+_DESCRIPTORS: dict[int, int] = {}
 
 
 class WarehouseBusy(Exception):
@@ -86,14 +86,14 @@ def writer(connect: Connect, timeout: float = 60.0, memory: str | None = None) -
             log.warning("warehouse is locked by another process; retrying in %.1fs", delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
-    _DESCRIPTORS[id(con)] = None
+    descriptor = _open_descriptor(con)
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET force_compression = '{COMPRESSION}'")
         set_memory(con, memory or Settings().duckdb_memory)
         yield con
     finally:
-        descriptor = _DESCRIPTORS.pop(id(con), None)
+        _DESCRIPTORS.pop(id(con), None)
         try:
             con.close()
         finally:
@@ -103,15 +103,19 @@ def writer(connect: Connect, timeout: float = 60.0, memory: str | None = None) -
 
 def file_descriptor(con: duckdb.DuckDBPyConnection) -> int | None:
     """A read descriptor of the file ``con`` writes, valid while ``con`` is open (``None`` when
-    ``con`` was not opened by :func:`writer`, or is in memory). Read it with offsets
-    (``os.pread``, ``os.copy_file_range``) and never close it: see :data:`_DESCRIPTORS`."""
-    if id(con) not in _DESCRIPTORS:
-        return None
-    if _DESCRIPTORS[id(con)] is None:
-        row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-        if row and row[0]:
-            _DESCRIPTORS[id(con)] = os.open(row[0], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    return _DESCRIPTORS[id(con)]
+    ``con`` was not opened by :func:`writer`). Read it with offsets (``os.pread``,
+    ``os.copy_file_range``) and never close it: see :data:`_DESCRIPTORS`."""
+    return _DESCRIPTORS.get(id(con))
+
+
+def _open_descriptor(con: duckdb.DuckDBPyConnection) -> int | None:
+    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    path = row[0] if row else None
+    if not path:
+        return None  # an in-memory database
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    _DESCRIPTORS[id(con)] = descriptor
+    return descriptor
 
 
 def set_memory(con: duckdb.DuckDBPyConnection, memory: str, setting: str = "NEWS_ETL_DUCKDB_MEMORY") -> None:

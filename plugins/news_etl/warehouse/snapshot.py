@@ -48,7 +48,7 @@ def write_snapshot(con, target: Path | str, descriptor: int | None = None) -> st
     for leftover in (target, target.with_name(target.name + ".wal")):
         leftover.unlink(missing_ok=True)
     source = _copyable_file(con)
-    if source is not None and descriptor is not None:
+    if source is not None and descriptor is not None and _same_file(descriptor, source):
         _copy_file(descriptor, source, target)
         how = "file copy"
     else:
@@ -82,6 +82,11 @@ def _copyable_file(con) -> Path | None:
 #: Why ``copy_file_range`` may refuse a copy that a plain read and write makes: another file system
 #: (EXDEV: a separate volume for analysts, /dev/shm, a mounted share), or none in this kernel or file system.
 _NO_KERNEL_COPY = frozenset({errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM})
+
+
+def _same_file(descriptor: int, path: Path) -> bool:
+    held, named = os.fstat(descriptor), os.stat(path)
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
 
 def _copy_file(descriptor: int, source: Path, target: Path) -> None:
