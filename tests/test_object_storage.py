@@ -259,3 +259,19 @@ def test_a_missing_or_corrupt_staged_object_names_itself(moto_s3, s3_options):
     moto_s3.fs().pipe_file(f"{bucket}/staging/r/raw/batch-00000.parquet", b"PAR1 truncated")
     with pytest.raises(staging.StagingError, match="truncated or corrupt"):
         staging.read_table(folder / "raw/batch-00000.parquet")
+
+
+def test_a_quiet_run_uploads_a_snapshot_not_yet_there_then_keeps_it(moto_s3, s3_options, tmp_path):
+    """A day with nothing new keeps the snapshot in place only if it went where this run publishes:
+    the first quiet run with an upload URL uploads it; the next one keeps it (no new version)."""
+    url = f"s3://{moto_s3.bucket('quiet')}/published"
+    first = news_etl(*run_args(tmp_path, str(tmp_path / "staging")), env={})  # published locally, not uploaded
+    assert first.returncode == 0, first.stderr[-3000:]
+    env = {**moto_s3.env(), "NEWS_ETL_PUBLISH_URL": url}
+    quiet = news_etl(*run_args(tmp_path, str(tmp_path / "staging")), env=env)
+    assert quiet.returncode == 0 and "kept" not in quiet.stdout, quiet.stdout + quiet.stderr[-3000:]
+    uploaded = upload.versions(url)
+    assert len(uploaded) == 1
+    again = news_etl(*run_args(tmp_path, str(tmp_path / "staging")), env=env)
+    assert again.returncode == 0 and "(kept: nothing new" in again.stdout, again.stdout + again.stderr[-3000:]
+    assert upload.versions(url) == uploaded

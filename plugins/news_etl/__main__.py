@@ -67,7 +67,8 @@ def cmd_run(args) -> int:
         f"  loaded    {load['new']} new, {load['updated']} updated, {load['unchanged']} unchanged, "
         f"{load['deleted']} deleted, {load['revived']} revived into {settings.warehouse}"
     )
-    print(f"  published {result['publish']['snapshot']}")
+    kept = " (kept: nothing new, the file in place holds this run)" if result["publish"].get("kept") else ""
+    print(f"  published {result['publish']['snapshot']}{kept}")
     print(f"  in {result['seconds']:.2f}s")
     return 0
 

@@ -648,7 +648,7 @@ def _publish_snapshot(con, settings: Settings, run: Run) -> dict:
     from news_etl.meaning.securities import write_dictionary
     from news_etl.warehouse.publish import publish as publish_snapshot
 
-    result = publish_snapshot(con, settings.published, run["run_id"])
+    result = publish_snapshot(con, settings.published, run["run_id"], settings.publish_url)
     write_dictionary(con, settings.warehouse)
     return result
 
@@ -705,8 +705,9 @@ def _publish(connect, settings: Settings, run: Run, fetched: FetchManifest | Non
                 )
                 set_memory(con, settings.duckdb_memory_max, "NEWS_ETL_DUCKDB_MEMORY_MAX")
                 result = _publish_snapshot(con, settings, run)
-            if settings.publish_url:  # exported while the writer is held (no other publish meanwhile), from
-                from news_etl.analysts.catalog import export_parquet  # the snapshot as its readers open it
+            if settings.publish_url and not result["kept"]:  # exported while the writer is held (no other
+                # publish meanwhile), from the snapshot as its readers open it; a kept snapshot is uploaded already
+                from news_etl.analysts.catalog import export_parquet
                 from news_etl.analysts.readers import open_reader
 
                 snapshot = open_reader(settings.published, writes_to=export)
@@ -714,7 +715,7 @@ def _publish(connect, settings: Settings, run: Run, fetched: FetchManifest | Non
                     export_parquet(snapshot, export, source=str(settings.published))
                 finally:
                     snapshot.close()
-        if settings.publish_url:  # uploaded once the writer is free again
+        if settings.publish_url and not result["kept"]:  # uploaded once the writer is free again
             from news_etl.warehouse.upload import upload
 
             result["uploaded"] = upload(

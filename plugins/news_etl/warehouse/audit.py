@@ -88,13 +88,16 @@ def write_run(
     con.execute(INSERT_RUN, [row[c] for c in RUN_COLUMNS])
 
 
-def mark_published(con, run_id: str, note: str | None = None, live: int | None = None) -> None:
+def mark_published(
+    con, run_id: str, note: str | None = None, live: int | None = None, stamp: str | None = None
+) -> None:
     """The audit row once its run's snapshot is out: status ``published``, the snapshot's live
-    articles, and ``note`` (what the operator should know about the publish) added to its message."""
+    articles and (in the writer) its file's stamp, and ``note`` (what the operator should know about
+    the publish) added to its message."""
     con.execute(
-        "UPDATE etl_runs SET status = 'published', published_live_articles = coalesce(?, published_live_articles) "
-        "WHERE run_id = ?",
-        [live, run_id],
+        "UPDATE etl_runs SET status = 'published', published_live_articles = coalesce(?, published_live_articles), "
+        "snapshot_stamp = ? WHERE run_id = ?",
+        [live, stamp, run_id],
     )
     if note:
         con.execute(
