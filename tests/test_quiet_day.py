@@ -98,3 +98,56 @@ def test_a_run_with_nothing_new_after_a_failed_publish_publishes(tmp_path):
     assert "published" in done.stdout and "kept" not in done.stdout, done.stdout
     assert scalar(published, "SELECT count(*) FROM articles") == 43
     record("fault", "a quiet run after a failed publish publishes")
+
+
+def test_a_load_that_changed_no_article_keeps_meaning_unless_its_seeds_or_rules_changed(tmp_path, caplog, monkeypatch):
+    """Stories, names, securities and publishers are functions of the live posts and the reviewed
+    seeds: a load that changed no article, under the stamp of the load before, derives nothing; a
+    new seed or rule (another stamp) derives them again on the next run, even with no post new."""
+    import logging
+
+    from conftest import settings_in
+
+    from news_etl import pipeline
+    from news_etl.meaning import steps
+
+    settings = settings_in(tmp_path, SAMPLE, workers=1)
+    pipeline.run_all(settings)
+    caplog.set_level(logging.INFO, logger="news_etl.warehouse.load")
+    pipeline.run_all(settings)
+    assert any("meaning kept" in r.getMessage() for r in caplog.records)
+    stamps = [s for (s,) in rows(settings.warehouse, "SELECT meaning_stamp FROM etl_runs ORDER BY loaded_at")]
+    assert stamps[0] and stamps == [stamps[0]] * 2
+
+    # a derived table out of step with the seeds (as a new seed would leave it), and a new stamp
+    with duckdb.connect(str(settings.warehouse)) as con:
+        want = con.execute("SELECT * FROM publisher_names ORDER BY ALL").fetchall()
+        con.execute("DELETE FROM publisher_names")
+    monkeypatch.setattr(steps, "stamp", lambda: "another seed")
+    caplog.clear()
+    pipeline.run_all(settings)
+    assert not any("meaning kept" in r.getMessage() for r in caplog.records)
+    assert rows(settings.warehouse, "SELECT * FROM publisher_names ORDER BY ALL") == want
+    assert scalar(settings.warehouse, "SELECT meaning_stamp FROM etl_runs ORDER BY loaded_at DESC LIMIT 1") == (
+        f"another seed:{scalar(settings.warehouse, 'SELECT max(version) FROM schema_migrations')}"
+    )
+
+
+def test_the_meaning_stamp_follows_the_seeds_and_the_rules(tmp_path, monkeypatch):
+    from news_etl import settings
+    from news_etl.meaning import steps
+
+    steps.stamp.cache_clear()
+    before = steps.stamp()
+    sql = tmp_path / "sql"
+    shutil.copytree(settings.SQL_DIR, sql)
+    with open(sql / "seeds" / "publishers.csv", "a", encoding="utf-8") as fh:
+        fh.write("某某日报,某某日报,a reviewed addition\n")
+    monkeypatch.setattr(steps, "SQL_DIR", sql)
+    steps.stamp.cache_clear()
+    try:
+        assert steps.stamp() != before
+    finally:
+        monkeypatch.undo()
+        steps.stamp.cache_clear()
+    assert steps.stamp() == before

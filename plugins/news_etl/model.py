@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol, TypedDict
-
-import pyarrow as pa
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
 
 
 class Reject(Exception):
@@ -73,105 +72,139 @@ class Article:
     minhash: bytes | None = None  # news_etl/meaning/stories.py
 
 
-RAW_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("path", pa.string()),
-        ("raw", pa.binary()),
-        ("content_hash", pa.string()),
-        ("size", pa.int64()),
-        ("mtime_ns", pa.int64()),
-        ("problem", pa.string()),
-        ("problem_detail", pa.string()),
-    ]
+#: The Arrow schemas of the staged files, built on first use (PEP 562's module ``__getattr__``): a run
+#: that stages nothing never imports pyarrow (and numpy with it), a tenth of a quiet day's run.
+_ARROW_NAMES = (
+    "RAW_SCHEMA",
+    "DELETED_SCHEMA",
+    "METRIC_FIELDS",
+    "KEYWORDS_TYPE",
+    "SECURITIES_TYPE",
+    "ARTICLE_SCHEMA",
+    "REJECT_SCHEMA",
 )
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-DELETED_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("path", pa.string()),
-    ]
-)
+    RAW_SCHEMA: pa.Schema
+    DELETED_SCHEMA: pa.Schema
+    METRIC_FIELDS: list[tuple[str, pa.DataType]]
+    KEYWORDS_TYPE: pa.DataType
+    SECURITIES_TYPE: pa.DataType
+    ARTICLE_SCHEMA: pa.Schema
+    REJECT_SCHEMA: pa.Schema
 
-METRIC_FIELDS = [
-    ("cjk_chars", pa.int32()),
-    ("chars", pa.int32()),
-    ("paragraph_count", pa.int32()),
-    ("sentences", pa.int32()),
-    ("numbers", pa.int32()),
-    ("money_mentions", pa.int32()),
-    ("percent_mentions", pa.int32()),
-    ("links", pa.int32()),
-    ("images", pa.int32()),
-    ("kline_images", pa.int32()),
-    ("tables", pa.int32()),
-    ("reading_seconds", pa.int32()),
-]
 
-#: An article's keywords: word, occurrences, share of the counted words (0..1).
-KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
+@lru_cache(maxsize=1)
+def _arrow_schemas() -> dict[str, Any]:
+    import pyarrow as pa
 
-#: The securities a post mentions (news_etl/meaning/securities.py).
-SECURITIES_TYPE = pa.list_(
-    pa.struct(
+    RAW_SCHEMA = pa.schema(
         [
-            ("market", pa.string()),
-            ("code", pa.string()),
-            ("name", pa.string()),
-            ("kind", pa.string()),
-            ("keytips", pa.int32()),
-            ("widgets", pa.int32()),
-            ("mentions", pa.int32()),
-            ("fragment", pa.bool_()),
+            ("source", pa.string()),
+            ("path", pa.string()),
+            ("raw", pa.binary()),
+            ("content_hash", pa.string()),
+            ("size", pa.int64()),
+            ("mtime_ns", pa.int64()),
+            ("problem", pa.string()),
+            ("problem_detail", pa.string()),
         ]
     )
-)
 
-ARTICLE_SCHEMA = pa.schema(
-    [
-        ("post_id", pa.string()),
-        ("source", pa.string()),
-        ("path", pa.string()),
-        ("title", pa.string()),
-        ("layout", pa.string()),
-        ("published_at", pa.timestamp("us", tz="UTC")),
-        ("published_date", pa.date32()),
-        ("categories", pa.list_(pa.string())),
-        ("tags", pa.list_(pa.string())),
-        ("category", pa.string()),
-        ("outlet", pa.string()),
-        ("source_url", pa.string()),
-        ("digest", pa.string()),
-        ("byline", pa.string()),
-        ("credit", pa.string()),
-        ("body_text", pa.string()),
-        ("paragraphs", pa.list_(pa.string())),
-        ("warnings", pa.list_(pa.string())),
-        ("content_hash", pa.string()),
-        *METRIC_FIELDS,
-        # top keywords of the clean text, best first (news_etl/meaning/keywords.py)
-        ("keywords", KEYWORDS_TYPE),
-        # the analysts' meaning: securities mentioned, MinHash signature (securities.py, stories.py)
-        ("securities", SECURITIES_TYPE),
-        ("minhash", pa.binary()),
-        # the names of its own links that look like names, and the names its keywords kept whole
-        ("names", pa.list_(pa.string())),
-        ("names_used", pa.list_(pa.string())),
-    ]
-)
+    DELETED_SCHEMA = pa.schema(
+        [
+            ("source", pa.string()),
+            ("path", pa.string()),
+        ]
+    )
 
-REJECT_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("path", pa.string()),
-        ("reason", pa.string()),
-        ("detail", pa.string()),
-        ("raw", pa.binary()),
-        ("content_hash", pa.string()),
-        ("raw_size", pa.int64()),
-        ("raw_sha256", pa.string()),
+    METRIC_FIELDS = [
+        ("cjk_chars", pa.int32()),
+        ("chars", pa.int32()),
+        ("paragraph_count", pa.int32()),
+        ("sentences", pa.int32()),
+        ("numbers", pa.int32()),
+        ("money_mentions", pa.int32()),
+        ("percent_mentions", pa.int32()),
+        ("links", pa.int32()),
+        ("images", pa.int32()),
+        ("kline_images", pa.int32()),
+        ("tables", pa.int32()),
+        ("reading_seconds", pa.int32()),
     ]
-)
+
+    #: An article's keywords: word, occurrences, share of the counted words (0..1).
+    KEYWORDS_TYPE = pa.list_(pa.struct([("keyword", pa.string()), ("count", pa.int32()), ("weight", pa.float64())]))
+
+    #: The securities a post mentions (news_etl/meaning/securities.py).
+    SECURITIES_TYPE = pa.list_(
+        pa.struct(
+            [
+                ("market", pa.string()),
+                ("code", pa.string()),
+                ("name", pa.string()),
+                ("kind", pa.string()),
+                ("keytips", pa.int32()),
+                ("widgets", pa.int32()),
+                ("mentions", pa.int32()),
+                ("fragment", pa.bool_()),
+            ]
+        )
+    )
+
+    ARTICLE_SCHEMA = pa.schema(
+        [
+            ("post_id", pa.string()),
+            ("source", pa.string()),
+            ("path", pa.string()),
+            ("title", pa.string()),
+            ("layout", pa.string()),
+            ("published_at", pa.timestamp("us", tz="UTC")),
+            ("published_date", pa.date32()),
+            ("categories", pa.list_(pa.string())),
+            ("tags", pa.list_(pa.string())),
+            ("category", pa.string()),
+            ("outlet", pa.string()),
+            ("source_url", pa.string()),
+            ("digest", pa.string()),
+            ("byline", pa.string()),
+            ("credit", pa.string()),
+            ("body_text", pa.string()),
+            ("paragraphs", pa.list_(pa.string())),
+            ("warnings", pa.list_(pa.string())),
+            ("content_hash", pa.string()),
+            *METRIC_FIELDS,
+            # top keywords of the clean text, best first (news_etl/meaning/keywords.py)
+            ("keywords", KEYWORDS_TYPE),
+            # the analysts' meaning: securities mentioned, MinHash signature (securities.py, stories.py)
+            ("securities", SECURITIES_TYPE),
+            ("minhash", pa.binary()),
+            # the names of its own links that look like names, and the names its keywords kept whole
+            ("names", pa.list_(pa.string())),
+            ("names_used", pa.list_(pa.string())),
+        ]
+    )
+
+    REJECT_SCHEMA = pa.schema(
+        [
+            ("source", pa.string()),
+            ("path", pa.string()),
+            ("reason", pa.string()),
+            ("detail", pa.string()),
+            ("raw", pa.binary()),
+            ("content_hash", pa.string()),
+            ("raw_size", pa.int64()),
+            ("raw_sha256", pa.string()),
+        ]
+    )
+    return {name: value for name, value in locals().items() if name in _ARROW_NAMES}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ARROW_NAMES:
+        return _arrow_schemas()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: ``YYYY-MM-DD-`` at the start of a post's file name (Jekyll's date).

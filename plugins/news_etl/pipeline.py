@@ -26,7 +26,7 @@ from news_etl.contract import site_time
 from news_etl.ingest import staging
 from news_etl.ingest.sources import open_source
 from news_etl.ingest.sources.base import Deleted
-from news_etl.model import DELETED_SCHEMA, RAW_SCHEMA, BatchResult, FetchManifest, RawPost, Run, Validation
+from news_etl.model import BatchResult, FetchManifest, RawPost, Run, Validation
 from news_etl.settings import Settings
 from news_etl.text import printable
 
@@ -96,8 +96,6 @@ def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> Fetch
     :class:`~news_etl.warehouse.State`; by default read from the writer's file).
     The manifest records it, and the load commits only on top of it.
     """
-    import pyarrow as pa
-
     from news_etl.contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
     from news_etl.meaning.securities import stage_dictionary
     from news_etl.model import post_id_from_path
@@ -141,6 +139,10 @@ def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> Fetch
         nonlocal pending_bytes
         if not pending:
             return
+        import pyarrow as pa  # (here: a run that stages nothing never imports it)
+
+        from news_etl.model import RAW_SCHEMA
+
         name = f"raw/batch-{len(batches):05d}.parquet"
         table = pa.Table.from_pylist([vars(p) for p in pending], schema=RAW_SCHEMA)
         staging.write_table(table, folder / name, compression="lz4")
@@ -166,6 +168,10 @@ def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> Fetch
     flush()
     deleted_file = None
     if deleted:
+        import pyarrow as pa
+
+        from news_etl.model import DELETED_SCHEMA
+
         deleted_file = "deleted.parquet"
         staging.write_table(
             pa.Table.from_pylist([{"source": source.name, "path": p} for p in deleted], schema=DELETED_SCHEMA),
@@ -408,8 +414,6 @@ def validate(
     audit row are stored in the warehouse (nothing else), then
     :class:`QualityError` is raised.
     """
-    import pyarrow as pa
-
     t0 = time.monotonic()
     folder = folder_of(staging_folder)
     rows: list[dict] = []
@@ -418,6 +422,8 @@ def validate(
         rows.extend(checked if checked is not None else validate_batch(staging_folder, item, as_of))
     quality_file = "quality.parquet" if transformed else None
     if quality_file:
+        import pyarrow as pa
+
         quality = pa.Table.from_pylist(
             rows,
             schema=pa.schema(

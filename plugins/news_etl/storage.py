@@ -12,13 +12,15 @@ logged, written to disk or put in argv.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from upath import UPath
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from news_etl.settings import is_url
+
+if TYPE_CHECKING:
+    from upath import UPath
 
 _OPTIONS: dict[str, Any] = {}
 
@@ -31,17 +33,23 @@ def use_options(options: Mapping[str, Any]) -> None:
 
 
 #: A local path, or a URL on object storage (``s3://bucket/prefix``).
-Location = str | os.PathLike | UPath
+Location: TypeAlias = "str | os.PathLike | UPath"
 
 
 def folder(location: Location) -> Path | UPath:
     """A folder by its location: a local :class:`~pathlib.Path` (test for it with ``isinstance``),
     else a :class:`~upath.UPath` on object storage."""
-    if isinstance(location, Path | UPath):
+    if isinstance(location, Path):
         return location
-    if is_url(location):
-        return UPath(str(location), **_OPTIONS)
-    return Path(location)
+    loaded = sys.modules.get("upath")  # (imported for the first URL: a local run never needs fsspec)
+    if loaded is not None and isinstance(location, loaded.UPath):
+        return location
+    spelled = cast("str | os.PathLike", location)  # (neither kind of path, so a name)
+    if is_url(spelled):
+        from upath import UPath
+
+        return UPath(str(spelled), **_OPTIONS)
+    return Path(spelled)
 
 
 def fs_path(location: Location) -> tuple[Any, str]:

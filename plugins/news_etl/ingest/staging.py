@@ -38,17 +38,18 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
-from upath import UPath
+from typing import TYPE_CHECKING, TypeAlias
 
 from news_etl.storage import Location, folder, fs_path
+
+if TYPE_CHECKING:  # (imported where used: a run that stages nothing needs neither)
+    import pyarrow as pa
+    from upath import UPath
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 log = logging.getLogger(__name__)
 
-Folder = Path | UPath
+Folder: TypeAlias = "Path | UPath"
 #: What a run folder holds (the layout above): a folder of the staging root with anything else in
 #: it is not a run's, and is never removed.
 RUN_ENTRIES = frozenset(
@@ -98,6 +99,9 @@ def is_marked_run(run: Path) -> bool:
 
 def write_table(table: pa.Table, path: Folder, compression: str = "zstd") -> Folder:
     """Write a Parquet file whole: locally aside, fsync, rename; remotely as one object."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if not isinstance(path, Path):
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression=compression)
@@ -114,6 +118,9 @@ def write_table(table: pa.Table, path: Folder, compression: str = "zstd") -> Fol
 
 
 def read_table(path: Folder, columns: list[str] | None = None) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         if not isinstance(path, Path):
             fs, key = fs_path(path)
@@ -129,6 +136,9 @@ def read_table(path: Folder, columns: list[str] | None = None) -> pa.Table:
 
 def check_file(path: Path) -> None:
     """Fail clearly now if a staged file (a local one: see :func:`local_copy`) cannot be read back."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         _ = pq.ParquetFile(path).metadata
     except FileNotFoundError:

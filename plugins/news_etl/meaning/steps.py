@@ -9,8 +9,24 @@ analysts' daily tables for ``touched_days``, after ``daily_metrics``.
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
 from news_etl.meaning import names, publishers, securities, stories
 from news_etl.model import Execute
+from news_etl.settings import SQL_DIR
+
+
+@lru_cache(maxsize=1)
+def stamp() -> str:
+    """The reviewed seeds (``sql/seeds``) and the rules (this package's code) the meaning tables are
+    derived with, as one digest: a load that changed no article under the stamp of the load before
+    it has nothing to derive (the load records it: ``etl_runs.meaning_stamp``)."""
+    digest = hashlib.sha256()
+    for path in sorted([*(SQL_DIR / "seeds").glob("*.csv"), *Path(__file__).parent.glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def load_batch(x: Execute, run_id: str) -> None:

@@ -33,6 +33,7 @@ RUN_COLUMNS = (
     "seconds_validate",
     "seconds_load",
     "message",
+    "meaning_stamp",
 )
 INSERT_RUN = f"INSERT OR REPLACE INTO etl_runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
 #: etl_runs.message is cut to this many characters.
@@ -49,12 +50,14 @@ def write_run(
     counts: dict | None = None,
     seconds: dict | None = None,
     message: str | None = None,
+    meaning_stamp: str | None = None,
 ) -> None:
     """The one writer of a run's audit row in ``etl_runs`` (a run that writes it again replaces it;
     :func:`mark_published` only sets its status and adds to its message).
 
     ``counts``: the load's counts (``new``, ``updated``, ...); ``seconds``: ``transform``,
-    ``validate``, ``load`` (fetch's come from ``fetch``); ``message``: what the operator should know.
+    ``validate``, ``load`` (fetch's come from ``fetch``); ``message``: what the operator should know;
+    ``meaning_stamp``: the seeds, rules and schema the load derived meaning with.
     """
     counts = counts or {}
     seconds = seconds or {}
@@ -84,6 +87,7 @@ def write_run(
         "seconds_validate": seconds.get("validate"),
         "seconds_load": seconds.get("load"),
         "message": message[:MAX_MESSAGE_CHARS] if message else None,
+        "meaning_stamp": meaning_stamp,
     }
     con.execute(INSERT_RUN, [row[c] for c in RUN_COLUMNS])
 

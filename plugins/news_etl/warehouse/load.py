@@ -33,6 +33,8 @@ class MeaningSteps(Protocol):
 
     def rebuild_daily(self, x: Execute, run_id: str) -> None: ...
 
+    def stamp(self) -> str: ...
+
 
 #: Staged Parquet files, read as one table: the list of paths is a bound parameter, never SQL text.
 READ_FILES = "read_parquet(?::VARCHAR[], union_by_name=true)"
@@ -79,9 +81,13 @@ def load(
         reasons = _write_rejects(con, now, run_id)
         counts["rejects"] = sum(reasons.values())
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
-        meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
-        search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
-        _rebuild_days(con, run_id, meaning)
+        meaning_stamp = _meaning_stamp(con, meaning)
+        if _articles_changed(con) or meaning_stamp != _last_meaning_stamp(con, run_id):
+            meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
+            search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
+            _rebuild_days(con, run_id, meaning)
+        else:  # every derived table is a function of the live posts and that stamp: nothing to derive
+            log.info("load: no article changed, under the seeds, rules and schema of the load before: meaning kept")
         check_keys(con, run_id)  # the keys no index keeps, once everything is written
         _drop_staged(con)
         write_run(
@@ -93,6 +99,7 @@ def load(
             counts=counts,
             seconds={"transform": transform_seconds, "validate": validate_seconds, "load": time.monotonic() - started},
             message="; ".join(fetch.get("warnings", [])),
+            meaning_stamp=meaning_stamp,
         )
         _move_watermark(con, fetch["source"], fetch.get("revision"), now, run_id)
         con.execute("COMMIT")
@@ -103,6 +110,25 @@ def load(
             pass
         raise
     return {**counts, "reasons": reasons, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _meaning_stamp(con, meaning: MeaningSteps) -> str:
+    """The seeds and rules of ``meaning`` and the writer's schema version, as the load records them."""
+    (schema,) = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return f"{meaning.stamp()}:{schema}"
+
+
+def _articles_changed(con) -> bool:
+    """Whether this load wrote, moved or deleted an article (the temp tables ``changed`` and ``gone``)."""
+    return bool(con.execute("SELECT EXISTS (SELECT 1 FROM changed) OR EXISTS (SELECT 1 FROM gone)").fetchone()[0])
+
+
+def _last_meaning_stamp(con, run_id: str) -> str | None:
+    """The meaning stamp of the load before this one (None: none, or a row from before migration 070)."""
+    row = con.execute(
+        "SELECT meaning_stamp FROM etl_runs WHERE run_id <> ? ORDER BY loaded_at DESC LIMIT 1", [run_id]
+    ).fetchone()
+    return row[0] if row else None
 
 
 def _stage(con, table: str, columns: str, files: list[str], empty: str) -> None:
