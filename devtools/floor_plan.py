@@ -50,6 +50,7 @@ LAZY = {
     "news_etl.__main__": "each command imports what it uses, so `news-etl --help` and the light commands start at once",
     "news_etl.pipeline": "each step imports only its own packages: a no-change run loads neither pandas nor GX",
     "news_etl.ingest.sources": "opening a source imports only that source's module (the feed's HTTP client, git's)",
+    "news_etl.meaning.steps": "stories (and numpy) wait for a load that derives meaning: a quiet day's run skips it",
 }
 
 #: Libraries heavy enough to import only in the function that needs them, in any module.
@@ -68,6 +69,7 @@ HEAVY = (
     "rjieba",
     "s3fs",
     "sqlalchemy",
+    "upath",
 )
 
 

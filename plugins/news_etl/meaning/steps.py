@@ -13,7 +13,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from news_etl.meaning import names, publishers, securities, stories
+from news_etl.meaning import names, publishers, securities
 from news_etl.model import Execute
 from news_etl.settings import SQL_DIR
 
@@ -30,12 +30,16 @@ def stamp() -> str:
 
 
 def load_batch(x: Execute, run_id: str) -> None:
+    from news_etl.meaning import stories  # (numpy: only a load that writes articles needs it)
+
     stories.load_batch(x)
     securities.load_batch(x, run_id)
     names.load_batch(x)
 
 
 def load_run(x: Execute, run_id: str) -> None:
+    from news_etl.meaning import stories
+
     publishers.load(x)
     securities.load_run(x, run_id)
     names.load_run(x, run_id)  # may add days to `changed`
