@@ -339,6 +339,7 @@ def test_a_warehouse_from_before_stories_gets_them_at_its_next_load(tmp_path, co
     # as migration 010 leaves an older warehouse: no signatures, no links, no story ids, no story counts
     con.execute("DELETE FROM story_signatures; DELETE FROM story_links; UPDATE articles SET story_id = NULL")
     con.execute("UPDATE daily_metrics SET stories = NULL; UPDATE keyword_daily SET stories = NULL")
+    con.execute("UPDATE etl_runs SET meaning_stamp = NULL")  # (its loads recorded no meaning stamp: before 070)
     con.close()
     settings, result = run(corpus_dir, tmp_path)  # nothing changed in the source
     assert result["load"]["new"] == 0 and result["load"]["updated"] == 0
