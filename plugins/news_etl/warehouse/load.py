@@ -83,8 +83,10 @@ def load(
         counts["expectations_failed"] = write_quality_results(con, run_id, quality_file, now) if quality_file else 0
         meaning_stamp = _meaning_stamp(con, meaning)
         if _articles_changed(con) or meaning_stamp != _last_meaning_stamp(con, run_id):
+            # search(q)'s index first, for the posts whose live version changed: its delete is what
+            # runs a big warehouse's load out of memory, and a retry should not redo the stories
+            search_index.update(con.execute)
             meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
-            search_index.update(con.execute)  # search(q)'s index, for the posts whose live version changed
             _rebuild_days(con, run_id, meaning)
         else:  # every derived table is a function of the live posts and that stamp: nothing to derive
             log.info("load: no article changed, under the seeds, rules and schema of the load before: meaning kept")
