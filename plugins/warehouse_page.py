@@ -11,7 +11,7 @@ limit; Airflow's state per site day (failed and running runs too, with the faili
 ``NEWS ETL ALERT`` text, each linked to the run in the UI), read through Airflow's public REST
 API as the viewing user (their own token: they see what Airflow lets them see); the current
 source, the revision loaded and live articles per source; articles per day and outlet over the
-last 30 days; the loads of the warehouse (``etl_runs``), rejects by reason and failed
+last 30 days; the loads that changed the snapshot (``etl_runs``), rejects by reason and failed
 expectations. Every time is written one way: site time beside UTC
 (``2026-11-25 17:05 Asia/Shanghai (09:05 UTC)``); runs are named by the site day they load.
 

@@ -61,7 +61,7 @@ def print_summary(path: Path | str) -> None:
                 "GROUP BY reason ORDER BY posts DESC, reason",
             )
         )
-        print("\nThe last run:")
+        print("\nThe last run that changed the snapshot (a run with nothing new keeps it as it is):")
         print(
             _table(
                 con,
