@@ -520,9 +520,10 @@ def load(
         # DuckDB rolled the load back, but a connection whose delete ran out of memory may still
         # refuse to delete those rows ("Conflict on tuple deletion"): the retry opens a new one
         log.warning(
-            "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written); "
+            "load: out of DuckDB's memory at NEWS_ETL_DUCKDB_MEMORY=%s (nothing was written: %s); "
             "loading again with NEWS_ETL_DUCKDB_MEMORY_MAX=%s",
             settings.duckdb_memory,
+            printable(str(exc).splitlines()[0][:300]) if str(exc) else type(exc).__name__,
             settings.duckdb_memory_max,
         )
         try:
