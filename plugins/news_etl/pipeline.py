@@ -712,8 +712,8 @@ def _publish(connect, settings: Settings, run: Run, fetched: FetchManifest | Non
                 )
                 set_memory(con, settings.duckdb_memory_max, "NEWS_ETL_DUCKDB_MEMORY_MAX")
                 result = _publish_snapshot(con, settings, run)
-            if settings.publish_url and not result["kept"]:  # exported while the writer is held (no other
-                # publish meanwhile), from the snapshot as its readers open it; a kept snapshot is uploaded already
+            to_upload = bool(settings.publish_url) and not result["kept"]  # a kept snapshot is uploaded already
+            if to_upload:  # exported while the writer is held (no other publish meanwhile), from the snapshot as its readers open it
                 from news_etl.analysts.catalog import export_parquet
                 from news_etl.analysts.readers import open_reader
 
@@ -722,7 +722,7 @@ def _publish(connect, settings: Settings, run: Run, fetched: FetchManifest | Non
                     export_parquet(snapshot, export, source=str(settings.published))
                 finally:
                     snapshot.close()
-        if settings.publish_url and not result["kept"]:  # uploaded once the writer is free again
+        if to_upload:  # uploaded once the writer is free again
             from news_etl.warehouse.upload import upload
 
             result["uploaded"] = upload(

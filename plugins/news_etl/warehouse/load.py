@@ -17,7 +17,7 @@ from news_etl.contract import MAX_REJECT_RAW_BYTES
 from news_etl.model import Execute, FetchManifest, Run
 from news_etl.warehouse import search_index
 from news_etl.warehouse.audit import write_run
-from news_etl.warehouse.migrations import migrate
+from news_etl.warehouse.migrations import migrate, schema_version
 from news_etl.warehouse.state import check_watermark
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ def load(
 
 def _meaning_stamp(con, meaning: MeaningSteps) -> str:
     """The seeds and rules of ``meaning`` and the writer's schema version, as the load records them."""
-    (schema,) = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
-    return f"{meaning.stamp()}:{schema}"
+    return f"{meaning.stamp()}:{schema_version(con)}"
 
 
 def _articles_changed(con) -> bool:

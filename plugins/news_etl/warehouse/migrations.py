@@ -77,6 +77,12 @@ _CATALOG = (
 )
 
 
+def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The last migration applied to the warehouse open on ``con`` (what a stamp of its schema names)."""
+    row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return row[0] if row else None
+
+
 def schema_objects(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """``(kind, schema.name)`` → its definition (SQL) of every object in ``con``'s database that
     DuckDB did not make itself: schemas, tables, views, indexes, sequences, macros, types."""

@@ -14,6 +14,7 @@ import duckdb
 
 from news_etl.warehouse.audit import mark_published
 from news_etl.warehouse.connection import file_descriptor
+from news_etl.warehouse.migrations import schema_version
 from news_etl.warehouse.restore import SameFile, same_file, same_file_message
 from news_etl.warehouse.snapshot import CONNECT_CONFIG, write_snapshot
 from news_etl.warehouse.tempfiles import remove_dead_temp_files, temp_path
@@ -54,16 +55,26 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str | None,
     if kept and run_id:
         stamp, by = kept
         mark_published(con, run_id, f"nothing new: the snapshot run {by} published holds this run", live, stamp)
-        return {
-            "snapshot": str(published),
-            "bytes": published.stat().st_size,
-            "live_articles": live,
-            "replaced_live_articles": None,
-            "note": None,
-            "how": "kept file (nothing new)",
-            "kept": True,
-            "seconds": round(time.monotonic() - started, 3),
-        }
+        how, before, note = "kept file (nothing new)", None, None
+    else:
+        how = _copy(con, published, run_id, note, live)
+        if run_id:  # the writer's record: only now that the snapshot is out
+            mark_published(con, run_id, note, live, snapshot_stamp(con, published, upload_url))
+    return {
+        "snapshot": str(published),
+        "bytes": published.stat().st_size,
+        "live_articles": live,
+        "replaced_live_articles": before,
+        "note": note,
+        "how": how,
+        "kept": bool(kept),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _copy(con, published: Path, run_id: str | None, note: str | None, live: int) -> str:
+    """Checkpoint, copy the writer's file aside (marked published for ``run_id``), rename it into
+    place; how it was copied."""
     con.execute("CHECKPOINT")
     published.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_temp_files(published)
@@ -77,18 +88,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, run_id: str | None,
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    if run_id:  # the writer's record: only now that the snapshot is out
-        mark_published(con, run_id, note, live, snapshot_stamp(con, published, upload_url))
-    return {
-        "snapshot": str(published),
-        "bytes": published.stat().st_size,
-        "live_articles": live,
-        "replaced_live_articles": before,
-        "note": note,
-        "how": how,
-        "kept": False,
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    return how
 
 
 def _mark_copy_published(copy: Path, run_id: str, note: str | None, live: int) -> None:
@@ -116,9 +116,8 @@ def snapshot_stamp(con, published: Path, upload_url: str | None = None) -> str |
         st = published.stat()
     except FileNotFoundError:
         return None
-    (schema,) = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
     uploaded = f" {hashlib.sha256(upload_url.encode()).hexdigest()[:16]}" if upload_url else ""  # (no URL on disk)
-    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{schema}{uploaded}"
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{schema_version(con)}{uploaded}"
 
 
 def _snapshot_in_place(con, published: Path, run_id: str, upload_url: str | None) -> tuple[str, str] | None:
@@ -135,15 +134,14 @@ def _snapshot_in_place(con, published: Path, run_id: str, upload_url: str | None
     if row is None:
         return None
     source, revision, loaded_at = row
-    before = con.execute(
-        "SELECT run_id, status, source, source_revision, snapshot_stamp FROM etl_runs "
-        "WHERE run_id <> ? AND loaded_at <= ? ORDER BY loaded_at DESC LIMIT 1",
-        [run_id, loaded_at],
+    before = con.execute(  # the run loaded last but this one: none loaded after it
+        "SELECT run_id, loaded_at, status, source, source_revision, snapshot_stamp FROM etl_runs "
+        "WHERE run_id <> ? ORDER BY loaded_at DESC LIMIT 1",
+        [run_id],
     ).fetchone()
-    later = con.execute("SELECT count(*) FROM etl_runs WHERE run_id <> ? AND loaded_at > ?", [run_id, loaded_at])
-    if before is None or later.fetchone()[0]:
+    if before is None or before[1] > loaded_at:
         return None
-    by, status, was_source, was_revision, stamp = before
+    by, _, status, was_source, was_revision, stamp = before
     if status != "published" or (was_source, was_revision) != (source, revision) or stamp is None:
         return None
     return (stamp, by) if stamp == snapshot_stamp(con, published, upload_url) else None
