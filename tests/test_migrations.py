@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
+import pytest
 
 from news_etl.warehouse import migrations as warehouse
 
@@ -96,9 +99,7 @@ def test_003_cuts_stored_rejects_to_their_head_and_keeps_size_and_hash(tmp_path)
 def test_060_keeps_the_keywords_and_their_key_but_no_index(tmp_path):
     """article_keywords loses its PRIMARY KEY (an index DuckDB holds in memory through a load) and
     keeps its rows; a duplicate (post_id, rank) of a run's posts is caught by the load's bulk check."""
-    import pytest
-
-    from news_etl.warehouse.load import DuplicateKey, check_keys
+    from news_etl.warehouse.keys import DuplicateKey, check_keys
 
     path = tmp_path / "old.duckdb"
     migrate_file(path, only=59)
@@ -122,5 +123,60 @@ def test_060_keeps_the_keywords_and_their_key_but_no_index(tmp_path):
     con.execute("INSERT INTO article_keywords VALUES ('p1', 2, 1, 'x', 1, 0.1, 'r2')")  # no index refuses it now
     with pytest.raises(DuplicateKey, match=r"\('p1', 1\) is there 2 times"):
         check_keys(con, "r2")
-    check_keys(con, "r3")  # a run that wrote other posts is not blamed for them
+    with pytest.raises(DuplicateKey):  # the whole table is checked: no load commits on top of a key twice
+        check_keys(con, "r3")
     con.close()
+
+
+def test_080_the_tables_that_grow_with_the_posts_keep_rows_and_comments_but_no_index(tmp_path):
+    """Migration 080 rebuilds the per-post tables without their PRIMARY KEY (an index DuckDB holds
+    in memory, whole, through a load): an old warehouse keeps its rows, and the schema is the fresh one."""
+    from news_etl.warehouse.keys import UNINDEXED_KEYS
+
+    old, fresh = tmp_path / "old.duckdb", tmp_path / "fresh.duckdb"
+    migrate_file(old, only=79)
+    con = duckdb.connect(str(old))
+    con.execute("INSERT INTO source_files VALUES ('dir:x', 'a.md', 'p1', 'h1', 10, 1, 'article', false, 'r1')")
+    con.execute("INSERT INTO story_links VALUES ('p1', 'p2', 'text', 0.9, 'r1')")
+    with pytest.raises(duckdb.ConstraintException):  # before 080: the index refuses a second (source, path)
+        con.execute("INSERT INTO source_files VALUES ('dir:x', 'a.md', 'p2', 'h2', 10, 1, 'article', false, 'r2')")
+    con.close()
+    assert migrate_file(old) == [name for v, name, _ in warehouse.migrations() if v > 79]
+    migrate_file(fresh)
+    assert schema(old) == schema(fresh)
+    con = duckdb.connect(str(old), read_only=True)
+    assert con.execute("SELECT post_id, run_id FROM source_files").fetchall() == [("p1", "r1")]
+    assert con.execute("SELECT post_a, post_b, kind FROM story_links").fetchall() == [("p1", "p2", "text")]
+    indexed = {
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+    }
+    con.close()
+    assert not indexed & set(UNINDEXED_KEYS)
+    assert "articles" in indexed  # search(q) reads the texts it found by post id, through this index
+
+
+def test_the_load_refuses_to_commit_any_unindexed_key_twice(tmp_path):
+    """For every table whose key no index keeps, a row there twice is a DuplicateKey naming the
+    table and the key (the load rolls back on it); the check reads the whole table."""
+    from reliability import loaded
+
+    from news_etl.warehouse.keys import UNINDEXED_KEYS, DuplicateKey, check_keys
+
+    paths = loaded(tmp_path)
+    con = duckdb.connect(str(paths["warehouse"]))
+    check_keys(con, "r0")  # a real load's tables: every key once
+    empty = []
+    for table, key in UNINDEXED_KEYS.items():
+        if not con.execute("SELECT count(*) FROM " + table).fetchone()[0]:
+            empty.append(table)
+            continue
+        con.execute("BEGIN")
+        con.execute("INSERT INTO " + table + " SELECT * FROM " + table + " LIMIT 1")
+        with pytest.raises(DuplicateKey, match=f"^{table}: the key {re.escape(str(key))} = .* is there 2 times"):
+            check_keys(con, "r1")
+        con.execute("ROLLBACK")
+    con.close()
+    assert len(empty) <= 2, empty  # the sample posts fill (almost) every one of them

@@ -64,9 +64,9 @@ def load_batch(x: Execute) -> None:
     ``classified``), replaced."""
     for table, column in (("article_names", "names"), ("article_names_used", "names_used")):
         x(f"""DELETE FROM {table}
-              WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
-        x(f"""INSERT OR IGNORE INTO {table}
-              SELECT post_id, unnest({column}) FROM classified
+              WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")
+        x(f"""INSERT INTO {table}
+              SELECT DISTINCT post_id, unnest({column}) FROM classified
               WHERE change IN ('new', 'updated', 'revived') AND len({column}) > 0""")
 
 
@@ -189,7 +189,7 @@ def rebuild(x: Execute, run_id: str) -> dict[str, int]:
         ).fetchall()
         found = [{"post_id": p, "name": n} for p, body, linked in rows for n in aligned_names(body, linked)]
         if found:
-            x("INSERT OR IGNORE INTO article_names SELECT * FROM (SELECT unnest(?, recursive := true))", [found])
+            x("INSERT INTO article_names SELECT DISTINCT * FROM (SELECT unnest(?, recursive := true))", [found])
     return load_run(x, run_id, everything=True)
 
 

@@ -220,7 +220,7 @@ def load_batch(x: Execute, run_id: str) -> None:
     """``article_securities`` of the batch's written articles (temp table ``classified``), replaced."""
     x("""
         DELETE FROM article_securities
-        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")
     x(
         """
         INSERT INTO article_securities (post_id, market, code, name, kind, keytips, widgets, run_id, mentions,

@@ -191,9 +191,12 @@ def candidates(
 
 
 def load_batch(x: Execute) -> None:
-    """Keep the signatures of the batch's written articles (temp table ``classified``)."""
+    """Keep the signatures of the batch's written articles (temp table ``classified``), replaced."""
     x("""
-        INSERT OR REPLACE INTO story_signatures
+        DELETE FROM story_signatures
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")
+    x("""
+        INSERT INTO story_signatures
         SELECT post_id, new_version, minhash FROM classified
         WHERE change IN ('new', 'updated', 'revived') AND minhash IS NOT NULL""")
 
@@ -231,8 +234,7 @@ def assign(x: Execute, run_id: str) -> int:
         x("CREATE OR REPLACE TEMP TABLE new_links (post_a VARCHAR, post_b VARCHAR, kind VARCHAR, similarity DOUBLE)")
         x("INSERT INTO new_links SELECT * FROM (SELECT unnest(?, recursive := true))", [links_struct(links)])
         x(
-            """INSERT INTO story_links SELECT post_a, post_b, kind, similarity, ? FROM new_links
-               ON CONFLICT DO NOTHING""",
+            """INSERT INTO story_links SELECT post_a, post_b, kind, similarity, ? FROM new_links""",
             [run_id],
         )
         x("DROP TABLE new_links")
@@ -272,8 +274,9 @@ def _backfill_signatures(x: Execute) -> None:
     log.info("stories: computing %d signatures from stored texts", len(rows))
     for start in range(0, len(rows), 5000):
         chunk = rows[start : start + 5000]
+        x("DELETE FROM story_signatures WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [[p for p, *_ in chunk]])
         x(
-            "INSERT OR REPLACE INTO story_signatures SELECT * FROM (SELECT unnest(?, recursive := true))",
+            "INSERT INTO story_signatures SELECT * FROM (SELECT unnest(?, recursive := true))",
             [[{"post_id": p, "version": v, "minhash": signature(t, b)} for p, v, t, b in chunk]],
         )
 

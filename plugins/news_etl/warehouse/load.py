@@ -17,6 +17,7 @@ from news_etl.contract import MAX_REJECT_RAW_BYTES
 from news_etl.model import Execute, FetchManifest, Run
 from news_etl.warehouse import search_index
 from news_etl.warehouse.audit import write_run
+from news_etl.warehouse.keys import check_keys
 from news_etl.warehouse.migrations import migrate, schema_version
 from news_etl.warehouse.state import check_watermark
 
@@ -219,7 +220,12 @@ def _pick_one_file_per_post(con, raw_files: list[str]) -> None:
 
 def _write_articles(con, clean_files: list[str], now: datetime, run_id: str, meaning: MeaningSteps) -> dict[str, int]:
     """Each staged batch in turn (one batch of bodies in memory); the counts per kind of change.
-    ``changed`` collects the articles written and their days, for :func:`_rebuild_days`."""
+    ``changed`` collects the articles written and their days, for :func:`_rebuild_days`.
+
+    A post new to ``articles`` has no row in any table of the posts (articles are never removed),
+    so each step replaces the rows of the updated and revived posts only: deleting for every post
+    of a batch scanned the whole table once a batch, which grew with the square of a first load.
+    :func:`news_etl.warehouse.keys.check_keys` proves every key is still there once."""
     con.execute("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
     counts: dict[str, int] = {}
     for clean_file in clean_files:
@@ -239,37 +245,6 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str, mea
     # analyst-visible field is equal (rehashed: its hash moves, no version, not updated)
     counts["unchanged"] += counts["moved"] + counts["rehashed"]
     return counts
-
-
-class DuplicateKey(Exception):
-    """A table kept without a primary-key index got one key twice: a bug of the load, not of a post
-    (the load rolls back: nothing is written)."""
-
-
-#: Tables whose key no index keeps (DuckDB holds a PRIMARY KEY's index in memory while a
-#: transaction adds to it: ten rows an article in ``article_keywords``, migration 060): the load
-#: keeps them unique (it deletes an article's rows before it writes them) and :func:`check_keys`
-#: checks them in bulk, once a load.
-UNINDEXED_KEYS = {"article_keywords": ("post_id", "rank")}
-
-#: For each table of :data:`UNINDEXED_KEYS`: one key of the rows this run wrote that is there twice.
-_DUPLICATE_KEY = {
-    "article_keywords": """SELECT post_id, rank, count(*) FROM article_keywords
-        WHERE post_id IN (SELECT post_id FROM article_keywords WHERE run_id = ?)
-        GROUP BY post_id, rank HAVING count(*) > 1 LIMIT 1""",
-}
-
-
-def check_keys(con, run_id: str) -> None:
-    """Raise :class:`DuplicateKey` if a key of :data:`UNINDEXED_KEYS` appears twice among the rows
-    of the posts this run wrote (one scan of the table's key columns, inside the load's transaction)."""
-    for table, sql in _DUPLICATE_KEY.items():
-        found = con.execute(sql, [run_id]).fetchone()
-        if found:
-            raise DuplicateKey(
-                f"{table}: the key {UNINDEXED_KEYS[table]} = {tuple(found[:-1])} is there {found[-1]} times after "
-                f"run {run_id}'s writes: a bug of the load; nothing was written"
-            )
 
 
 #: Every field of a staged article that an analyst sees (its columns, metrics and securities; not
@@ -353,19 +328,22 @@ def _write_versions(con, now: datetime, run_id: str) -> None:
         INSERT INTO article_versions (post_id, version, change, source, path, title, published_at,
             published_date, categories, tags, outlet, source_url, digest, byline, credit, body_text,
             content_hash, loaded_at, run_id)
-        SELECT post_id, new_version, change, source, path, title, published_at, published_date, categories, tags,
-               outlet, source_url, digest, byline, credit, body_text, content_hash, ?, ?
-        FROM classified WHERE change IN ('new', 'updated', 'revived')
-        ON CONFLICT DO NOTHING""",
+        SELECT c.post_id, c.new_version, c.change, c.source, c.path, c.title, c.published_at, c.published_date,
+               c.categories, c.tags, c.outlet, c.source_url, c.digest, c.byline, c.credit, c.body_text,
+               c.content_hash, ?, ?
+        FROM classified c WHERE change IN ('new', 'updated', 'revived')""",
         [now, run_id],
     )
 
 
 def _write_metrics(con, run_id: str) -> None:
-    """``article_metrics`` of the articles of the batch that got a new version."""
+    """``article_metrics`` of the articles of the batch that got a new version (replaced)."""
+    con.execute("""
+        DELETE FROM article_metrics
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")
     con.execute(
         """
-        INSERT OR REPLACE INTO article_metrics (post_id, version, cjk_chars, chars, paragraph_count, sentences,
+        INSERT INTO article_metrics (post_id, version, cjk_chars, chars, paragraph_count, sentences,
             numbers, money_mentions, percent_mentions, links, images, kline_images, tables, reading_seconds, run_id)
         SELECT post_id, new_version, cjk_chars, chars, paragraph_count, sentences, numbers, money_mentions,
                percent_mentions, links, images, kline_images, tables, reading_seconds, ?
@@ -379,7 +357,7 @@ def _write_article_keywords(con, run_id: str) -> None:
     revived); a deleted article keeps its rows (``keyword_daily`` counts live articles only)."""
     con.execute("""
         DELETE FROM article_keywords
-        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('new', 'updated', 'revived'))""")
+        WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")
     con.execute(
         """
         INSERT INTO article_keywords (post_id, version, rank, keyword, count, weight, run_id)
@@ -412,7 +390,8 @@ def _mark_deleted(con, now: datetime, run_id: str) -> int:
         SELECT a.post_id, a.version, 'deleted', a.source, a.path, a.title, a.published_at, a.published_date,
                a.categories, a.tags, a.outlet, a.source_url, a.digest, a.byline, a.credit, NULL, a.content_hash, ?, ?
         FROM articles a WHERE a.post_id IN (SELECT post_id FROM gone)
-        ON CONFLICT DO NOTHING""",
+          AND NOT EXISTS (SELECT 1 FROM article_versions v
+                          WHERE v.post_id = a.post_id AND v.version = a.version AND v.change = 'deleted')""",
         [now, run_id],
     )
     con.execute(
@@ -425,10 +404,13 @@ def _mark_deleted(con, now: datetime, run_id: str) -> int:
 
 
 def _record_source_files(con, run_id: str) -> None:
-    """The watermark per file: every staged file, article or reject, with its content hash."""
+    """The watermark per file: every staged file, article or reject, with its content hash (replaced)."""
+    con.execute("""
+        DELETE FROM source_files
+        WHERE EXISTS (SELECT 1 FROM staged_raw r WHERE r.source = source_files.source AND r.path = source_files.path)""")
     con.execute(
         """
-        INSERT OR REPLACE INTO source_files (source, path, post_id, content_hash, size, mtime_ns, outcome,
+        INSERT INTO source_files (source, path, post_id, content_hash, size, mtime_ns, outcome,
             deleted, run_id)
         SELECT r.source, r.path, c.post_id, r.content_hash, r.size, r.mtime_ns,
                CASE WHEN c.post_id IS NULL THEN 'reject' ELSE 'article' END, false, ?

@@ -7,50 +7,78 @@ live, whatever wrote them (a load, a deletion, a retired source): the index is a
 the live posts. Bulk SQL over the posts that changed only; nothing when nothing changed.
 
 Lookups read ``search_grams`` through DuckDB's zone maps (min/max of each segment): each load
-appends its rows in gram order, :data:`CHUNK_POSTS` posts at a time, so a lookup reads a few
-segments of each such chunk. The load never rewrites the whole table: on a 100,000-post
-warehouse that rewrite ran the daily load out of its memory (a 63-million-row sort inside the
-load's transaction), and one statement for a first load's 100,000 posts (87 million rows
-grouped and sorted at once) ran it out of its 512 MB; so the index's cost stays with the posts
-that changed, a chunk of them at a time.
+appends its rows in gram order, a chunk of posts at a time, so a lookup reads a few segments of
+each such chunk. The load never rewrites the whole table (on a 100,000-post warehouse that
+rewrite ran the daily load out of its memory). Grouping and sorting a chunk's bigrams takes
+about 150 bytes of DuckDB's memory per character, so a chunk holds at most :data:`CHUNK_CHARS`
+characters and one post (the largest accepted has 2 MB), read from the rows of ``articles`` it
+lies in: the index's cost and memory stay with the posts that changed, whatever their number.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+
 from news_etl.model import Execute
 
-#: Posts whose bigrams one statement groups and sorts (about 4 million rows on the bench's site).
-CHUNK_POSTS = 5000
+log = logging.getLogger(__name__)
+
+#: Characters of titles and texts whose bigrams one statement groups and sorts: about 1,000 posts
+#: of the bench's site and 150 MB of DuckDB's memory (5,000 posts needed 400 MB).
+CHUNK_CHARS = 1_000_000
 
 
 def update(x: Execute) -> dict:
     """Re-index the posts whose live version is not the one indexed; drop the posts gone.
     ``x`` executes SQL on the load's connection, inside its transaction. Returns the counts."""
+    started = time.monotonic()
     x("""
         CREATE OR REPLACE TEMP TABLE search_todo AS
-        SELECT post_id, row_number() OVER (ORDER BY post_id) AS n FROM (
         SELECT post_id FROM articles a
         WHERE a.deleted_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM search_docs d WHERE d.post_id = a.post_id AND d.version = a.version)
         UNION
         SELECT d.post_id FROM search_docs d
         WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.post_id = d.post_id AND a.deleted_at IS NULL
-                          AND a.version = d.version))""")
+                          AND a.version = d.version)""")
     (todo,) = x("SELECT count(*) FROM search_todo").fetchone()
+    chunks = []
     if todo:
         x("DELETE FROM search_grams WHERE post_id IN (SELECT post_id FROM search_todo)")
         x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo)")
-        for start in range(0, todo, CHUNK_POSTS):
+        chunks = _chunks(x, CHUNK_CHARS)
+        for chunk, first, last in chunks:
             x(
-                "CREATE OR REPLACE TEMP TABLE search_chunk AS SELECT post_id FROM search_todo WHERE n > ? AND n <= ?",
-                [start, start + CHUNK_POSTS],
+                """CREATE OR REPLACE TEMP TABLE search_chunk AS
+                   SELECT a.post_id, a.title, a.body_text FROM articles a
+                   WHERE a.rowid BETWEEN ? AND ? AND a.post_id IN (SELECT post_id FROM search_live WHERE chunk = ?)""",
+                [first, last, chunk],
             )
             x(
-                """INSERT INTO search_grams SELECT gram, post_id, in_title, in_body FROM search_index_grams('search_chunk') ORDER BY gram"""
+                "INSERT INTO search_grams SELECT gram, post_id, in_title, in_body FROM search_index_grams('search_chunk') ORDER BY gram"
             )
-        x("DROP TABLE search_chunk")
+        x("DROP TABLE IF EXISTS search_chunk")
+        x("DROP TABLE search_live")
         x(
             """INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_todo')"""
         )
+        log.info("search index: %d posts re-indexed in %d chunks, %.2fs", todo, len(chunks), time.monotonic() - started)
     x("DROP TABLE search_todo")
-    return {"reindexed": todo}
+    return {"reindexed": todo, "chunks": len(chunks)}
+
+
+def _chunks(x: Execute, chunk_chars: int) -> list[tuple[int, int, int]]:
+    """The live posts of ``search_todo`` in the order of ``articles`` (temp table ``search_live``),
+    cut into chunks of about ``chunk_chars`` characters (their text's, from ``article_metrics``, and
+    their title's); (chunk, first row, last row of ``articles``) of each chunk."""
+    x(
+        """
+        CREATE OR REPLACE TEMP TABLE search_live AS
+        SELECT post_id, rid, (sum(chars) OVER (ORDER BY rid) - chars) // ? AS chunk FROM (
+            SELECT a.post_id, a.rowid AS rid, length(a.title) + coalesce(m.chars, 0) + 1 AS chars
+            FROM articles a LEFT JOIN article_metrics m ON m.post_id = a.post_id
+            WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_todo))""",
+        [chunk_chars],
+    )
+    return x("SELECT chunk, min(rid), max(rid) FROM search_live GROUP BY chunk ORDER BY chunk").fetchall()
