@@ -110,11 +110,16 @@ def load_run(x: Execute, run_id: str, everything: bool = False) -> dict[str, int
                  AND regexp_matches(concat_ws(chr(10), a.title, a.body_text), ?)""",
             [alternation(added[start : start + SCAN_NAMES])],
         )
-    todo = [p for (p,) in x("SELECT post_id FROM names_todo ORDER BY post_id").fetchall()]
+    # in the order of articles: each chunk reads only the rows of articles it lies in (a lookup by
+    # post id read every text once a chunk, which grew with the square of a first load)
+    todo = x(
+        "SELECT a.post_id, a.rowid FROM articles a WHERE a.post_id IN (SELECT post_id FROM names_todo) ORDER BY a.rowid"
+    ).fetchall()
     names = Names(n for (n,) in x("SELECT name FROM names_final").fetchall())
     derived = 0
     for start in range(0, len(todo), CHUNK):
-        derived += _derive_again(x, todo[start : start + CHUNK], names, run_id, everything)
+        chunk = todo[start : start + CHUNK]
+        derived += _derive_again(x, [p for p, _ in chunk], (chunk[0][1], chunk[-1][1]), names, run_id, everything)
     x("DELETE FROM keyword_names WHERE name NOT IN (SELECT name FROM names_final)")
     x("""INSERT OR REPLACE INTO keyword_names SELECT f.name, f.posts, f.seed, f.first_post FROM names_final f
          WHERE NOT EXISTS (SELECT 1 FROM keyword_names k WHERE k.name = f.name AND k.posts = f.posts
@@ -126,15 +131,18 @@ def load_run(x: Execute, run_id: str, everything: bool = False) -> dict[str, int
     return counts
 
 
-def _derive_again(x: Execute, post_ids: list[str], names: Names, run_id: str, everything: bool = False) -> int:
-    """Check the matched names of ``post_ids`` against ``names``; derive again the keywords of those
-    that differ. Returns how many were derived again."""
+def _derive_again(
+    x: Execute, post_ids: list[str], rows_of: tuple[int, int], names: Names, run_id: str, everything: bool = False
+) -> int:
+    """Check the matched names of ``post_ids`` (in the rows ``rows_of`` of ``articles``, first and
+    last) against ``names``; derive again the keywords of those that differ. Returns how many were
+    derived again."""
     rows = x(
         """SELECT a.post_id, a.version, a.published_date, a.title, a.body_text,
                   coalesce((SELECT list(u.name ORDER BY u.name) FROM article_names_used u
                             WHERE u.post_id = a.post_id), []) AS used
-           FROM articles a WHERE a.post_id IN (SELECT unnest(?::VARCHAR[]))""",
-        [post_ids],
+           FROM articles a WHERE a.rowid BETWEEN ? AND ? AND a.post_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [*rows_of, post_ids],
     ).fetchall()
     keywords: list[dict] = []
     used_rows: list[dict] = []
