@@ -336,6 +336,7 @@ def test_the_index_built_a_few_posts_at_a_time_is_the_same(tmp_path, monkeypatch
     whole = settings_in(tmp_path / "whole", SAMPLE)
     pipeline.run_all(whole)
     monkeypatch.setattr(search_index, "CHUNK_CHARS", 300)  # 43 articles: a few posts a statement
+    monkeypatch.setattr(search_index, "SORTED_CHUNKS", 3)  # and their rows sorted three chunks at a time
     chunked = settings_in(tmp_path / "chunked", SAMPLE)
     caplog.clear()  # (the first build's line, when another test left the logger at INFO)
     with caplog.at_level(logging.INFO, logger="news_etl.warehouse.search_index"):

@@ -328,10 +328,9 @@ def _write_versions(con, now: datetime, run_id: str) -> None:
         INSERT INTO article_versions (post_id, version, change, source, path, title, published_at,
             published_date, categories, tags, outlet, source_url, digest, byline, credit, body_text,
             content_hash, loaded_at, run_id)
-        SELECT c.post_id, c.new_version, c.change, c.source, c.path, c.title, c.published_at, c.published_date,
-               c.categories, c.tags, c.outlet, c.source_url, c.digest, c.byline, c.credit, c.body_text,
-               c.content_hash, ?, ?
-        FROM classified c WHERE change IN ('new', 'updated', 'revived')""",
+        SELECT post_id, new_version, change, source, path, title, published_at, published_date, categories, tags,
+               outlet, source_url, digest, byline, credit, body_text, content_hash, ?, ?
+        FROM classified WHERE change IN ('new', 'updated', 'revived')""",
         [now, run_id],
     )
 
