@@ -6,11 +6,13 @@
 -- a space or the end follows.
 
 CREATE OR REPLACE MACRO search_index_grams(texts) AS TABLE
-WITH chars AS (
+WITH parts AS (   -- each text read once: its title and its body, one row each
+    SELECT t.post_id, unnest([true, false]) AS in_title, unnest([t.title, t.body_text]) AS part
+    FROM query_table(texts) t
+),
+chars AS (
     SELECT post_id, in_title, unicode(unnest(cs)) AS c, unicode(unnest(list_append(cs[2:], ' '))) AS nxt
-    FROM (SELECT t.post_id, true AS in_title, string_split(t.title, '') AS cs FROM query_table(texts) t
-          UNION ALL
-          SELECT t.post_id, false, string_split(t.body_text, '') FROM query_table(texts) t)
+    FROM (SELECT post_id, in_title, string_split(part, '') AS cs FROM parts)
 )
 SELECT CAST(c AS BIGINT) * 2097152 + CASE WHEN nxt IN (9, 10, 13, 32, 160, 12288) THEN 0 ELSE nxt END AS gram,
        post_id,

@@ -7,6 +7,8 @@ module and the migration files.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -87,7 +89,7 @@ def load(
         if derive:
             # search(q)'s index first, for the posts whose live version changed: its delete is what
             # runs a big warehouse's load out of memory, and a retry should not redo the stories
-            search_index.update(con.execute)
+            search_index.update(con)
             meaning.load_run(con.execute, run_id)  # stories, publishers, securities; may add days to `changed`
             _rebuild_days(con, run_id, meaning)
         else:  # every derived table is a function of the live posts and that stamp: nothing to derive
@@ -227,20 +229,29 @@ def _write_articles(con, clean_files: list[str], now: datetime, run_id: str, mea
     A post new to ``articles`` has no row in any table of the posts (articles are never removed),
     so each step replaces the rows of the updated and revived posts only: deleting for every post
     of a batch scanned the whole table once a batch, which grew with the square of a first load.
-    :func:`news_etl.warehouse.keys.check_keys` proves every key is still there once."""
+    :func:`news_etl.warehouse.keys.check_keys` proves every key is still there once.
+
+    Each batch's ``classified`` is a Parquet file on local disk that the view ``classified``
+    reads, not a temp table: DuckDB keeps every version of a temp table replaced inside a
+    transaction until the transaction ends, so a first load of a million posts held a copy of
+    every text it loaded and ran out of its 512 MB halfway."""
     con.execute("CREATE OR REPLACE TEMP TABLE changed (post_id VARCHAR, change VARCHAR, day DATE, old_day DATE)")
     counts: dict[str, int] = {}
-    for clean_file in clean_files:
-        _classify_batch(con, clean_file, counts)
-        _merge_articles(con, now, run_id)
-        _write_versions(con, now, run_id)
-        _write_metrics(con, run_id)
-        _write_article_keywords(con, run_id)
-        meaning.load_batch(con.execute, run_id)  # story signatures, securities of the batch
-        con.execute("""INSERT INTO changed (post_id, change, day, old_day)
-                       SELECT post_id, change, published_date, old_published_date
-                       FROM classified WHERE change <> 'unchanged'""")
-    con.execute("DROP TABLE IF EXISTS classified")
+    with tempfile.TemporaryDirectory(prefix="news-etl-load-") as work:
+        for i, clean_file in enumerate(clean_files):
+            classified = os.path.join(work, f"classified-{i:05d}.parquet")
+            _classify_batch(con, clean_file, classified, counts)
+            _merge_articles(con, now, run_id)
+            _write_versions(con, now, run_id)
+            _write_metrics(con, run_id)
+            _write_article_keywords(con, run_id)
+            meaning.load_batch(con.execute, run_id)  # story signatures, securities of the batch
+            con.execute("""INSERT INTO changed (post_id, change, day, old_day)
+                           SELECT post_id, change, published_date, old_published_date
+                           FROM classified WHERE change <> 'unchanged'""")
+            os.remove(classified)  # (the next batch's is written before the view is read again)
+        con.execute("DROP VIEW IF EXISTS classified")
+        con.execute("RESET VARIABLE classified_file")
     for name in ("new", "updated", "unchanged", "moved", "revived", "rehashed"):
         counts.setdefault(name, 0)
     # a move keeps the version (unchanged content, a new path), and so does a new file whose every
@@ -262,15 +273,15 @@ VISIBLE = """md5(to_json(struct_pack(
     securities := s.securities))::VARCHAR)"""
 
 
-def _classify_batch(con, clean_file: str, counts: dict[str, int]) -> None:
-    """``classified``: what each winning article of one staged batch is to the warehouse.
+def _classify_batch(con, clean_file: str, path: str, counts: dict[str, int]) -> None:
+    """``classified``: what each winning article of one staged batch is to the warehouse, written
+    to the Parquet file ``path``, which the view ``classified`` reads.
 
     A new file whose analyst-visible fields (:data:`VISIBLE`) equal the article's is ``rehashed``:
     its content hash and path move, it records no version and is not counted as updated. An
     article loaded before migration 020 has no digest: its first changed file is a version."""
-    con.execute(
+    con.sql(
         """
-        CREATE OR REPLACE TEMP TABLE classified AS
         SELECT v.*,
                CASE WHEN v.old_post_id IS NULL THEN 'new'
                     WHEN v.old_deleted THEN 'revived'
@@ -292,8 +303,10 @@ def _classify_batch(con, clean_file: str, counts: dict[str, int]) -> None:
                      a.source AS old_source
               FROM read_parquet(?) s SEMI JOIN staged k ON k.source = s.source AND k.path = s.path
               LEFT JOIN articles a ON a.post_id = s.post_id) v""",
-        [clean_file],
-    )
+        params=[clean_file],
+    ).write_parquet(path, compression="uncompressed")
+    con.execute("SET VARIABLE classified_file = ?", [path])
+    con.execute("CREATE OR REPLACE TEMP VIEW classified AS SELECT * FROM read_parquet(getvariable('classified_file'))")
     for change, n in con.execute("SELECT change, count(*) FROM classified GROUP BY change").fetchall():
         counts[change] = counts.get(change, 0) + n
 

@@ -19,7 +19,11 @@ with the posts that changed, whatever their number.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
+
+import duckdb
 
 from news_etl.model import Execute
 
@@ -34,9 +38,15 @@ CHUNK_CHARS = 1_000_000
 SORTED_CHUNKS = 10
 
 
-def update(x: Execute) -> dict:
-    """Re-index the posts whose live version is not the one indexed; drop the posts gone.
-    ``x`` executes SQL on the load's connection, inside its transaction. Returns the counts."""
+def update(con: duckdb.DuckDBPyConnection) -> dict:
+    """Re-index the posts whose live version is not the one indexed; drop the posts gone, on the
+    load's connection ``con``, inside its transaction. Returns the counts.
+
+    Each chunk is read through a view and its counts go to a Parquet file on local disk, sorted
+    into ``search_grams`` :data:`SORTED_CHUNKS` files at a time: DuckDB keeps every version of a
+    temp table replaced inside a transaction until it ends, so temp tables a chunk would hold a
+    first load's every text and bigram count until the commit."""
+    x = con.execute
     started = time.monotonic()
     x("""
         CREATE OR REPLACE TEMP TABLE search_todo AS
@@ -53,24 +63,28 @@ def update(x: Execute) -> dict:
         x("DELETE FROM search_grams WHERE post_id IN (SELECT post_id FROM search_todo)")
         x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo)")
         chunks = _chunks(x, CHUNK_CHARS)
-        x(
-            "CREATE OR REPLACE TEMP TABLE search_counted (gram BIGINT, post_id VARCHAR, in_title INTEGER, in_body INTEGER)"
-        )
-        for i, (chunk, first, last) in enumerate(chunks, 1):
-            x(
-                """CREATE OR REPLACE TEMP TABLE search_chunk AS
-                   SELECT a.post_id, a.title, a.body_text FROM articles a
-                   WHERE a.rowid BETWEEN ? AND ? AND a.post_id IN (SELECT post_id FROM search_live WHERE chunk = ?)""",
-                [first, last, chunk],
-            )
-            x(
-                "INSERT INTO search_counted SELECT gram, post_id, in_title, in_body FROM search_index_grams('search_chunk')"
-            )
-            if i % SORTED_CHUNKS == 0 or i == len(chunks):
-                x("INSERT INTO search_grams SELECT * FROM search_counted ORDER BY gram")
-                x("TRUNCATE search_counted")
-        for table in ("search_chunk", "search_counted", "search_live"):
-            x("DROP TABLE " + table)  # (fixed names)
+        x("""CREATE OR REPLACE TEMP VIEW search_chunk AS
+             SELECT a.post_id, a.title, a.body_text FROM articles a
+             WHERE a.rowid BETWEEN getvariable('search_first') AND getvariable('search_last')
+               AND a.post_id IN (SELECT post_id FROM search_live WHERE chunk = getvariable('search_chunk'))""")
+        with tempfile.TemporaryDirectory(prefix="news-etl-search-") as work:
+            counted: list[str] = []
+            for i, (chunk, first, last) in enumerate(chunks, 1):
+                for name, value in (("search_first", first), ("search_last", last), ("search_chunk", chunk)):
+                    x("SET VARIABLE " + name + " = ?", [value])  # (fixed names)
+                counted.append(os.path.join(work, f"counted-{i:05d}.parquet"))
+                con.sql(
+                    "SELECT gram, post_id, in_title, in_body FROM search_index_grams('search_chunk')"
+                ).write_parquet(counted[-1], compression="uncompressed")
+                if i % SORTED_CHUNKS == 0 or i == len(chunks):
+                    x("INSERT INTO search_grams SELECT * FROM read_parquet(?) ORDER BY gram", [counted])
+                    for path in counted:
+                        os.remove(path)
+                    counted = []
+        x("DROP VIEW search_chunk")
+        for name in ("search_first", "search_last", "search_chunk"):
+            x("RESET VARIABLE " + name)
+        x("DROP TABLE search_live")
         x(
             """INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_todo')"""
         )
