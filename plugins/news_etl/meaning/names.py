@@ -60,7 +60,7 @@ def seeds() -> list[str]:
 
 
 def load_batch(x: Execute) -> None:
-    """``article_names`` and ``article_names_used`` of the batch's written articles (temp table
+    """``article_names`` and ``article_names_used`` of the batch's written articles (the view
     ``classified``), replaced."""
     for table, column in (("article_names", "names"), ("article_names_used", "names_used")):
         x(f"""DELETE FROM {table}

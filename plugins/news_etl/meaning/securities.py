@@ -217,7 +217,7 @@ def read_dictionary(folder) -> Names:
 
 
 def load_batch(x: Execute, run_id: str) -> None:
-    """``article_securities`` of the batch's written articles (temp table ``classified``), replaced."""
+    """``article_securities`` of the batch's written articles (the view ``classified``), replaced."""
     x("""
         DELETE FROM article_securities
         WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")

@@ -1,7 +1,7 @@
 """What the news says, loaded in the load's one transaction: stories, publishers, securities.
 
 Two call sites in ``warehouse``: :func:`load_batch` for each staged batch (after
-its articles are merged; reads the temp table ``classified``) and
+its articles are merged; reads the view ``classified``) and
 :func:`load_run` once all batches and deletions are in (reads ``changed`` and
 adds the days whose story counts moved). :func:`rebuild_daily` rebuilds the
 analysts' daily tables for ``touched_days``, after ``daily_metrics``.

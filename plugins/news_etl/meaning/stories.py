@@ -191,7 +191,7 @@ def candidates(
 
 
 def load_batch(x: Execute) -> None:
-    """Keep the signatures of the batch's written articles (temp table ``classified``), replaced."""
+    """Keep the signatures of the batch's written articles (the view ``classified``), replaced."""
     x("""
         DELETE FROM story_signatures
         WHERE post_id IN (SELECT post_id FROM classified WHERE change IN ('updated', 'revived'))""")

@@ -44,8 +44,8 @@ def update(con: duckdb.DuckDBPyConnection) -> dict:
 
     Each chunk is read through a view and its counts go to a Parquet file on local disk, sorted
     into ``search_grams`` :data:`SORTED_CHUNKS` files at a time: DuckDB keeps every version of a
-    temp table replaced inside a transaction until it ends, so temp tables a chunk would hold a
-    first load's every text and bigram count until the commit."""
+    temp table replaced inside a transaction until it ends, so a temp table per chunk would hold
+    every text and bigram count of a first load until the commit."""
     x = con.execute
     started = time.monotonic()
     x("""
