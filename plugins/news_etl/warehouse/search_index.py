@@ -46,7 +46,7 @@ def update(con: duckdb.DuckDBPyConnection) -> dict:
     into ``search_grams`` :data:`SORTED_CHUNKS` files at a time: DuckDB keeps every version of a
     temp table replaced inside a transaction until it ends, so a temp table per chunk would hold
     every text and bigram count of a first load until the commit."""
-    x = con.execute
+    x: Execute = con.execute
     started = time.monotonic()
     x("""
         CREATE OR REPLACE TEMP TABLE search_todo AS
