@@ -134,11 +134,11 @@ def test_make_sql_is_the_official_duckdb_cli_on_a_pipe_in_shanghai_time(snapshot
         "SELECT 1 AS one; -- note\n"
         "SELECT version() AS v, current_setting('TimeZone') AS tz;\n"
         "SELECT count(*) AS live FROM live_articles;\n"
-        ".schema story_links\n",
+        ".schema daily_metrics\n",
     )
     assert out.returncode == 0, out.stderr + out.stdout
     assert "v1.5" in out.stdout and "Asia/Shanghai" in out.stdout and "43" in out.stdout
-    assert "CREATE TABLE story_links" in out.stdout and "PRIMARY KEY(post_a, post_b)" in out.stdout
+    assert "CREATE TABLE daily_metrics" in out.stdout and 'PRIMARY KEY("day", outlet, category)' in out.stdout
     bad = make_sql(snapshot, "SELECT * FROM no_such_table;\n")
     assert bad.returncode != 0 and "no_such_table" in bad.stderr + bad.stdout
     # read-only: the client cannot change the snapshot

@@ -131,7 +131,7 @@ def test_060_keeps_the_keywords_and_their_key_but_no_index(tmp_path):
 def test_080_the_tables_that_grow_with_the_posts_keep_rows_and_comments_but_no_index(tmp_path):
     """Migration 080 rebuilds the per-post tables without their PRIMARY KEY (an index DuckDB holds
     in memory, whole, through a load): an old warehouse keeps its rows, and the schema is the fresh one."""
-    from news_etl.warehouse.keys import UNINDEXED_KEYS
+    from news_etl.model import UNINDEXED_KEYS
 
     old, fresh = tmp_path / "old.duckdb", tmp_path / "fresh.duckdb"
     migrate_file(old, only=79)
@@ -163,7 +163,8 @@ def test_the_load_refuses_to_commit_any_unindexed_key_twice(tmp_path):
     table and the key (the load rolls back on it); the check reads the whole table."""
     from reliability import loaded
 
-    from news_etl.warehouse.keys import UNINDEXED_KEYS, DuplicateKey, check_keys
+    from news_etl.model import UNINDEXED_KEYS
+    from news_etl.warehouse.keys import DuplicateKey, check_keys
 
     paths = loaded(tmp_path)
     con = duckdb.connect(str(paths["warehouse"]))

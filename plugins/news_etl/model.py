@@ -298,3 +298,23 @@ class Execute(Protocol):
     """``con.execute`` of a DuckDB connection, as the steps that only run SQL are handed it."""
 
     def __call__(self, query: str, parameters: object = ..., /) -> Any: ...
+
+
+#: The warehouse's tables whose key no index keeps (migrations 060 and 080: DuckDB holds an index
+#: in memory, whole, while a load adds to its table), and their key columns: the load checks them
+#: in bulk before each commit (``news_etl.warehouse.keys``), and the analysts' dictionary names
+#: each table's grain by them. Fixed names: the only identifiers the check puts in SQL text.
+UNINDEXED_KEYS: dict[str, tuple[str, ...]] = {
+    "article_versions": ("post_id", "version", "change"),
+    "article_metrics": ("post_id",),
+    "article_keywords": ("post_id", "rank"),
+    "source_files": ("source", "path"),
+    "article_names": ("post_id", "name"),
+    "article_names_used": ("post_id", "name"),
+    "article_securities": ("post_id", "market", "code"),
+    "story_signatures": ("post_id",),
+    "story_links": ("post_a", "post_b"),
+    "search_docs": ("post_id",),
+    "keyword_daily": ("day", "keyword"),
+    "security_daily": ("day", "market", "code"),
+}

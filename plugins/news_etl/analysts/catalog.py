@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from news_etl.model import UNINDEXED_KEYS
 from news_etl.settings import SQL_DIR
 
 #: Tables of the pipeline's own state and the search index, not for analysts: left out of the export.
@@ -49,11 +50,14 @@ def _objects(con) -> list[dict]:
         "WHERE schema_name = 'main' ORDER BY table_name, column_index"
     ).fetchall():
         columns.setdefault(table, []).append((name, dtype, comment or ""))
-    keys = {
-        t: [c.strip('"') for c in cols]
-        for t, cols in con.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
-        ).fetchall()
+    keys = {  # the keys an index keeps, and those the load checks in bulk (no index)
+        **{t: list(cols) for t, cols in UNINDEXED_KEYS.items()},
+        **{
+            t: [c.strip('"') for c in cols]
+            for t, cols in con.execute(
+                "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+            ).fetchall()
+        },
     }
     reports = {p.stem: p.read_text(encoding="utf-8") for p in sorted((SQL_DIR / "reports").glob("*.sql"))}
     out = []

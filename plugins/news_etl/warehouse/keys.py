@@ -12,22 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-#: The tables whose key no index keeps, and their key columns (fixed names: the only identifiers
-#: this module puts in SQL text).
-UNINDEXED_KEYS: dict[str, tuple[str, ...]] = {
-    "article_versions": ("post_id", "version", "change"),
-    "article_metrics": ("post_id",),
-    "article_keywords": ("post_id", "rank"),
-    "source_files": ("source", "path"),
-    "article_names": ("post_id", "name"),
-    "article_names_used": ("post_id", "name"),
-    "article_securities": ("post_id", "market", "code"),
-    "story_signatures": ("post_id",),
-    "story_links": ("post_a", "post_b"),
-    "search_docs": ("post_id",),
-    "keyword_daily": ("day", "keyword"),
-    "security_daily": ("day", "market", "code"),
-}
+from news_etl.model import UNINDEXED_KEYS
 
 
 class DuplicateKey(Exception):
