@@ -1,7 +1,7 @@
 """The keys no index keeps: checked in bulk, once a load, before it commits.
 
 DuckDB holds a PRIMARY KEY's index in memory, whole, while a transaction adds to its table, and
-cannot spill it: a first load of a million posts held gigabytes of such indexes. So the tables
+cannot spill it (about 70 MB per table and million keys, measured). So the tables
 that grow with the posts have no key index (migrations 060 and 080). The load keeps each of
 their keys unique, deleting a key's old row before it writes the new one, and :func:`check_keys`
 proves it: one grouped scan of each table's key columns, inside the load's transaction. A key
