@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -103,3 +107,48 @@ def test_the_guide_shows_the_similarities_the_command_prints(corpus_dir):
     misses = [(float(r[3]), float(r[4])) for r in rows if r[0] == "| near miss"]
     assert min(copies) >= stories.THRESHOLD
     assert all(j < stories.THRESHOLD and c < stories.CONTAINED for j, c in misses)
+
+
+def _stories(settings) -> tuple[list, list]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        links = con.execute("SELECT post_a, post_b, kind, similarity FROM story_links ORDER BY ALL").fetchall()
+        ids = con.execute("SELECT post_id, story_id FROM articles ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    return links, ids
+
+
+def _with_later_copies(corpus_dir: Path, folder: Path) -> Path:
+    """The corpus with a near copy (one character changed) of each of its Eastmoney posts, a day
+    later: pairs the LSH index finds across days."""
+    folder.mkdir()
+    for path in sorted(corpus_dir.glob("*.md")):
+        raw = path.read_bytes()
+        (folder / path.name).write_bytes(raw)
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\d)-(\d{18})\.md", path.name)
+        text = raw.decode("utf-8", "replace")
+        date = re.search(r"^date: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text, re.M)
+        if not m or not date or "的" not in text.split("---", 2)[-1]:
+            continue
+        later = datetime.fromisoformat(date[1]) + timedelta(hours=26)
+        copy = text.replace(date[0], f"date: {later:%Y-%m-%d %H:%M:%S}", 1).replace("的", "之", 1)
+        (folder / f"{later:%Y-%m-%d}-{int(m[2]) + 7}.md").write_text(copy, encoding="utf-8")
+    return folder
+
+
+def test_a_load_compared_a_few_posts_at_a_time_finds_the_links_of_one_pass(tmp_path, corpus_dir, monkeypatch, caplog):
+    """A first load compares its posts a slab of :data:`stories.SLAB_POSTS` at a time (bounded
+    memory at a million posts): slabs of three posts find the same links and stories as one slab."""
+    site = _with_later_copies(corpus_dir, tmp_path / "posts")
+    whole = settings_in(tmp_path / "whole", site)
+    pipeline.run_all(whole)
+    monkeypatch.setattr(stories, "SLAB_POSTS", 3)
+    caplog.set_level(logging.INFO, logger="news_etl.meaning.stories")
+    slabs = settings_in(tmp_path / "slabs", site)
+    pipeline.run_all(slabs)
+    counted = [r.getMessage() for r in caplog.records if "slabs" in r.getMessage()]
+    assert counted and " in 1 slabs" not in counted[0], counted
+    links, ids = _stories(whole)
+    assert sum(kind == "text" for _, _, kind, _ in links) >= 10, links  # the copies a day later
+    assert _stories(slabs) == (links, ids)

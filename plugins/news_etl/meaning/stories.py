@@ -38,10 +38,13 @@ and different write-ups apart.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 import time
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -232,7 +235,7 @@ def assign(x: Execute, run_id: str) -> int:
     )
     if links:
         x("CREATE OR REPLACE TEMP TABLE new_links (post_a VARCHAR, post_b VARCHAR, kind VARCHAR, similarity DOUBLE)")
-        x("INSERT INTO new_links SELECT * FROM (SELECT unnest(?, recursive := true))", [links_struct(links)])
+        _append(x, "new_links", _link_columns(links))
         x(
             """INSERT INTO story_links SELECT post_a, post_b, kind, similarity, ? FROM new_links""",
             [run_id],
@@ -254,8 +257,21 @@ def assign(x: Execute, run_id: str) -> int:
     return changed
 
 
-def links_struct(links: list[tuple[str, str, str, float]]) -> list[dict]:
-    return [{"post_a": a, "post_b": b, "kind": k, "similarity": s} for a, b, k, s in links]
+def _append(x: Execute, table: str, columns: dict[str, list]) -> None:
+    """Append ``columns`` (in the order of the temp table ``table``) through a Parquet file in
+    ``TMPDIR``: a million rows handed to DuckDB as one list parameter became a million values in
+    its memory, which the transaction kept until its end."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory(prefix="news-etl-stories-") as work:
+        path = os.path.join(work, table + ".parquet")
+        pq.write_table(pa.table(columns), path, compression="none")
+        x("INSERT INTO " + table + " SELECT * FROM read_parquet(?)", [path])  # (fixed names)
+
+
+def _link_columns(links: list[tuple[str, str, str, float]]) -> dict[str, list]:
+    return {name: [link[k] for link in links] for k, name in enumerate(("post_a", "post_b", "kind", "similarity"))}
 
 
 def _backfill_signatures(x: Execute) -> None:
@@ -281,6 +297,12 @@ def _backfill_signatures(x: Execute) -> None:
         )
 
 
+#: Posts of ``story_todo`` compared in one slab: a first load reads its window a slab of posts at a
+#: time (in publication order, with :data:`WINDOW_DAYS` around it), so what it holds at once does
+#: not grow with the site: a million posts' signatures were 300 MB in DuckDB before Python got them.
+SLAB_POSTS = 50_000
+
+
 def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str]]:
     """Near-identical pairs with a post of ``story_todo``, found through the LSH index; and the
     posts not in ``story_todo`` whose links change with it (the other copies of its text).
@@ -290,62 +312,108 @@ def _text_links(x: Execute) -> tuple[list[tuple[str, str, str, float]], list[str
     then the smallest post id): each other copy links to it (a star, one link a copy), and only
     representatives are compared with each other. A bucket of the LSH index is read for at most
     :data:`BUCKET_CAP` representatives around each post of ``story_todo`` (the smallest post ids
-    among those within the window of it)."""
+    among those within the window of it).
+
+    The representatives are found from a digest of each signature in the whole window; the
+    comparisons run a slab of :data:`SLAB_POSTS` todo posts at a time, each slab reading the
+    representatives published within :data:`WINDOW_DAYS` of its posts: every pair with a todo post
+    is within the slab of that post."""
     limit = WINDOW_DAYS * 86400
-    window = _window(x, limit)
-    if len(window) < 2:
+    ids, when, todo, digests = _window(x, limit)
+    if len(ids) < 2:
         return [], []
-    ids = [r[0] for r in window]
-    when = np.array([r[1] for r in window], dtype=np.float64)
-    sigs = np.frombuffer(b"".join(bytes(r[2]) for r in window), dtype="<u4").reshape(len(window), NUM_PERM)
-    todo = np.array([bool(r[3]) for r in window])
-    rep, also = _representatives(sigs, when, todo, limit)
+    rep, also = _representatives(digests, when, todo, limit)
     todo[also] = True
-    pairs = _similar_pairs(ids, sigs, when, todo, rep, limit)
-    reps = np.flatnonzero(rep == np.arange(len(rep)))
-    contained = _contained(x, ids, when, reps, todo, limit)
-    for pair, score in contained.items():
-        pairs.setdefault(pair, score)
-    if not pairs:
-        return [], [ids[i] for i in also]
-    return _numbers_agree(x, pairs, contained), [ids[i] for i in also]
+    similar: dict[tuple[str, str], float] = {}
+    contained: dict[tuple[str, str], float] = {}
+    slabs = _slabs(when[todo])
+    log.info("stories: %d posts in the window of the todo posts, compared in %d slabs", len(ids), len(slabs))
+    for first, last in slabs:
+        in_slab = todo & (when >= first) & (when <= last)
+        copies = np.flatnonzero(in_slab & (rep != np.arange(len(rep))))
+        stars = {}
+        for i, r in zip(copies.tolist(), rep[copies].tolist(), strict=True):  # each copied text's star
+            stars[(ids[i], ids[r]) if ids[i] < ids[r] else (ids[r], ids[i])] = 1.0
+        span = (first - limit, last + limit)
+        rows = np.flatnonzero((rep == np.arange(len(rep))) & (when >= span[0]) & (when <= span[1]))
+        slab_ids = [ids[i] for i in rows.tolist()]
+        found = _similar_pairs(slab_ids, _signatures(x, slab_ids, span), when[rows], in_slab[rows], limit)
+        near = _contained(x, slab_ids, when[rows], in_slab[rows], limit, span)
+        pairs = stars | found
+        oldest = float(when[rep[copies]].min()) if len(copies) else span[0]  # a star's centre may be older
+        agree = _numbers_agree(x, pairs.keys() | near.keys(), (min(oldest, span[0]), span[1]))
+        similar.update((p, s) for p, s in pairs.items() if p in agree)
+        contained.update((p, s) for p, s in near.items() if p in agree)
+    links = [
+        (a, b, "contained" if (a, b) in contained else "text", round(similar.get((a, b), contained.get((a, b), 0)), 4))
+        for a, b in sorted(similar.keys() | contained.keys())
+    ]
+    return links, [ids[i] for i in also]
 
 
-def _window(x: Execute, limit: float) -> list[tuple]:
-    """(post id, publication epoch, signature, in ``story_todo``) of every live post published
-    within ``limit`` seconds of a post of ``story_todo``, by post id. The todo posts' times
-    ± ``limit`` are merged into a few ranges first (a backfill: one)."""
+def _window(x: Execute, limit: float) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Every live post published within ``limit`` seconds of a post of ``story_todo``, by post id:
+    (post ids, publication epochs, in ``story_todo``, a digest of its signature: two 64-bit halves). The
+    todo posts' times ± ``limit`` are merged into a few ranges first (a backfill: one). A 128-bit
+    digest of each signature stands for it (what a million signatures would take: 16 MB, not 256)."""
     ranges: list[list[float]] = []
     for (t,) in x("SELECT epoch(published_at) FROM story_todo ORDER BY 1").fetchall():
         if ranges and t - limit <= ranges[-1][1]:
             ranges[-1][1] = t + limit
         else:
             ranges.append([t - limit, t + limit])
-    return x(
+    cols = x(
         """
-        SELECT a.post_id, epoch(a.published_at), s.minhash, a.post_id IN (SELECT post_id FROM story_todo)
+        SELECT a.post_id, epoch(a.published_at) AS epoch,
+               a.post_id IN (SELECT post_id FROM story_todo) AS todo,
+               md5_number_upper(s.minhash) AS upper, md5_number_lower(s.minhash) AS lower
         FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
         JOIN (SELECT unnest(?) AS r) w ON epoch(a.published_at) BETWEEN w.r[1] AND w.r[2]
         WHERE a.deleted_at IS NULL
         ORDER BY a.post_id""",
         [ranges],
-    ).fetchall()
+    ).fetchnumpy()
+    when = np.asarray(cols["epoch"], dtype=np.float64)
+    digests = np.column_stack([np.asarray(cols["upper"], dtype=np.uint64), np.asarray(cols["lower"], dtype=np.uint64)])
+    return cols["post_id"].tolist(), when, np.asarray(cols["todo"], dtype=bool), digests
+
+
+def _slabs(times: np.ndarray) -> list[tuple[float, float]]:
+    """The todo posts' publication times cut into (first, last) ranges of about :data:`SLAB_POSTS`
+    posts each; posts published at one time stay in one range."""
+    times = np.sort(times)
+    slabs = []
+    start = 0
+    while start < len(times):
+        end = min(start + SLAB_POSTS, len(times))
+        end = int(np.searchsorted(times, times[end - 1], "right"))  # the whole of its last time
+        slabs.append((float(times[start]), float(times[end - 1])))
+        start = end
+    return slabs
+
+
+def _signatures(x: Execute, wanted: list[str], span: tuple[float, float]) -> np.ndarray:
+    """The signatures of the posts ``wanted`` (published within the epochs ``span``), one row each."""
+    found = dict(
+        x(
+            """
+            SELECT a.post_id, s.minhash
+            FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
+            WHERE a.deleted_at IS NULL AND a.published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
+              AND a.post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [*_padded(span), wanted],
+        ).fetchall()
+    )
+    return np.frombuffer(b"".join(bytes(found[p]) for p in wanted), dtype="<u4").reshape(len(wanted), NUM_PERM)
 
 
 def _similar_pairs(
-    ids: list[str], sigs: np.ndarray, when: np.ndarray, todo: np.ndarray, rep: np.ndarray, limit: float
+    ids: list[str], sigs: np.ndarray, when: np.ndarray, todo: np.ndarray, limit: float
 ) -> dict[tuple[str, str], float]:
-    """(post, post) → similarity: each copy of a text linked to its representative (a star), and
-    the representatives whose signatures agree on :data:`THRESHOLD` of their values (LSH candidates),
-    within ``limit`` seconds, one of them todo."""
+    """(post, post) → similarity of the representatives ``ids`` whose signatures agree on
+    :data:`THRESHOLD` of their values (LSH candidates), within ``limit`` seconds, one of them todo."""
     pairs: dict[tuple[str, str], float] = {}
-    for i in np.flatnonzero(rep != np.arange(len(rep))).tolist():  # the star of each copied text
-        if todo[i]:
-            r = int(rep[i])
-            pairs[(ids[i], ids[r]) if ids[i] < ids[r] else (ids[r], ids[i])] = 1.0
-    reps = np.flatnonzero(rep == np.arange(len(rep)))
-    for i, j in candidates(sigs[reps], todo[reps], when[reps], limit):
-        a, b = int(reps[i]), int(reps[j])
+    for a, b in candidates(sigs, todo, when, limit):
         if abs(when[a] - when[b]) > limit:
             continue
         score = float(np.mean(sigs[a] == sigs[b]))
@@ -354,25 +422,16 @@ def _similar_pairs(
     return pairs
 
 
-def _numbers_agree(
-    x: Execute, pairs: dict[tuple[str, str], float], contained: dict[tuple[str, str], float]
-) -> list[tuple[str, str, str, float]]:
-    """The links of ``pairs`` whose posts give the same numbers (40亿 is not 50亿): each number of
-    one post's title is in the other's text, both ways. Each post normalised once."""
-    texts = dict(
-        (p, (t, b))
-        for p, t, b in x(
-            "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?))",
-            [sorted({p for pair in pairs for p in pair})],
-        ).fetchall()
-    )
+def _numbers_agree(x: Execute, pairs: set[tuple[str, str]], span: tuple[float, float]) -> set[tuple[str, str]]:
+    """The ``pairs`` (of posts published within the epochs ``span``) whose posts give the same
+    numbers (40亿 is not 50亿): each number of one post's title is in the other's text, both ways.
+    Each post normalised once."""
+    if not pairs:
+        return set()
+    texts = {p: (t, b) for p, t, b in _texts(x, sorted({p for pair in pairs for p in pair}), span).fetchall()}
     norm = {p: normalize(f"{t} {b}") for p, (t, b) in texts.items()}
     numbers = {p: _NUMBER.findall(normalize(t)) for p, (t, _) in texts.items()}
-    return [
-        (a, b, "text" if (a, b) not in contained else "contained", round(score, 4))
-        for (a, b), score in sorted(pairs.items())
-        if all(n in norm[b] for n in numbers[a]) and all(n in norm[a] for n in numbers[b])
-    ]
+    return {(a, b) for a, b in pairs if all(n in norm[b] for n in numbers[a]) and all(n in norm[a] for n in numbers[b])}
 
 
 #: A post of at most this many characters (letters and digits) can be contained in a longer one.
@@ -388,17 +447,19 @@ CONTAINED_CAP = 64
 _CHUNK = 2000
 
 
-def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, todo: np.ndarray, limit: float) -> dict:
-    """(short, long) post pairs, one of them ``todo``, published within ``limit`` seconds, where the
+def _contained(
+    x: Execute, ids: list[str], when: np.ndarray, todo: np.ndarray, limit: float, span: tuple[float, float]
+) -> dict:
+    """(short, long) pairs of the posts ``ids`` (published within the epochs ``span``), one of them
+    ``todo``, published within ``limit`` seconds, where the
     short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
     title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
     :data:`ANCHORS` smallest shingle hashes; then :data:`CONTAINED` of all its shingles. A function
     of the two posts; one pass over the texts of the window, in chunks."""
-    rows = {i: ids[i] for i in reps.tolist()}
-    if not rows:
+    if not ids:
         return {}
-    index = {p: i for i, p in rows.items()}
-    lengths, shorts = _short_posts(x, rows, index)
+    index = {p: i for i, p in enumerate(ids)}
+    lengths, shorts = _short_posts(x, index, span)
     if not shorts:
         return {}
     owners = np.array(sorted(shorts), dtype=np.int64)
@@ -412,13 +473,7 @@ def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, t
     )
     # one pass over the texts, streamed :data:`_CHUNK` rows at a time: a query per chunk of ids
     # decompressed the row groups of the articles again for each chunk (17 times slower at 40,000)
-    x(
-        "CREATE OR REPLACE TEMP TABLE contained_longs AS SELECT unnest(?::VARCHAR[]) AS post_id",
-        [[ids[i] for i in rows_to_read.tolist()]],
-    )
-    texts = x(
-        "SELECT a.post_id, a.title, a.body_text FROM articles a SEMI JOIN contained_longs l ON l.post_id = a.post_id"
-    )
+    texts = _texts(x, [ids[i] for i in rows_to_read.tolist()], span)
     while chunk := texts.fetchmany(_CHUNK):
         for p, t, b in chunk:
             li = index[p]
@@ -432,8 +487,23 @@ def _contained(x: Execute, ids: list[str], when: np.ndarray, reps: np.ndarray, t
                 if share >= CONTAINED:
                     a, b_ = ids[si], ids[li]
                     found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
-    x("DROP TABLE contained_longs")
     return found
+
+
+def _texts(x: Execute, wanted: list[str], span: tuple[float, float]) -> Any:
+    """(post id, title, text) of the posts ``wanted``, published within the epochs ``span``: the
+    time range lets DuckDB skip the row groups of other days (a load writes them in date order)."""
+    return x(
+        """SELECT post_id, title, body_text FROM articles
+           WHERE published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
+             AND post_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [*_padded(span), wanted],
+    )
+
+
+def _padded(span: tuple[float, float]) -> tuple[float, float]:
+    """``span`` a second wider each side: an epoch read as a double and back lands within a microsecond."""
+    return span[0] - 1, span[1] + 1
 
 
 def _longs_to_read(
@@ -454,24 +524,23 @@ def _longs_to_read(
 
 
 def _short_posts(
-    x: Execute, rows: dict[int, str], index: dict[str, int]
+    x: Execute, index: dict[str, int], span: tuple[float, float]
 ) -> tuple[dict[str, int], dict[int, np.ndarray]]:
     """(post → length of title and text, row → sorted shingle hashes of each short post's text: at
-    most :data:`SHORT_CHARS` and at least :data:`ANCHORS` shingles)."""
+    most :data:`SHORT_CHARS` and at least :data:`ANCHORS` shingles), of the posts of ``index``."""
     lengths = dict(
         x(
             """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
-               WHERE post_id IN (SELECT unnest(?::VARCHAR[]))""",
-            [list(rows.values())],
+               WHERE published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
+                 AND post_id IN (SELECT unnest(?::VARCHAR[]))""",
+            [*_padded(span), list(index)],
         ).fetchall()
     )
     short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
     shorts: dict[int, np.ndarray] = {}
     if not short_ids:
         return lengths, shorts
-    for p, t, b in x(
-        "SELECT post_id, title, body_text FROM articles WHERE post_id IN (SELECT unnest(?::VARCHAR[]))", [short_ids]
-    ).fetchall():
+    for p, t, b in _texts(x, short_ids, span).fetchall():
         if len(normalize(f"{t}{b}")) <= SHORT_CHARS:
             h = np.unique(shingle_hashes("", b or ""))  # its text: a longer report gives it another title
             if len(h) >= ANCHORS:
@@ -505,15 +574,15 @@ def _near_shorts(
 
 
 def _representatives(
-    sigs: np.ndarray, when: np.ndarray, todo: np.ndarray, limit: float
+    keys: np.ndarray, when: np.ndarray, todo: np.ndarray, limit: float
 ) -> tuple[np.ndarray, list[int]]:
     """For each row, the row of its text's representative (itself for a representative): rows with
-    one signature, cut where their sorted times are more than ``limit`` apart, keep the earliest
+    one key (a row of ``keys``: a signature or its digest), cut where their sorted times are more than ``limit`` apart, keep the earliest
     (then the first row: the rows are in post id order). Also the rows not ``todo`` that share a
     cluster with a ``todo`` row. Linear after one sort."""
-    n = len(sigs)
-    keys = np.ascontiguousarray(sigs).view(np.dtype((np.void, 4 * NUM_PERM))).ravel()
-    _, group = np.unique(keys, return_inverse=True)
+    n = len(keys)
+    flat = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.dtype.itemsize * keys.shape[1]))).ravel()
+    _, group = np.unique(flat, return_inverse=True)
     order = np.lexsort((np.arange(n), when, group))
     rep = np.arange(n)
     clusters: list[list[int]] = []
@@ -557,15 +626,21 @@ def _relabel(x: Execute) -> int:
                     AND story_id IS NOT NULL)
         SELECT post_id FROM seeds
         UNION SELECT post_id FROM articles WHERE story_id IN (SELECT story_id FROM stories)""")
-    members = x("""
-        SELECT a.post_id, a.published_at FROM articles a SEMI JOIN story_affected USING (post_id)
+    members = (
+        x("""
+        SELECT a.post_id FROM articles a SEMI JOIN story_affected USING (post_id)
         WHERE a.deleted_at IS NULL
-        ORDER BY a.published_at, a.post_id""").fetchall()
+        ORDER BY a.published_at, a.post_id""")
+        .fetchnumpy()["post_id"]
+        .tolist()
+    )
     edges = x("""
         SELECT post_a, post_b FROM story_links
         WHERE post_a IN (SELECT post_id FROM story_affected) OR post_b IN (SELECT post_id FROM story_affected)
         ORDER BY 1, 2""").fetchall()
-    parent = {p: p for p, _ in members}
+    linked = {p for edge in edges for p in edge}
+    rank = {p: i for i, p in enumerate(members) if p in linked}  # earliest post first, then post id
+    parent = {p: p for p in rank}  # a post without a link is its own story
 
     def find(p: str) -> str:
         while parent[p] != p:
@@ -573,7 +648,6 @@ def _relabel(x: Execute) -> int:
             p = parent[p]
         return p
 
-    rank = {p: i for i, (p, _) in enumerate(members)}  # earliest post first, then post id
     for a, b in edges:
         if a not in parent or b not in parent:
             continue  # a link to a post outside the group cannot exist; stay safe
@@ -582,10 +656,10 @@ def _relabel(x: Execute) -> int:
             if rank[rb] < rank[ra]:
                 ra, rb = rb, ra
             parent[rb] = ra  # the root is always the group's earliest post
-    labels = [{"post_id": p, "story_id": story_key(find(p))} for p, _ in members]
     x("CREATE OR REPLACE TEMP TABLE story_labels (post_id VARCHAR, story_id VARCHAR)")
-    if labels:
-        x("INSERT INTO story_labels SELECT * FROM (SELECT unnest(?, recursive := true))", [labels])
+    if members:
+        stories = [story_key(find(p) if p in parent else p) for p in members]
+        _append(x, "story_labels", {"post_id": members, "story_id": stories})
     x("""
         CREATE OR REPLACE TEMP TABLE story_moved AS
         SELECT a.post_id, a.published_date FROM articles a JOIN story_labels l USING (post_id)

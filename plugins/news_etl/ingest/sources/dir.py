@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from news_etl.contract import MAX_POST_BYTES, MAX_REJECT_RAW_BYTES
 from news_etl.ingest.sources.base import Deleted, SourceError, sharing_post_id
@@ -107,6 +108,11 @@ def _warehouse_path(rel: str) -> str:
     return rel
 
 
+#: A listed post file: (path in the warehouse, size, mtime in ns, its full name where that is not
+#: the source's root joined with the path, else None).
+Entry: TypeAlias = tuple[str, int, int, str | None]
+
+
 @dataclass
 class _Scan:
     """What one listing found against the known files."""
@@ -142,15 +148,16 @@ class DirSource:
             shown = printable_path(rel if len(rel) <= 200 else "…" + rel[-200:])
             self.unreadable.append(f"{shown} ({exc.strerror or type(exc).__name__})")
 
-    def _entries(self) -> list[tuple[str, int, int, str]]:
+    def _entries(self) -> list[Entry]:
         """(path in the warehouse, size, mtime in ns, full name) of every post file; counts what
         it skips. Two ints a file, not its ``stat_result``: at a million files that is about
-        400 MB less held by the fetch."""
+        400 MB less held by the fetch; the full name only where it is not the root and the path
+        (a name the warehouse spells otherwise), about 110 MB less."""
         if not self.root.is_dir():
             raise SourceError(f"source folder {self.root} does not exist or is not a folder")
         prefix = len(str(self.root)) + 1  # paths are made relative by slicing: pathlib costs ~10 µs a file
         stack = [str(self.root)]
-        found: list[tuple[str, int, int, str]] = []
+        found: list[Entry] = []
         linked: list[tuple[str, int, int, str, int, int, int]] = []  # posts with several links: checked below
         names: Counter[tuple[int, int]] = Counter()  # names in the source of each file with several links
         is_reg, suffixes = stat.S_ISREG, POST_SUFFIXES  # (the loop runs once a file: 100,000 times a run)
@@ -195,7 +202,7 @@ class DirSource:
                     full = entry.path
                     rel = _warehouse_path(full[prefix:])
                     if st.st_nlink == 1:
-                        found.append((rel, st.st_size, st.st_mtime_ns, full))
+                        found.append((rel, st.st_size, st.st_mtime_ns, None if full[prefix:] == rel else full))
                     else:
                         linked.append((rel, st.st_size, st.st_mtime_ns, full, st.st_dev, st.st_ino, st.st_nlink))
         found.extend(self._inside_links(linked, names))
@@ -203,7 +210,7 @@ class DirSource:
 
     def _inside_links(
         self, linked: list[tuple[str, int, int, str, int, int, int]], names: Counter[tuple[int, int]]
-    ) -> Iterator[tuple[str, int, int, str]]:
+    ) -> Iterator[Entry]:
         """The files with several links whose every link is in the source; a file linked more often
         than the source holds names for it has a name outside the source (skipped, counted)."""
         for rel, size, mtime_ns, full, dev, ino, nlink in linked:
@@ -212,9 +219,11 @@ class DirSource:
                 continue
             yield (rel, size, mtime_ns, full)
 
-    def _read(self, rel: str, listed_mtime_ns: int, full: str) -> RawPost | None:
-        """The post file, or None (counted, named) when it cannot be opened."""
+    def _read(self, rel: str, listed_mtime_ns: int, full: str | None) -> RawPost | None:
+        """The post file (``full``: its name where it is not the root and ``rel``), or None
+        (counted, named) when it cannot be opened."""
         problem: tuple[str, str] | None = None
+        full = full or os.path.join(self.root, rel)
         try:
             fh = open(full, "rb")  # (closed by the with below)
         except FileNotFoundError:
@@ -267,9 +276,7 @@ class DirSource:
         self.revision = self._revision(entries, known, scan, previous_revision)
         self._warn_skipped()
 
-    def _changed(
-        self, entries: list[tuple[str, int, int, str]], known: dict[str, Known], scan: _Scan
-    ) -> Iterator[RawPost]:
+    def _changed(self, entries: list[Entry], known: dict[str, Known], scan: _Scan) -> Iterator[RawPost]:
         """The files whose size or time changed, read; those whose content changed too, yielded."""
         get = known.get  # (the loop runs once a file: 100,000 times a run)
         for rel, size, mtime_ns, full in entries:
@@ -288,29 +295,31 @@ class DirSource:
                 scan.staged.add(rel)
                 yield post
 
-    def _gone(
-        self, entries: list[tuple[str, int, int, str]], known: dict[str, Known], scan: _Scan
-    ) -> Iterator[RawPost]:
+    def _gone(self, entries: list[Entry], known: dict[str, Known], scan: _Scan) -> Iterator[RawPost]:
         """The known files no longer listed (``scan.deleted``; those in a folder that cannot be read
         now are kept, not gone), and the files that share a post id with a staged or deleted one,
         read again so the load picks the one file that holds the article among all of them (the
         others are duplicate rejects)."""
-        present = {entry[0]: entry for entry in entries}
-        scan.deleted = known.keys() - present.keys()
+        if not known:  # a first load: nothing is gone, no file shares a post id with a loaded one
+            return
+        scan.deleted = known.keys() - {entry[0] for entry in entries}
         if self._closed:
             closed = tuple(self._closed)
             scan.kept = {rel for rel in scan.deleted if rel.startswith(closed)}
             scan.deleted -= scan.kept
-        for rel in sharing_post_id(known, scan.deleted, scan.staged):
-            if rel in present:
-                _, _, mtime_ns, full = present[rel]
+        again = list(sharing_post_id(known, scan.deleted, scan.staged))
+        wanted = set(again)
+        listed = {entry[0]: entry for entry in entries if entry[0] in wanted} if wanted else {}
+        for rel in again:
+            if rel in listed:
+                _, _, mtime_ns, full = listed[rel]
                 post = self._read(rel, mtime_ns, full)
                 if post is not None:
                     yield post
 
     def _revision(
         self,
-        entries: list[tuple[str, int, int, str]],
+        entries: list[Entry],
         known: dict[str, Known],
         scan: _Scan,
         previous_revision: str | None,
