@@ -341,16 +341,17 @@ def load_run(x: Execute, run_id: str) -> None:
     x("DROP TABLE security_renamed")
 
 
-def rebuild_daily(x: Execute, run_id: str) -> None:
-    """``security_daily`` of ``touched_days`` (the days daily_metrics was rebuilt for)."""
-    x("DELETE FROM security_daily WHERE day IN (SELECT day FROM touched_days)")
+def rebuild_daily(x: Execute, run_id: str, first: object, last: object) -> None:
+    """``security_daily`` of ``touched_days`` from ``first`` to ``last`` (the days daily_metrics was
+    rebuilt for; their rows deleted by the caller)."""
     x(
         """
         INSERT INTO security_daily
         SELECT a.published_date, s.market, s.code, min(s.name), any_value(s.kind),
                count(*), count(DISTINCT a.story_id), count(DISTINCT coalesce(a.outlet, '?')), sum(s.keytips), ?
         FROM article_securities s JOIN articles a USING (post_id)
-        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days) AND NOT s.fragment
+        WHERE a.deleted_at IS NULL AND a.published_date BETWEEN ? AND ?
+          AND a.published_date IN (SELECT day FROM touched_days) AND NOT s.fragment
         GROUP BY a.published_date, s.market, s.code""",
-        [run_id],
+        [run_id, first, last],
     )

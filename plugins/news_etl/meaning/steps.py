@@ -61,19 +61,47 @@ def rebuild(x: Execute, run_id: str) -> dict[str, int]:
     return counts
 
 
+#: Live posts whose days' keyword and security counts one statement rebuilds: a first load of a
+#: million posts counted its 20 million keywords by day in one statement, whose distinct counts ran
+#: out of DuckDB's 512 MB (they do not spill).
+DAILY_CHUNK_POSTS = 50_000
+
+
 def rebuild_daily(x: Execute, run_id: str) -> None:
-    """``keyword_daily`` and ``security_daily`` of ``touched_days``, counting live articles only."""
+    """``keyword_daily`` and ``security_daily`` of ``touched_days``, counting live articles only, a
+    run of days of at most about :data:`DAILY_CHUNK_POSTS` posts a statement."""
     x("DELETE FROM keyword_daily WHERE day IN (SELECT day FROM touched_days)")
-    x(
-        """
-        INSERT INTO keyword_daily (day, keyword, articles, outlets, weight_sum, run_id, stories)
-        SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')),
-               -- weights have 6 decimals: a DECIMAL sum is exact, the same whatever order the batches came in
-               sum(k.weight::DECIMAL(18, 6))::DOUBLE, ?,
-               count(DISTINCT a.story_id)
-        FROM article_keywords k JOIN articles a USING (post_id)
-        WHERE a.deleted_at IS NULL AND a.published_date IN (SELECT day FROM touched_days)
-        GROUP BY a.published_date, k.keyword""",
-        [run_id],
-    )
-    securities.rebuild_daily(x, run_id)
+    x("DELETE FROM security_daily WHERE day IN (SELECT day FROM touched_days)")
+    for first, last in _day_runs(x):
+        x(
+            """
+            INSERT INTO keyword_daily (day, keyword, articles, outlets, weight_sum, run_id, stories)
+            SELECT a.published_date, k.keyword, count(*), count(DISTINCT coalesce(a.outlet, '?')),
+                   -- weights have 6 decimals: a DECIMAL sum is exact, the same whatever order the batches came in
+                   sum(k.weight::DECIMAL(18, 6))::DOUBLE, ?,
+                   count(DISTINCT a.story_id)
+            FROM article_keywords k JOIN articles a USING (post_id)
+            WHERE a.deleted_at IS NULL AND a.published_date BETWEEN ? AND ?
+              AND a.published_date IN (SELECT day FROM touched_days)
+            GROUP BY a.published_date, k.keyword""",
+            [run_id, first, last],
+        )
+        securities.rebuild_daily(x, run_id, first, last)
+
+
+def _day_runs(x: Execute) -> list[tuple[object, object]]:
+    """``touched_days`` that hold live posts, cut into runs of consecutive days of at most about
+    :data:`DAILY_CHUNK_POSTS` posts (a day is never cut): (first day, last day) of each."""
+    days = x("""
+        SELECT published_date, count(*) FROM articles
+        WHERE deleted_at IS NULL AND published_date IN (SELECT day FROM touched_days)
+        GROUP BY ALL ORDER BY 1""").fetchall()
+    runs: list[tuple[object, object]] = []
+    posts = DAILY_CHUNK_POSTS
+    for day, n in days:
+        if posts + n > DAILY_CHUNK_POSTS:
+            runs.append((day, day))
+            posts = 0
+        runs[-1] = (runs[-1][0], day)
+        posts += n
+    return runs
