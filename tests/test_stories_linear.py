@@ -145,10 +145,12 @@ def test_a_load_compared_a_few_posts_at_a_time_finds_the_links_of_one_pass(tmp_p
     pipeline.run_all(whole)
     monkeypatch.setattr(stories, "SLAB_POSTS", 3)
     caplog.set_level(logging.INFO, logger="news_etl.meaning.stories")
+    caplog.clear()  # (the first run's lines, where another test set the level already)
     slabs = settings_in(tmp_path / "slabs", site)
     pipeline.run_all(slabs)
-    counted = [r.getMessage() for r in caplog.records if "slabs" in r.getMessage()]
-    assert counted and " in 1 slabs" not in counted[0], counted
+    counted = [r.getMessage() for r in caplog.records if r.getMessage().startswith("stories: ")]
+    counted = [m for m in counted if "compared in" in m]
+    assert len(counted) == 1 and " in 1 slabs" not in counted[0], counted
     links, ids = _stories(whole)
     assert sum(kind == "text" for _, _, kind, _ in links) >= 10, links  # the copies a day later
     assert _stories(slabs) == (links, ids)

@@ -162,7 +162,8 @@ def fetch(settings: Settings, run: Run, on_batch=None, read_state=None) -> Fetch
             item.problem, item.problem_detail = "file too large", f"{item.size} bytes, limit {MAX_POST_BYTES}"
         pending.append(item)
         pending_bytes += len(item.raw)
-        staged_ids.add(post_id_from_path(item.path))
+        if known:  # (a first load deletes nothing: a million ids less held)
+            staged_ids.add(post_id_from_path(item.path))
         changed += 1
         if len(pending) >= settings.batch_size or pending_bytes >= settings.batch_mb * 1024 * 1024:
             flush()

@@ -117,9 +117,10 @@ Entry: TypeAlias = tuple[str, int, int, str | None]
 class _Scan:
     """What one listing found against the known files."""
 
-    read: dict[str, str] = field(default_factory=dict)  # the content hash of each file read (size or time changed)
+    read: dict[str, bytes] = field(default_factory=dict)  # the content hash of each file read (size or time changed)
     unreadable: set[str] = field(default_factory=set)  # files that could not be read and were not loaded before
-    staged: set[str] = field(default_factory=set)
+    staged: set[str] = field(default_factory=set)  # (kept only beside known files: a first load's are all)
+    staged_count: int = 0
     unknown: int = 0  # files listed that were never loaded
     deleted: set[str] = field(default_factory=set)
     kept: set[str] = field(default_factory=set)  # known files in folders that cannot be read now
@@ -269,7 +270,7 @@ class DirSource:
         if self._vanished and not self.root.is_dir():  # not a post deleted meanwhile: the whole source went
             raise SourceError(f"source folder {self.root} disappeared during the fetch: No such file or directory")
         self.seen = len(entries)
-        if scan.staged or scan.unknown or len(entries) != len(known):
+        if scan.staged_count or scan.unknown or len(entries) != len(known):
             yield from self._gone(entries, known, scan)
         for rel in sorted(scan.deleted):
             yield Deleted(rel)
@@ -289,10 +290,14 @@ class DirSource:
                 if old is None:
                     scan.unreadable.add(rel)
                 continue
-            scan.read[rel] = post.content_hash
+            scan.read[rel] = bytes.fromhex(
+                post.content_hash
+            )  # (32 bytes, not a string of 64: at a million files, 50 MB)
             # (a file whose time was out of range was recorded without one: once set right, it loads)
             if old is None or old.content_hash != post.content_hash or (old.mtime_ns is None and not post.problem):
-                scan.staged.add(rel)
+                scan.staged_count += 1
+                if known:  # another file may share its post id (a first load has none to share with)
+                    scan.staged.add(rel)
                 yield post
 
     def _gone(self, entries: list[Entry], known: dict[str, Known], scan: _Scan) -> Iterator[RawPost]:
@@ -327,7 +332,7 @@ class DirSource:
         """A digest of every listed file's path and content hash. Nothing staged and nothing gone:
         the files and their hashes are the known ones, which the previous revision names (the load
         writes both in one transaction), so it stays, without a sort of every path."""
-        if not (scan.staged or scan.deleted or previous_revision is None):
+        if not (scan.staged_count or scan.deleted or previous_revision is None):
             return previous_revision
         unreadable, read = scan.unreadable, scan.read
         paths = sorted([*(rel for rel, *_ in entries if rel not in unreadable), *scan.kept])
@@ -336,7 +341,7 @@ class DirSource:
             digest.update(
                 "".join(
                     [
-                        f"{rel}\0{read[rel] if rel in read else known[rel].content_hash}\n"
+                        f"{rel}\0{read[rel].hex() if rel in read else known[rel].content_hash}\n"
                         for rel in paths[start : start + _DIGEST_ROWS]
                     ]
                 ).encode()
