@@ -492,7 +492,7 @@ def _contained(
 
 def _texts(x: Execute, wanted: list[str], span: tuple[float, float]) -> Any:
     """(post id, title, text) of the posts ``wanted``, published within the epochs ``span``: the
-    time range lets DuckDB skip the row groups of other days (a load writes them in date order)."""
+    time range lets DuckDB skip the row groups whose posts were all published outside it."""
     return x(
         """SELECT post_id, title, body_text FROM articles
            WHERE published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
