@@ -90,18 +90,18 @@ def rebuild_daily(x: Execute, run_id: str) -> None:
 
 
 def _day_runs(x: Execute) -> list[tuple[object, object]]:
-    """``touched_days`` that hold live posts, cut into runs of consecutive days of at most about
+    """``touched_days`` that hold live posts, in order, cut into runs of at most about
     :data:`DAILY_CHUNK_POSTS` posts (a day is never cut): (first day, last day) of each."""
     days = x("""
         SELECT published_date, count(*) FROM articles
         WHERE deleted_at IS NULL AND published_date IN (SELECT day FROM touched_days)
         GROUP BY ALL ORDER BY 1""").fetchall()
     runs: list[tuple[object, object]] = []
-    posts = DAILY_CHUNK_POSTS
+    posts = 0
     for day, n in days:
-        if posts + n > DAILY_CHUNK_POSTS:
+        if runs and posts + n <= DAILY_CHUNK_POSTS:
+            runs[-1], posts = (runs[-1][0], day), posts + n
+        else:
             runs.append((day, day))
-            posts = 0
-        runs[-1] = (runs[-1][0], day)
-        posts += n
+            posts = n
     return runs

@@ -395,13 +395,12 @@ def _slabs(times: np.ndarray) -> list[tuple[float, float]]:
 def _signatures(x: Execute, wanted: list[str], span: tuple[float, float]) -> np.ndarray:
     """The signatures of the posts ``wanted`` (published within the epochs ``span``), one row each."""
     found = dict(
-        x(
-            """
-            SELECT a.post_id, s.minhash
-            FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version
-            WHERE a.deleted_at IS NULL AND a.published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
-              AND a.post_id IN (SELECT unnest(?::VARCHAR[]))""",
-            [*_padded(span), wanted],
+        _of_posts(
+            x,
+            """SELECT a.post_id, s.minhash
+               FROM articles a JOIN story_signatures s ON s.post_id = a.post_id AND s.version = a.version""",
+            wanted,
+            span,
         ).fetchall()
     )
     return np.frombuffer(b"".join(bytes(found[p]) for p in wanted), dtype="<u4").reshape(len(wanted), NUM_PERM)
@@ -491,19 +490,20 @@ def _contained(
 
 
 def _texts(x: Execute, wanted: list[str], span: tuple[float, float]) -> Any:
-    """(post id, title, text) of the posts ``wanted``, published within the epochs ``span``: the
-    time range lets DuckDB skip the row groups whose posts were all published outside it."""
+    """(post id, title, text) of the posts ``wanted``, published within the epochs ``span``."""
+    return _of_posts(x, "SELECT a.post_id, a.title, a.body_text FROM articles a", wanted, span)
+
+
+def _of_posts(x: Execute, select: str, wanted: list[str], span: tuple[float, float]) -> Any:
+    """``select`` (from ``articles a``) of the posts ``wanted``, published within the epochs
+    ``span``: the time range lets DuckDB skip the row groups whose posts were all published outside
+    it; a second wider each side, as an epoch read as a double and back lands within a microsecond."""
     return x(
-        """SELECT post_id, title, body_text FROM articles
-           WHERE published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
-             AND post_id IN (SELECT unnest(?::VARCHAR[]))""",
-        [*_padded(span), wanted],
+        select
+        + """ WHERE a.published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
+                AND a.post_id IN (SELECT unnest(?::VARCHAR[]))""",
+        [span[0] - 1, span[1] + 1, wanted],
     )
-
-
-def _padded(span: tuple[float, float]) -> tuple[float, float]:
-    """``span`` a second wider each side: an epoch read as a double and back lands within a microsecond."""
-    return span[0] - 1, span[1] + 1
 
 
 def _longs_to_read(
@@ -529,11 +529,11 @@ def _short_posts(
     """(post → length of title and text, row → sorted shingle hashes of each short post's text: at
     most :data:`SHORT_CHARS` and at least :data:`ANCHORS` shingles), of the posts of ``index``."""
     lengths = dict(
-        x(
-            """SELECT post_id, length(coalesce(title, '')) + length(coalesce(body_text, '')) FROM articles
-               WHERE published_at BETWEEN to_timestamp(?) AND to_timestamp(?)
-                 AND post_id IN (SELECT unnest(?::VARCHAR[]))""",
-            [*_padded(span), list(index)],
+        _of_posts(
+            x,
+            "SELECT a.post_id, length(coalesce(a.title, '')) + length(coalesce(a.body_text, '')) FROM articles a",
+            list(index),
+            span,
         ).fetchall()
     )
     short_ids = sorted(p for p, n in lengths.items() if n <= SHORT_CHARS * 2)
