@@ -191,7 +191,9 @@ def test_a_newcomers_first_run_is_green_in_the_api_and_the_browser(base, page):
         page.keyboard.press("Escape")
         page.goto(af.url + f"/dags/{DAG}")
         page.get_by_role("button", name="Trigger").click()
-        dialog = page.get_by_role("dialog")
+        # the Trigger dialog by its "Single Run" card: a date picker's popover is a dialog too, and
+        # it can stay in the page, closed, after the picker has gone
+        dialog = page.get_by_role("dialog").filter(has_text="Single Run")
         dialog.get_by_text("Backfill", exact=True).click()
         picker = page.get_by_placeholder("YYYY/MM/DD")
         for day, minute in (("2026/11/23", "00:00"), ("2026/11/25", "23:59")):

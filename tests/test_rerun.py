@@ -116,7 +116,7 @@ def test_clearing_a_loaded_day_in_the_browser_is_green_and_changes_nothing(loade
     page.goto(af.url + f"/dags/{DAG}/runs/{quoted}")
     expect(page.get_by_text("Success").first).to_be_visible()
     page.get_by_role("button", name="Press shift+c to clear").click()  # the run's ↻ (its tooltip names it)
-    dialog = page.get_by_role("dialog")
+    dialog = page.get_by_role("dialog").filter(has_text="Clear Dag Run")  # not a closed popover's
     expect(dialog).to_contain_text("Clear Dag Run")
     expect(dialog).to_contain_text("Affected Tasks: 6")  # fetch, transform[0] (the day had a batch), validate …
     expect(dialog.get_by_role("button", name="Confirm")).to_be_enabled()
