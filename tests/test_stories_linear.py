@@ -61,37 +61,64 @@ def test_a_bucket_is_read_for_a_bounded_number_of_posts():
     assert all(j < stories.BUCKET_CAP + 1 for _, j in pairs)  # the smallest post ids (rows)
 
 
-def test_a_flash_inside_a_longer_report_is_the_same_story(tmp_path, corpus_dir):
-    """The 雷蒙多 flash (202112082206936037, 财联社) wholly inside a longer report published later
-    the same day: containment 1.0, Jaccard about 0.6, one story; a report quoting half of it is not."""
-    source = tmp_path / "posts"
-    source.mkdir()
+def _flash_and_reports(corpus_dir: Path) -> dict[str, str]:
+    """File name → text: the 雷蒙多 flash (202112082206936037, 财联社), a longer report published later
+    the same day holding all of it, and another quoting half of it."""
     flash = corpus_dir / "2021-12-08-202112082206936037.md"
-    (source / flash.name).write_bytes(flash.read_bytes())
     text = flash.read_text(encoding="utf-8").split("---\n", 2)[2].split("\n\n<http", 1)[0].strip()
     more = "分析人士指出，芯片短缺预计持续至明年下半年，车企正调整生产计划，部分工厂已经减产。" * 3
-    longer = (
-        '---\nlayout: post\ntitle: "美国商务部长：芯片法案或拖延到2022年"\ndate: 2021-12-08 15:00:00 +0800\n'
-        f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{more}</p><p>{text}</p><p>{more[::-1]}</p>\n"
-    )
-    (source / "2021-12-08-202112089900000001.md").write_text(longer, encoding="utf-8")
     other = "半导体行业协会表示，全球晶圆产能扩张仍需时间，设备交付周期延长，成熟制程价格继续上涨。" * 3
-    (source / "2021-12-08-202112089900000002.md").write_text(
-        '---\nlayout: post\ntitle: "芯片供应危机延续"\ndate: 2021-12-08 16:00:00 +0800\n'
-        f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{other}</p><p>{text[: len(text) // 2]}</p>\n",
-        encoding="utf-8",
-    )
+    return {
+        flash.name: flash.read_text(encoding="utf-8"),
+        "2021-12-08-202112089900000001.md": (
+            '---\nlayout: post\ntitle: "美国商务部长：芯片法案或拖延到2022年"\ndate: 2021-12-08 15:00:00 +0800\n'
+            f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{more}</p><p>{text}</p><p>{more[::-1]}</p>\n"
+        ),
+        "2021-12-08-202112089900000002.md": (
+            '---\nlayout: post\ntitle: "芯片供应危机延续"\ndate: 2021-12-08 16:00:00 +0800\n'
+            f"categories: emnews\ntags: 东财滚动新闻\n---\n<p>{other}</p><p>{text[: len(text) // 2]}</p>\n"
+        ),
+    }
+
+
+def test_a_flash_inside_a_longer_report_is_the_same_story(tmp_path, corpus_dir):
+    """The flash wholly inside a longer report published later the same day: containment 1.0,
+    Jaccard about 0.6, one story; a report quoting half of it is not."""
+    source = tmp_path / "posts"
+    source.mkdir()
+    for name, text in _flash_and_reports(corpus_dir).items():
+        (source / name).write_text(text, encoding="utf-8")
     settings = settings_in(tmp_path, source)
     pipeline.run_all(settings)
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        story = dict(con.execute("SELECT post_id, story_id FROM articles").fetchall())
-        kinds = con.execute("SELECT post_a, post_b, kind, similarity FROM story_links ORDER BY ALL").fetchall()
-    finally:
-        con.close()
+    kinds, ids = _stories(settings)
+    story = dict(ids)
     assert story["202112089900000001"] == story["202112082206936037"] == "202112082206936037", kinds
     assert story["202112089900000002"] != "202112082206936037", kinds
     assert ("202112082206936037", "202112089900000001", "contained", 1.0) in kinds
+
+
+@pytest.mark.parametrize("later", ["2021-12-08-202112082206936037.md", "2021-12-08-202112089900000001.md"])
+def test_a_flash_and_the_report_holding_it_link_whichever_comes_in_a_later_run(tmp_path, corpus_dir, later):
+    """A run whose new post is the flash checks it against the reports already loaded (only the
+    new posts' anchors are looked up in them); a run whose new post is the report checks it
+    against every short post around it. Both end as one run of the three posts does."""
+    files = _flash_and_reports(corpus_dir)
+    together, source = tmp_path / "together", tmp_path / "posts"
+    together.mkdir()
+    source.mkdir()
+    for name, text in files.items():
+        (together / name).write_text(text, encoding="utf-8")
+        if name != later:
+            (source / name).write_text(text, encoding="utf-8")
+    once = settings_in(tmp_path / "once", together)
+    pipeline.run_all(once)
+    settings = settings_in(tmp_path / "twice", source)
+    pipeline.run_all(settings)
+    assert not [k for k in _stories(settings)[0] if k[2] == "contained"]  # the pair is not there yet
+    (source / later).write_text(files[later], encoding="utf-8")
+    pipeline.run_all(settings)
+    assert _stories(settings) == _stories(once)
+    assert ("202112082206936037", "202112089900000001", "contained", 1.0) in _stories(settings)[0]
 
 
 def test_the_guide_shows_the_similarities_the_command_prints(corpus_dir):
@@ -154,3 +181,14 @@ def test_a_load_compared_a_few_posts_at_a_time_finds_the_links_of_one_pass(tmp_p
     links, ids = _stories(whole)
     assert sum(kind == "text" for _, _, kind, _ in links) >= 10, links  # the copies a day later
     assert _stories(slabs) == (links, ids)
+
+
+def test_the_shingles_of_many_texts_at_once_are_each_texts_own():
+    """Shorter than a shingle, empty, full-width, punctuation only: each text's hashes as if alone."""
+    rng = np.random.default_rng(3)
+    letters = list("中国人民银行，。ABCａｂ 12３")
+    texts = ["", "a", "中国", "abcde", "ＡＢＣ１２３，中国人民银行。", "!!!", "北向资金净流入达30亿元" * 5]
+    texts += ["".join(rng.choice(letters, size=rng.integers(0, 40))) for _ in range(200)]
+    hashes, bounds = stories.many_shingle_hashes(texts)
+    for k, text in enumerate(texts):
+        assert np.array_equal(hashes[bounds[k] : bounds[k + 1]], stories.shingle_hashes("", text)), text

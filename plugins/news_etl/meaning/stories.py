@@ -43,8 +43,9 @@ import re
 import tempfile
 import time
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -102,9 +103,32 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
 def shingle_hashes(title: str, body: str) -> np.ndarray:
     """32-bit hashes of the post's character :data:`SHINGLE`-grams, all at once with numpy
     (a polynomial hash of the code points, mixed) instead of one hash call per shingle."""
-    codes = np.frombuffer(normalize(f"{title}{body}").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if len(codes) < SHINGLE:
-        codes = np.pad(codes, (0, SHINGLE - len(codes)))
+    return _rolling_hashes(_codes([normalize(f"{title}{body}")]))
+
+
+def many_shingle_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The :func:`shingle_hashes` of each of ``texts`` (title and text as one string) in one pass
+    of numpy over them all: (hashes, bounds), text ``k``'s are ``hashes[bounds[k]:bounds[k + 1]]``.
+    A text shorter than a shingle is padded as :func:`shingle_hashes` pads it (code point 0,
+    which :func:`normalize` never leaves), and the shingles across two texts are dropped."""
+    normed = [normalize(t) for t in texts]
+    lengths = np.array([max(len(t), SHINGLE) for t in normed], dtype=np.int64)
+    codes = _codes(normed)
+    counts = lengths - SHINGLE + 1
+    starts = np.repeat(np.cumsum(lengths) - lengths, counts)  # each kept shingle's text's first position
+    firsts = np.repeat(np.cumsum(counts) - counts, counts)
+    kept = starts + np.arange(int(counts.sum())) - firsts
+    return _rolling_hashes(codes)[kept], np.r_[0, np.cumsum(counts)]
+
+
+def _codes(normed: list[str]) -> np.ndarray:
+    """The code points of the normalized texts one after the other, each padded to a shingle."""
+    padded = "".join(t if len(t) >= SHINGLE else t + "\0" * (SHINGLE - len(t)) for t in normed)
+    return np.frombuffer(padded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def _rolling_hashes(codes: np.ndarray) -> np.ndarray:
+    """The mixed polynomial hash of every :data:`SHINGLE` code points in a row of ``codes``."""
     n = len(codes) - SHINGLE + 1
     h = np.zeros(n, dtype=np.uint64)
     for j in range(SHINGLE):  # wraps modulo 2^64, as meant
@@ -444,6 +468,8 @@ ANCHORS = 8
 CONTAINED_CAP = 64
 #: Longer posts' texts held at once.
 _CHUNK = 2000
+#: Characters of longer posts hashed together.
+_HASHED_CHARS = 250_000
 
 
 def _contained(
@@ -454,7 +480,9 @@ def _contained(
     short post's text (at most :data:`SHORT_CHARS` with its title) is contained in the long one's
     title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
     :data:`ANCHORS` smallest shingle hashes; then :data:`CONTAINED` of all its shingles. A function
-    of the two posts; one pass over the texts of the window, in chunks."""
+    of the two posts; one pass over the texts of the window, in chunks, their shingles hashed a
+    chunk at a time. A long post not todo is looked at only if it holds an anchor of a todo short
+    post: a daily run reads the days around its edited flashes, not a short post's work each."""
     if not ids:
         return {}
     index = {p: i for i, p in enumerate(ids)}
@@ -462,10 +490,8 @@ def _contained(
     if not shorts:
         return {}
     owners = np.array(sorted(shorts), dtype=np.int64)
-    anchors = np.concatenate([shorts[o][:ANCHORS] for o in owners])
-    anchor_slot = np.repeat(np.arange(len(owners)), ANCHORS)
-    order = np.argsort(anchors, kind="stable")
-    anchors, anchor_slot = anchors[order], anchor_slot[order]
+    # a todo long post is checked against every short one; any other only against the todo ones
+    everyone, of_todo = _anchors(shorts, owners), _anchors(shorts, owners[todo[owners]])
     found: dict[tuple[str, str], float] = {}
     rows_to_read = _longs_to_read(
         np.array(sorted(index[p] for p in lengths), dtype=np.int64), owners, when, todo, limit
@@ -474,19 +500,71 @@ def _contained(
     # decompressed the row groups of the articles again for each chunk (17 times slower at 40,000)
     texts = _texts(x, [ids[i] for i in rows_to_read.tolist()], span)
     while chunk := texts.fetchmany(_CHUNK):
-        for p, t, b in chunk:
-            li = index[p]
-            h = np.unique(shingle_hashes(t or "", b or ""))
-            for si in _near_shorts(h, li, anchors, anchor_slot, owners, when, limit):
-                if not (todo[si] or todo[li]) or len(shorts[si]) >= len(h):
+        for part in _by_characters(chunk):
+            hashes, bounds = many_shingle_hashes([f"{t or ''}{b or ''}" for _, t, b in part])
+            rows = np.array([index[p] for p, _, _ in part], dtype=np.int64)
+            text_of = np.repeat(np.arange(len(part)), np.diff(bounds))
+            mine = todo[rows][text_of]  # the shingles of the todo long posts
+            near = [
+                _near_shorts(hashes[mine], text_of[mine], everyone, rows, when, limit),
+                _near_shorts(hashes[~mine], text_of[~mine], of_todo, rows, when, limit),
+            ]
+            held: dict[int, np.ndarray] = {}
+            for k, si in zip(*(np.concatenate(c).tolist() for c in zip(*near, strict=True)), strict=True):
+                if k not in held:
+                    held[k] = np.unique(hashes[bounds[k] : bounds[k + 1]])
+                h, short = held[k], shorts[si]
+                if len(short) >= len(h):
                     continue
-                short = shorts[si]  # both sorted and unique: one binary search
-                at_ = np.minimum(np.searchsorted(h, short), len(h) - 1)
+                at_ = np.minimum(np.searchsorted(h, short), len(h) - 1)  # both sorted and unique
                 share = float(np.mean(h[at_] == short))
                 if share >= CONTAINED:
-                    a, b_ = ids[si], ids[li]
+                    a, b_ = ids[si], ids[rows[k]]
                     found[(a, b_) if a < b_ else (b_, a)] = round(share, 4)
     return found
+
+
+class _Anchors(NamedTuple):
+    """The :data:`ANCHORS` smallest shingle hashes of short posts, sorted (``values``), each
+    with its short post as a slot (``slot``) in ``owners`` (their rows, ascending)."""
+
+    values: np.ndarray
+    slot: np.ndarray
+    owners: np.ndarray
+    #: whether some anchor has the top :data:`_SOME_BITS` bits of a hash: most shingles of a long
+    #: post are ruled out by one look-up, before the binary search of the few left
+    some: np.ndarray
+
+
+#: Top bits of a hash by which :attr:`_Anchors.some` rules shingles out (a table of 4 MB).
+_SOME_BITS = 22
+_SOME_SHIFT = np.uint32(32 - _SOME_BITS)
+
+
+def _anchors(shorts: dict[int, np.ndarray], owners: np.ndarray) -> _Anchors:
+    """The anchors of the short posts ``owners`` (rows of ``shorts``, ascending)."""
+    values = np.concatenate([shorts[o][:ANCHORS] for o in owners.tolist()] or [np.empty(0, dtype=np.uint32)])
+    slot = np.repeat(np.arange(len(owners)), ANCHORS)
+    order = np.argsort(values, kind="stable")
+    some = np.zeros(1 << _SOME_BITS, dtype=bool)
+    some[values >> _SOME_SHIFT] = True
+    return _Anchors(values[order], slot[order], owners, some)
+
+
+def _by_characters(rows: list[tuple]) -> Iterator[list[tuple]]:
+    """``rows`` of (post id, title, text) in runs of about :data:`_HASHED_CHARS` characters:
+    what :func:`many_shingle_hashes` and :func:`_near_shorts` hold at once (8 bytes a character,
+    a few times over, and up to :data:`CONTAINED_CAP` short posts a shingle that is an anchor)."""
+    part: list[tuple] = []
+    size = 0
+    for row in rows:
+        part.append(row)
+        size += len(row[1] or "") + len(row[2] or "")
+        if size >= _HASHED_CHARS:
+            yield part
+            part, size = [], 0
+    if part:
+        yield part
 
 
 def _texts(x: Execute, wanted: list[str], span: tuple[float, float]) -> Any:
@@ -549,28 +627,35 @@ def _short_posts(
 
 
 def _near_shorts(
-    h: np.ndarray,
-    li: int,
-    anchors: np.ndarray,
-    anchor_slot: np.ndarray,
-    owners: np.ndarray,
-    when: np.ndarray,
-    limit: float,
-) -> list[int]:
-    """The short posts (rows) whose anchors the long post ``li`` (shingle hashes ``h``) holds, all
-    but two of them, published within ``limit`` of it: at most :data:`CONTAINED_CAP`. ``anchors``
-    sorted, each anchor's short post as its slot in ``owners`` (their rows, ascending)."""
-    left = np.searchsorted(anchors, h, "left")
-    held = anchors[np.minimum(left, len(anchors) - 1)] == h  # (the second search only for the few held)
-    lo = left[held]
-    if not len(lo):
-        return []
-    hi = np.minimum(np.searchsorted(anchors, h[held], "right"), lo + CONTAINED_CAP)
-    runs = hi - lo  # every short post owning an anchor the long post holds
+    hashes: np.ndarray, texts: np.ndarray, of: _Anchors, rows: np.ndarray, when: np.ndarray, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(text, short post row) of each short post (of those ``of``) whose anchors a long post holds,
+    all but two of them, published within ``limit`` of it: at most :data:`CONTAINED_CAP` a long
+    post, the first in row order. The long posts' shingle ``hashes``, each of its text (``texts``:
+    its number, whose row is in ``rows``); all the texts at once, sorted by text."""
+    anchors, anchor_slot, owners, _ = of
+    none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    if not len(anchors) or not len(hashes):
+        return none
+    maybe = np.flatnonzero(of.some[hashes >> _SOME_SHIFT])  # a gather, not a search, for every shingle
+    held = maybe[anchors[np.minimum(np.searchsorted(anchors, hashes[maybe]), len(anchors) - 1)] == hashes[maybe]]
+    # each text's anchors once (a text can repeat a shingle), as (text, hash) in one integer
+    pairs = np.unique((texts[held].astype(np.uint64) << np.uint64(32)) | hashes[held].astype(np.uint64))
+    if not len(pairs):
+        return none
+    text, h = (pairs >> np.uint64(32)).astype(np.int64), (pairs & _LOW32).astype(np.uint32)
+    lo = np.searchsorted(anchors, h, "left")
+    runs = np.minimum(np.searchsorted(anchors, h, "right"), lo + CONTAINED_CAP) - lo
     at = np.repeat(lo - np.cumsum(np.r_[0, runs[:-1]]), runs) + np.arange(runs.sum())
-    counts = np.bincount(anchor_slot[at], minlength=len(owners))  # a count per short post, not per row
-    near = owners[counts >= ANCHORS - 2]  # of the window (that made each long post cost the window's size)
-    return near[(near != li) & (np.abs(when[near] - when[li]) <= limit)][:CONTAINED_CAP].tolist()
+    # a count per (text, short post): sorted by text, then by the short post's row
+    keys, counts = np.unique(np.repeat(text, runs) * len(owners) + anchor_slot[at], return_counts=True)
+    keys = keys[counts >= ANCHORS - 2]
+    text, short = keys // len(owners), owners[keys % len(owners)]
+    long_ = rows[text]
+    ok = (short != long_) & (np.abs(when[short] - when[long_]) <= limit)
+    text, short = text[ok], short[ok]
+    rank = np.arange(len(text)) - np.searchsorted(text, text, "left")
+    return text[rank < CONTAINED_CAP], short[rank < CONTAINED_CAP]
 
 
 def _representatives(
