@@ -13,7 +13,8 @@ rewrite ran the daily load out of its memory). Counting a chunk's bigrams takes 
 of DuckDB's memory per character, so a chunk holds at most :data:`CHUNK_CHARS` characters and
 one post (the largest accepted has 2 MB), read from the rows of ``articles`` it lies in; the
 counts of :data:`SORTED_CHUNKS` chunks are sorted together. The index's cost and memory stay
-with the posts that changed, whatever their number.
+with the posts that changed, whatever their number. An edited post's rows are replaced only
+where its bigram counts changed (:func:`_edited_in_place`).
 """
 
 from __future__ import annotations
@@ -59,9 +60,16 @@ def update(con: duckdb.DuckDBPyConnection) -> dict:
                           AND a.version = d.version)""")
     (todo,) = x("SELECT count(*) FROM search_todo").fetchone()
     chunks = []
-    if todo:
-        x("DELETE FROM search_grams WHERE post_id IN (SELECT post_id FROM search_todo)")
-        x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo)")
+    in_place = _edited_in_place(x) if todo else 0
+    if todo > in_place:
+        # a post not in search_docs (a new one) has no rows: the delete, a scan of the whole
+        # table, runs only for posts indexed before
+        (indexed_before,) = x(
+            "SELECT EXISTS (SELECT 1 FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo))"
+        ).fetchone()
+        if indexed_before:
+            x("DELETE FROM search_grams WHERE post_id IN (SELECT post_id FROM search_todo)")
+            x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo)")
         chunks = _chunks(x, CHUNK_CHARS)
         x("""CREATE OR REPLACE TEMP VIEW search_chunk AS
              SELECT a.post_id, a.title, a.body_text FROM articles a
@@ -88,9 +96,67 @@ def update(con: duckdb.DuckDBPyConnection) -> dict:
         x(
             """INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_todo')"""
         )
-        log.info("search index: %d posts re-indexed in %d chunks, %.2fs", todo, len(chunks), time.monotonic() - started)
+    if todo:
+        log.info(
+            "search index: %d posts re-indexed in %d chunks (%d of them edited or gone, in place), %.2fs",
+            todo,
+            len(chunks),
+            in_place,
+            time.monotonic() - started,
+        )
     x("DROP TABLE search_todo")
-    return {"reindexed": todo, "chunks": len(chunks)}
+    return {"reindexed": todo, "chunks": len(chunks), "in_place": in_place}
+
+
+#: Each column of an index row: two rows are the same when all are (fixed text, joined into SQL).
+_SAME_ROW = "n.gram = o.gram AND n.post_id = o.post_id AND n.in_title = o.in_title AND n.in_body = o.in_body"
+
+
+def _edited_in_place(x: Execute) -> int:
+    """Re-index the posts of ``search_todo`` indexed before (edited, or gone) by the rows that
+    differ, when their texts before and after each fit one chunk (:data:`CHUNK_CHARS`), and take
+    them out of ``search_todo``. Returns how many posts.
+
+    A post's rows lie across the table (sorted by gram), and DuckDB holds a delete mark for every
+    row of each 2,048-row vector a delete touches until the commit (16 KB a vector): deleting all
+    the rows of 98 edited posts on 100,000 touched 31,679 vectors, 500 MB. An edit (a correction,
+    a figure updated) changes a few of its post's bigram counts, and only those rows are deleted
+    and added; the rows kept are the ones a fresh index has, so the index is the same."""
+    x(
+        "CREATE OR REPLACE TEMP TABLE search_edited AS SELECT post_id FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo)"
+    )
+    (posts, before) = x(
+        "SELECT count(*), coalesce(sum(title_chars + body_chars), 0) FROM search_docs WHERE post_id IN (SELECT post_id FROM search_edited)"
+    ).fetchone()
+    x("""CREATE OR REPLACE TEMP TABLE search_edited_texts AS
+         SELECT a.post_id, a.title, a.body_text FROM articles a
+         WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_edited)""")
+    (after,) = x("SELECT coalesce(sum(length(title) + length(body_text)), 0) FROM search_edited_texts").fetchone()
+    if posts and before <= CHUNK_CHARS and after <= CHUNK_CHARS:
+        x("""CREATE OR REPLACE TEMP TABLE search_old AS
+             SELECT rowid AS rid, gram, post_id, in_title, in_body FROM search_grams
+             WHERE post_id IN (SELECT post_id FROM search_edited)""")
+        x("CREATE OR REPLACE TEMP TABLE search_new AS SELECT * FROM search_index_grams('search_edited_texts')")
+        x(
+            "DELETE FROM search_grams WHERE rowid IN (SELECT o.rid FROM search_old o WHERE NOT EXISTS "
+            "(SELECT 1 FROM search_new n WHERE " + _SAME_ROW + "))"
+        )
+        x(
+            "INSERT INTO search_grams SELECT n.gram, n.post_id, n.in_title, n.in_body FROM search_new n "
+            "WHERE NOT EXISTS (SELECT 1 FROM search_old o WHERE " + _SAME_ROW + ") ORDER BY n.gram"
+        )
+        x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_edited)")
+        x(
+            "INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_edited')"
+        )
+        x("DELETE FROM search_todo WHERE post_id IN (SELECT post_id FROM search_edited)")
+        x("DROP TABLE search_old")
+        x("DROP TABLE search_new")
+    else:
+        posts = 0
+    x("DROP TABLE search_edited_texts")
+    x("DROP TABLE search_edited")
+    return posts
 
 
 def _chunks(x: Execute, chunk_chars: int) -> list[tuple[int, int, int]]:
