@@ -481,8 +481,8 @@ def _contained(
     title and text: a flash inside a longer report. Candidates: the long post holds at least ``ANCHORS - 2`` of the short post's
     :data:`ANCHORS` smallest shingle hashes; then :data:`CONTAINED` of all its shingles. A function
     of the two posts; one pass over the texts of the window, in chunks, their shingles hashed a
-    chunk at a time. A long post not todo is looked at only if it holds an anchor of a todo short
-    post: a daily run reads the days around its edited flashes, not a short post's work each."""
+    few hundred posts at a time. A long post that is not todo is checked against the todo short
+    posts only (in a daily run, a few hundred anchors rather than the whole window's)."""
     if not ids:
         return {}
     index = {p: i for i, p in enumerate(ids)}
@@ -505,12 +505,11 @@ def _contained(
             rows = np.array([index[p] for p, _, _ in part], dtype=np.int64)
             text_of = np.repeat(np.arange(len(part)), np.diff(bounds))
             mine = todo[rows][text_of]  # the shingles of the todo long posts
-            near = [
-                _near_shorts(hashes[mine], text_of[mine], everyone, rows, when, limit),
-                _near_shorts(hashes[~mine], text_of[~mine], of_todo, rows, when, limit),
-            ]
+            todo_longs = _near_shorts(hashes[mine], text_of[mine], everyone, rows, when, limit)
+            others = _near_shorts(hashes[~mine], text_of[~mine], of_todo, rows, when, limit)
+            pairs = zip(*(np.concatenate(side).tolist() for side in zip(todo_longs, others, strict=True)), strict=True)
             held: dict[int, np.ndarray] = {}
-            for k, si in zip(*(np.concatenate(c).tolist() for c in zip(*near, strict=True)), strict=True):
+            for k, si in pairs:  # (text of the part, short post's row)
                 if k not in held:
                     held[k] = np.unique(hashes[bounds[k] : bounds[k + 1]])
                 h, short = held[k], shorts[si]
