@@ -128,11 +128,16 @@ def _edited_in_place(x: Execute) -> int:
     (posts, before) = x(
         "SELECT count(*), coalesce(sum(title_chars + body_chars), 0) FROM search_docs WHERE post_id IN (SELECT post_id FROM search_edited)"
     ).fetchone()
-    x("""CREATE OR REPLACE TEMP TABLE search_edited_texts AS
-         SELECT a.post_id, a.title, a.body_text FROM articles a
-         WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_edited)""")
-    (after,) = x("SELECT coalesce(sum(length(title) + length(body_text)), 0) FROM search_edited_texts").fetchone()
+    after = 0
+    if posts and before <= CHUNK_CHARS:
+        (after,) = x(
+            """SELECT coalesce(sum(length(coalesce(title, '')) + length(coalesce(body_text, ''))), 0) FROM articles
+               WHERE deleted_at IS NULL AND post_id IN (SELECT post_id FROM search_edited)"""
+        ).fetchone()
     if posts and before <= CHUNK_CHARS and after <= CHUNK_CHARS:
+        x("""CREATE OR REPLACE TEMP TABLE search_edited_texts AS
+             SELECT a.post_id, a.title, a.body_text FROM articles a
+             WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_edited)""")
         x("""CREATE OR REPLACE TEMP TABLE search_old AS
              SELECT rowid AS rid, gram, post_id, in_title, in_body FROM search_grams
              WHERE post_id IN (SELECT post_id FROM search_edited)""")
@@ -150,11 +155,10 @@ def _edited_in_place(x: Execute) -> int:
             "INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_edited')"
         )
         x("DELETE FROM search_todo WHERE post_id IN (SELECT post_id FROM search_edited)")
-        x("DROP TABLE search_old")
-        x("DROP TABLE search_new")
+        for table in ("search_old", "search_new", "search_edited_texts"):
+            x("DROP TABLE " + table)  # (fixed names)
     else:
         posts = 0
-    x("DROP TABLE search_edited_texts")
     x("DROP TABLE search_edited")
     return posts
 
