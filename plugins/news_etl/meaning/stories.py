@@ -508,11 +508,11 @@ def _contained(
             todo_longs = _near_shorts(hashes[mine], text_of[mine], everyone, rows, when, limit)
             others = _near_shorts(hashes[~mine], text_of[~mine], of_todo, rows, when, limit)
             pairs = zip(*(np.concatenate(side).tolist() for side in zip(todo_longs, others, strict=True)), strict=True)
-            held: dict[int, np.ndarray] = {}
+            distinct: dict[int, np.ndarray] = {}  # a text's shingles, sorted, once
             for k, si in pairs:  # (text of the part, short post's row)
-                if k not in held:
-                    held[k] = np.unique(hashes[bounds[k] : bounds[k + 1]])
-                h, short = held[k], shorts[si]
+                if k not in distinct:
+                    distinct[k] = np.unique(hashes[bounds[k] : bounds[k + 1]])
+                h, short = distinct[k], shorts[si]
                 if len(short) >= len(h):
                     continue
                 at_ = np.minimum(np.searchsorted(h, short), len(h) - 1)  # both sorted and unique

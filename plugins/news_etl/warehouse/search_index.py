@@ -108,6 +108,10 @@ def update(con: duckdb.DuckDBPyConnection) -> dict:
     return {"reindexed": todo, "chunks": len(chunks), "in_place": in_place}
 
 
+#: A post's characters as a chunk counts them: its title's and its text's (``article_metrics``),
+#: of ``articles a`` joined with ``article_metrics m`` (fixed text, joined into SQL).
+_POST_CHARS = "length(a.title) + coalesce(m.chars, 0) + 1"
+
 #: Each column of an index row: two rows are the same when all are (fixed text, joined into SQL).
 _SAME_ROW = "n.gram = o.gram AND n.post_id = o.post_id AND n.in_title = o.in_title AND n.in_body = o.in_body"
 
@@ -122,44 +126,40 @@ def _edited_in_place(x: Execute) -> int:
     the rows of 98 edited posts on 100,000 touched 31,679 vectors, 500 MB. An edit (a correction,
     a figure updated) changes a few of its post's bigram counts, and only those rows are deleted
     and added; the rows kept are the ones a fresh index has, so the index is the same."""
+    (posts, before, after) = x(
+        "SELECT count(*), coalesce(sum(d.title_chars + d.body_chars), 0), coalesce(sum(" + _POST_CHARS + "), 0) "
+        """FROM search_docs d
+           LEFT JOIN articles a ON a.post_id = d.post_id AND a.deleted_at IS NULL
+           LEFT JOIN article_metrics m ON m.post_id = a.post_id
+           WHERE d.post_id IN (SELECT post_id FROM search_todo)"""
+    ).fetchone()
+    if not posts or max(before, after) > CHUNK_CHARS:
+        return 0
     x(
         "CREATE OR REPLACE TEMP TABLE search_edited AS SELECT post_id FROM search_docs WHERE post_id IN (SELECT post_id FROM search_todo)"
     )
-    (posts, before) = x(
-        "SELECT count(*), coalesce(sum(title_chars + body_chars), 0) FROM search_docs WHERE post_id IN (SELECT post_id FROM search_edited)"
-    ).fetchone()
-    after = 0
-    if posts and before <= CHUNK_CHARS:
-        (after,) = x(
-            """SELECT coalesce(sum(length(coalesce(title, '')) + length(coalesce(body_text, ''))), 0) FROM articles
-               WHERE deleted_at IS NULL AND post_id IN (SELECT post_id FROM search_edited)"""
-        ).fetchone()
-    if posts and before <= CHUNK_CHARS and after <= CHUNK_CHARS:
-        x("""CREATE OR REPLACE TEMP TABLE search_edited_texts AS
-             SELECT a.post_id, a.title, a.body_text FROM articles a
-             WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_edited)""")
-        x("""CREATE OR REPLACE TEMP TABLE search_old AS
-             SELECT rowid AS rid, gram, post_id, in_title, in_body FROM search_grams
-             WHERE post_id IN (SELECT post_id FROM search_edited)""")
-        x("CREATE OR REPLACE TEMP TABLE search_new AS SELECT * FROM search_index_grams('search_edited_texts')")
-        x(
-            "DELETE FROM search_grams WHERE rowid IN (SELECT o.rid FROM search_old o WHERE NOT EXISTS "
-            "(SELECT 1 FROM search_new n WHERE " + _SAME_ROW + "))"
-        )
-        x(
-            "INSERT INTO search_grams SELECT n.gram, n.post_id, n.in_title, n.in_body FROM search_new n "
-            "WHERE NOT EXISTS (SELECT 1 FROM search_old o WHERE " + _SAME_ROW + ") ORDER BY n.gram"
-        )
-        x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_edited)")
-        x(
-            "INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_edited')"
-        )
-        x("DELETE FROM search_todo WHERE post_id IN (SELECT post_id FROM search_edited)")
-        for table in ("search_old", "search_new", "search_edited_texts"):
-            x("DROP TABLE " + table)  # (fixed names)
-    else:
-        posts = 0
-    x("DROP TABLE search_edited")
+    x("""CREATE OR REPLACE TEMP TABLE search_edited_texts AS
+         SELECT a.post_id, a.title, a.body_text FROM articles a
+         WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_edited)""")
+    x("""CREATE OR REPLACE TEMP TABLE search_old AS
+         SELECT rowid AS rid, gram, post_id, in_title, in_body FROM search_grams
+         WHERE post_id IN (SELECT post_id FROM search_edited)""")
+    x("CREATE OR REPLACE TEMP TABLE search_new AS SELECT * FROM search_index_grams('search_edited_texts')")
+    x(
+        "DELETE FROM search_grams WHERE rowid IN (SELECT o.rid FROM search_old o WHERE NOT EXISTS "
+        "(SELECT 1 FROM search_new n WHERE " + _SAME_ROW + "))"
+    )
+    x(
+        "INSERT INTO search_grams SELECT n.gram, n.post_id, n.in_title, n.in_body FROM search_new n "
+        "WHERE NOT EXISTS (SELECT 1 FROM search_old o WHERE " + _SAME_ROW + ") ORDER BY n.gram"
+    )
+    x("DELETE FROM search_docs WHERE post_id IN (SELECT post_id FROM search_edited)")
+    x(
+        "INSERT INTO search_docs SELECT post_id, version, title_chars, body_chars FROM search_index_docs('search_edited')"
+    )
+    x("DELETE FROM search_todo WHERE post_id IN (SELECT post_id FROM search_edited)")
+    for table in ("search_old", "search_new", "search_edited_texts", "search_edited"):
+        x("DROP TABLE " + table)  # (fixed names)
     return posts
 
 
@@ -171,7 +171,9 @@ def _chunks(x: Execute, chunk_chars: int) -> list[tuple[int, int, int]]:
         """
         CREATE OR REPLACE TEMP TABLE search_live AS
         SELECT post_id, rid, (sum(chars) OVER (ORDER BY rid) - chars) // ? AS chunk FROM (
-            SELECT a.post_id, a.rowid AS rid, length(a.title) + coalesce(m.chars, 0) + 1 AS chars
+            SELECT a.post_id, a.rowid AS rid, """
+        + _POST_CHARS
+        + """ AS chars
             FROM articles a LEFT JOIN article_metrics m ON m.post_id = a.post_id
             WHERE a.deleted_at IS NULL AND a.post_id IN (SELECT post_id FROM search_todo))""",
         [chunk_chars],
